@@ -1,0 +1,464 @@
+"""Read the contract's JSON documents (CASE, PATIENT, EVENT) into model values, strictly.
+
+A dosing system must never guess: an unknown field (a misspelt ``wieght_kg``), an unknown code,
+a number without a unit, a unit of the wrong kind, zero or a negative where an amount is due, a
+date without a time, or two events at one instant that contradict each other, each raises an
+:class:`~posology.errors.InputError` naming the field (``history[2].dose``) and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from ..errors import InputError
+from ..units import CONCENTRATION, MASS, MASS_RATE, Dimension, Quantity, parse_quantity
+from .events import (
+    Event,
+    ItInfusion,
+    ItStable,
+    ItStop,
+    ItTestDose,
+    OralRegimen,
+    OralStop,
+    PumpImplant,
+    PumpRefill,
+    Response,
+    Review,
+    ScheduleSegment,
+    schedule_mean,
+)
+from .patient import CONDITIONS, DIAGNOSES, MEDICATIONS, ORIGINS, SETTINGS, SEXES, Patient, Pump
+
+CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+FORMS = ("tablet", "solution")
+MAX_TIMES_PER_DAY = 24
+# Agreement allowed between a flex schedule's time-weighted mean and its stated daily dose:
+# rounding in the stated dose's second decimal place, not a clinical tolerance.
+SCHEDULE_TOLERANCE = Fraction(1, 100)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A CASE document: the patient, their history sorted by time, and the proposal to judge."""
+
+    patient: Patient
+    history: tuple[Event, ...]
+    proposal: Event
+
+
+# -- JSON text ------------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise InputError("", f"{name} is not a number; JSON numbers must be finite")
+
+
+def load_json(text: str | bytes) -> Any:
+    """Parse JSON keeping decimals exact and refusing NaN and Infinity."""
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            "", f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    except UnicodeDecodeError:
+        raise InputError("", "not valid UTF-8 text; save the file as UTF-8 JSON") from None
+
+
+# -- field helpers ------------------------------------------------------------------------
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _object(
+    data: object, path: str, required: Iterable[str], optional: Iterable[str]
+) -> Mapping[str, Any]:
+    if not isinstance(data, dict):
+        raise InputError(path, "must be a JSON object")
+    req, opt = tuple(required), tuple(optional)
+    known = req + opt
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(known)}"
+            raise InputError(_join(path, str(key)), f"unknown field; {hint}")
+    for key in req:
+        if key not in data or data[key] is None:
+            raise InputError(_join(path, key), "missing; this field is required")
+    return data
+
+
+def _code(value: object, path: str, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        close = difflib.get_close_matches(str(value), allowed, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise InputError(path, f"unknown code {value!r}; {hint}use one of: {', '.join(allowed)}")
+    return value
+
+
+def _codes(value: object, path: str, allowed: tuple[str, ...]) -> frozenset[str]:
+    if not isinstance(value, list):
+        raise InputError(path, "must be a list of codes, e.g. []")
+    return frozenset(_code(v, f"{path}[{i}]", allowed) for i, v in enumerate(value))
+
+
+def _bool(value: object, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(path, "must be true or false")
+    return value
+
+
+def _number(value: object, path: str, *, low: Fraction, high: Fraction, what: str) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise InputError(path, f"must be a number ({what})")
+    number = Fraction(value)
+    if not low < number <= high:
+        raise InputError(path, f"{value} is out of range; {what}")
+    return number
+
+
+def _quantity(value: object, path: str, *kinds: Dimension) -> Quantity:
+    return parse_quantity(value, field=path, kinds=kinds)
+
+
+def _instant(value: object, path: str) -> datetime:
+    if not isinstance(value, str) or "T" not in value.upper():
+        raise InputError(path, 'must be an ISO 8601 date and time, e.g. "2026-12-01T08:00"')
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            path, f'{value!r} is not a valid date and time; write e.g. "2026-12-01T08:00"'
+        ) from None
+
+
+def _clock(value: object, path: str) -> str:
+    if not isinstance(value, str) or not CLOCK.match(value):
+        raise InputError(path, 'must be a clock time "HH:MM" from 00:00 to 23:59, e.g. "08:00"')
+    return value
+
+
+# -- patient ------------------------------------------------------------------------------
+
+_PATIENT_FIELDS = (
+    "age_years", "birth_date", "sex", "weight_kg", "origin", "setting", "spasticity_stable",
+    "conditions", "pregnant", "breastfeeding", "creatinine_clearance_ml_min", "medications",
+    "tone_supports_function", "pump",
+)  # fmt: skip
+# Plausibility bounds for typed numbers: they catch typing slips (a weight in grams), they are
+# not clinical limits.
+_MAX_AGE = Fraction(130)
+_MAX_WEIGHT = Fraction(400)
+_MAX_CLEARANCE = Fraction(300)
+_MAX_RESERVOIR = Fraction(100)
+
+
+def parse_patient(data: object, path: str = "patient") -> Patient:
+    """A PATIENT object into a :class:`Patient`; age (or birth date) and diagnosis required."""
+    obj = _object(data, path, ("diagnosis",), _PATIENT_FIELDS)
+    p = lambda key: _join(path, key)  # noqa: E731
+    age: Fraction | None = None
+    birth: date | None = None
+    if obj.get("age_years") is not None:
+        age = _number(obj["age_years"], p("age_years"), low=Fraction(-1), high=_MAX_AGE,
+                      what="age in years, from 0 to 130")  # fmt: skip
+        if age < 0:
+            raise InputError(p("age_years"), "must not be negative")
+    if obj.get("birth_date") is not None:
+        raw = obj["birth_date"]
+        try:
+            birth = date.fromisoformat(raw) if isinstance(raw, str) else None
+        except ValueError:
+            birth = None
+        if birth is None:
+            raise InputError(p("birth_date"), 'must be an ISO date, e.g. "2015-06-30"')
+    if age is None and birth is None:
+        raise InputError(p("age_years"), "missing; give age_years or birth_date")
+    if age is not None and birth is not None:
+        raise InputError(p("birth_date"), "give either age_years or birth_date, not both")
+    weight = None
+    if obj.get("weight_kg") is not None:
+        kg = _number(obj["weight_kg"], p("weight_kg"), low=Fraction(0), high=_MAX_WEIGHT,
+                     what="body weight in kilograms, above 0 and at most 400")  # fmt: skip
+        weight = Quantity.of(kg, "kg")
+    clearance = None
+    if obj.get("creatinine_clearance_ml_min") is not None:
+        value = _number(obj["creatinine_clearance_ml_min"], p("creatinine_clearance_ml_min"),
+                        low=Fraction(0), high=_MAX_CLEARANCE,
+                        what="creatinine clearance in mL/min, above 0 and at most 300")  # fmt: skip
+        clearance = Quantity.of(value, "mL/min")
+    pump = None
+    if obj.get("pump") is not None:
+        pump_obj = _object(obj["pump"], p("pump"), (), ("programmable", "reservoir_ml"))
+        programmable = None
+        if pump_obj.get("programmable") is not None:
+            programmable = _bool(pump_obj["programmable"], p("pump.programmable"))
+        reservoir = None
+        if pump_obj.get("reservoir_ml") is not None:
+            ml = _number(pump_obj["reservoir_ml"], p("pump.reservoir_ml"), low=Fraction(0),
+                         high=_MAX_RESERVOIR, what="reservoir volume in mL, e.g. 20 or 40")  # fmt: skip
+            reservoir = Quantity.of(ml, "mL")
+        pump = Pump(programmable, reservoir)
+
+    def optional_bool(key: str) -> bool | None:
+        return None if obj.get(key) is None else _bool(obj[key], p(key))
+
+    return Patient(
+        diagnosis=_code(obj["diagnosis"], p("diagnosis"), DIAGNOSES),
+        sex=_code(obj.get("sex") or "unknown", p("sex"), SEXES),
+        age_years=age,
+        birth_date=birth,
+        weight=weight,
+        origin=None if obj.get("origin") is None else _code(obj["origin"], p("origin"), ORIGINS),
+        setting=_code(obj.get("setting") or "outpatient", p("setting"), SETTINGS),
+        spasticity_stable=optional_bool("spasticity_stable"),
+        conditions=_codes(obj.get("conditions") or [], p("conditions"), CONDITIONS),
+        pregnant=optional_bool("pregnant"),
+        breastfeeding=optional_bool("breastfeeding"),
+        creatinine_clearance=clearance,
+        medications=_codes(obj.get("medications") or [], p("medications"), MEDICATIONS),
+        tone_supports_function=optional_bool("tone_supports_function"),
+        pump=pump,
+    )
+
+
+# -- events -------------------------------------------------------------------------------
+
+
+def _oral_regimen(obj: Mapping[str, Any], at: datetime, path: str) -> OralRegimen:
+    p = lambda key: _join(path, key)  # noqa: E731
+    if "doses" in obj and ("dose" in obj or "times_per_day" in obj):
+        raise InputError(p("doses"), "give either doses or dose with times_per_day, not both")
+    if "doses" in obj:
+        raw = obj["doses"]
+        if not isinstance(raw, list) or not raw or len(raw) > MAX_TIMES_PER_DAY:
+            raise InputError(p("doses"), 'must be a list of 1 to 24 doses, e.g. ["5 mg", "5 mg"]')
+        doses = tuple(_quantity(d, f"{p('doses')}[{i}]", MASS) for i, d in enumerate(raw))
+    else:
+        if "dose" not in obj:
+            raise InputError(p("dose"), "missing; give dose and times_per_day, or doses")
+        if "times_per_day" not in obj:
+            raise InputError(p("times_per_day"), "missing; how many administrations a day")
+        n = obj["times_per_day"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_TIMES_PER_DAY:
+            raise InputError(p("times_per_day"), "must be a whole number from 1 to 24")
+        doses = (_quantity(obj["dose"], p("dose"), MASS),) * n
+    times = None
+    if obj.get("times") is not None:
+        raw_times = obj["times"]
+        if not isinstance(raw_times, list):
+            raise InputError(p("times"), 'must be a list of clock times, e.g. ["08:00", "13:00"]')
+        times = tuple(_clock(t, f"{p('times')}[{i}]") for i, t in enumerate(raw_times))
+        if len(times) != len(doses):
+            raise InputError(
+                p("times"), f"has {len(times)} clock times for {len(doses)} administrations; "
+                "give one time per administration",
+            )  # fmt: skip
+        if len(set(times)) != len(times):
+            raise InputError(p("times"), "has the same clock time twice")
+    form = None if obj.get("form") is None else _code(obj["form"], p("form"), FORMS)
+    strength = None
+    if obj.get("strength") is not None:
+        strength = _quantity(obj["strength"], p("strength"), MASS, CONCENTRATION)
+        want = CONCENTRATION if form == "solution" else MASS if form == "tablet" else None
+        if want is not None and strength.dim != want:
+            example = '"1 mg/mL"' if form == "solution" else '"10 mg"'
+            raise InputError(p("strength"), f"does not fit form {form!r}; write e.g. {example}")
+    return OralRegimen(at, doses, times, form, strength)
+
+
+def _response(data: object, path: str) -> Response:
+    obj = _object(data, path, ("effect",), ("duration_h",))
+    effect = _bool(obj["effect"], _join(path, "effect"))
+    raw = obj.get("duration_h")
+    if effect and raw is None:
+        raise InputError(_join(path, "duration_h"), "missing; how many hours the effect lasted")
+    duration = None
+    if raw is not None:
+        if isinstance(raw, bool) or not isinstance(raw, (int, Decimal)):
+            raise InputError(_join(path, "duration_h"), "must be a number of hours")
+        hours = Fraction(raw)
+        if hours < 0 or hours > 72 or (effect and hours == 0):
+            raise InputError(
+                _join(path, "duration_h"),
+                "must be above 0 and at most 72 hours when there was an effect (0 or absent "
+                "when there was none)",
+            )
+        if not effect and hours != 0:
+            raise InputError(_join(path, "duration_h"), "must be 0 or absent when effect is false")
+        duration = Quantity.of(hours, "h") if hours else None
+    return Response(effect, duration)
+
+
+def _schedule(data: object, path: str, daily_dose: Quantity) -> tuple[ScheduleSegment, ...]:
+    if not isinstance(data, list) or not data:
+        raise InputError(path, 'must be a list of {"start": "HH:MM", "daily_rate": "… ug/d"}')
+    segments = []
+    for i, item in enumerate(data):
+        sp = f"{path}[{i}]"
+        obj = _object(item, sp, ("start", "daily_rate"), ())
+        segments.append(
+            ScheduleSegment(
+                _clock(obj["start"], _join(sp, "start")),
+                _quantity(obj["daily_rate"], _join(sp, "daily_rate"), MASS_RATE),
+            )
+        )
+    starts = [s.start for s in segments]
+    if starts != sorted(starts) or len(set(starts)) != len(starts):
+        raise InputError(path, "segments must be in order of start time, each start once")
+    schedule = tuple(segments)
+    mean = schedule_mean(schedule)
+    if abs((mean - daily_dose).in_(daily_dose.unit)) > SCHEDULE_TOLERANCE:
+        raise InputError(
+            path,
+            f"its time-weighted mean is {mean.to(daily_dose.unit).code(places=2)}, not the "
+            f"daily_dose {daily_dose.code()}; make them equal",
+        )
+    return schedule
+
+
+def _pump_refill(obj: Mapping[str, Any], at: datetime, path: str) -> PumpRefill:
+    conc = _quantity(obj["concentration"], _join(path, "concentration"), CONCENTRATION)
+    volume = _number(obj["volume_ml"], _join(path, "volume_ml"), low=Fraction(0),
+                     high=_MAX_RESERVOIR, what="volume filled in mL, e.g. 20")  # fmt: skip
+    alarm = None
+    if obj.get("alarm_ml") is not None:
+        alarm_value = _number(obj["alarm_ml"], _join(path, "alarm_ml"), low=Fraction(0),
+                              high=volume, what="alarm volume in mL, below the volume filled")  # fmt: skip
+        if alarm_value >= volume:
+            raise InputError(_join(path, "alarm_ml"), "must be below volume_ml")
+        alarm = Quantity.of(alarm_value, "mL")
+    return PumpRefill(at, conc, Quantity.of(volume, "mL"), alarm)
+
+
+_EVENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "oral-regimen": ((), ("dose", "times_per_day", "doses", "times", "form", "strength")),
+    "oral-stop": ((), ()),
+    "it-test-dose": (("dose",), ("response",)),
+    "pump-implant": ((), ()),
+    "it-infusion": (("daily_dose",), ("schedule",)),
+    "pump-refill": (("concentration", "volume_ml"), ("alarm_ml",)),
+    "it-stable": ((), ()),
+    "it-stop": ((), ()),
+    "review": (("note",), ()),
+}
+
+
+def parse_event(data: object, path: str) -> Event:
+    """One EVENT object into its event value."""
+    if not isinstance(data, dict):
+        raise InputError(path, "must be a JSON object with at least `at` and `kind`")
+    kind = _code(data.get("kind"), _join(path, "kind"), tuple(_EVENT_FIELDS))
+    required, optional = _EVENT_FIELDS[kind]
+    obj = _object(data, path, ("at", "kind", *required), optional)
+    at = _instant(obj["at"], _join(path, "at"))
+    builders: dict[str, Callable[[], Event]] = {
+        "oral-regimen": lambda: _oral_regimen(obj, at, path),
+        "oral-stop": lambda: OralStop(at),
+        "it-test-dose": lambda: ItTestDose(
+            at,
+            _quantity(obj["dose"], _join(path, "dose"), MASS),
+            None if obj.get("response") is None
+            else _response(obj["response"], _join(path, "response")),
+        ),  # fmt: skip
+        "pump-implant": lambda: PumpImplant(at),
+        "it-infusion": lambda: _infusion(obj, at, path),
+        "pump-refill": lambda: _pump_refill(obj, at, path),
+        "it-stable": lambda: ItStable(at),
+        "it-stop": lambda: ItStop(at),
+        "review": lambda: Review(at, _note(obj["note"], _join(path, "note"))),
+    }
+    return builders[kind]()
+
+
+def _infusion(obj: Mapping[str, Any], at: datetime, path: str) -> ItInfusion:
+    daily = _quantity(obj["daily_dose"], _join(path, "daily_dose"), MASS_RATE)
+    schedule = None
+    if obj.get("schedule") is not None:
+        schedule = _schedule(obj["schedule"], _join(path, "schedule"), daily)
+    return ItInfusion(at, daily, schedule)
+
+
+def _note(value: object, path: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(path, "must be a non-empty text")
+    return value
+
+
+# -- the case -------------------------------------------------------------------------------
+
+_CHANNEL = {
+    "oral-regimen": "oral", "oral-stop": "oral", "it-infusion": "infusion", "it-stop": "infusion",
+    "it-test-dose": "test-dose", "pump-refill": "refill", "pump-implant": "implant",
+    "it-stable": "stable",
+}  # fmt: skip
+
+
+def _check_instants(events: list[tuple[str, Event]]) -> None:
+    aware = {(e.at.tzinfo is not None) for _, e in events}
+    if len(aware) > 1:
+        path = next(p for p, e in events if e.at.tzinfo is None)
+        raise InputError(
+            _join(path, "at"),
+            "has no time zone while other instants do; give every instant a zone or none",
+        )
+
+
+def sort_history(events: list[tuple[str, Event]]) -> tuple[Event, ...]:
+    """Sort by time; drop exact duplicates; refuse two different events of one kind at one instant.
+
+    Two identical events at one instant are one event recorded twice. Two different doses (or a
+    dose and a stop) of one channel at one instant cannot both be true, so they are refused.
+    """
+    _check_instants(events)
+    ordered = sorted(events, key=lambda pe: pe[1].at)
+    out: list[Event] = []
+    seen: dict[tuple[datetime, str], tuple[str, Event]] = {}
+    for path, event in ordered:
+        channel = _CHANNEL.get(event.kind)
+        if channel is None:
+            if event not in out:
+                out.append(event)
+            continue
+        key = (event.at, channel)
+        if key in seen:
+            other_path, other = seen[key]
+            if other == event:
+                continue
+            raise InputError(
+                path,
+                f"contradicts {other_path} at the same instant ({event.at.isoformat()}); keep "
+                "the one that happened, or give them their true times",
+            )
+        seen[key] = (path, event)
+        out.append(event)
+    return tuple(out)
+
+
+def parse_case(data: object) -> Case:
+    """A CASE document into a :class:`Case` (history sorted, duplicates folded)."""
+    obj = _object(data, "", ("patient", "proposal"), ("history",))
+    patient = parse_patient(obj["patient"], "patient")
+    raw_history = obj.get("history") or []
+    if not isinstance(raw_history, list):
+        raise InputError("history", "must be a list of events")
+    events = [(f"history[{i}]", parse_event(e, f"history[{i}]")) for i, e in enumerate(raw_history)]
+    proposal = parse_event(obj["proposal"], "proposal")
+    history = sort_history(events)
+    _check_instants([*events, ("proposal", proposal)])
+    return Case(patient, history, proposal)
+
+
+def read_case(text: str | bytes) -> Case:
+    """Parse a CASE document from JSON text."""
+    return parse_case(load_json(text))

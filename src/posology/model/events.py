@@ -1,0 +1,149 @@
+"""History events and proposals: one immutable value per EVENT kind of the contract.
+
+A proposal is an event not yet given; a plan step carries one. Every event knows its instant
+``at`` and its ``kind`` code; the order of a history is the order of ``at``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+from typing import ClassVar, Union
+
+from ..units import Quantity, unit
+
+
+def per_day(mass: Quantity) -> Quantity:
+    """A mass given every day, as a daily dose in the same mass unit (``45 mg`` → ``45 mg/d``)."""
+    return Quantity(mass.magnitude, unit(f"{mass.unit.code}/d"))
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What a screening test dose did: an effect or none, and for how long."""
+
+    effect: bool
+    duration: Quantity | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OralRegimen:
+    """Oral baclofen from ``at`` on: one day's administrations, replacing any earlier regimen."""
+
+    kind: ClassVar[str] = "oral-regimen"
+    at: datetime
+    doses: tuple[Quantity, ...]
+    times: tuple[str, ...] | None = None
+    form: str | None = None
+    strength: Quantity | None = None
+
+    @property
+    def daily_dose(self) -> Quantity:
+        total = self.doses[0]
+        for dose in self.doses[1:]:
+            total = total + dose
+        return per_day(total)
+
+    @property
+    def times_per_day(self) -> int:
+        return len(self.doses)
+
+
+@dataclass(frozen=True, slots=True)
+class OralStop:
+    kind: ClassVar[str] = "oral-stop"
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ItTestDose:
+    """An intrathecal screening bolus and, once known, its response."""
+
+    kind: ClassVar[str] = "it-test-dose"
+    at: datetime
+    dose: Quantity
+    response: Response | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PumpImplant:
+    kind: ClassVar[str] = "pump-implant"
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSegment:
+    """From ``start`` (``"HH:MM"``) until the next segment's start, at ``daily_rate``."""
+
+    start: str
+    daily_rate: Quantity
+
+
+@dataclass(frozen=True, slots=True)
+class ItInfusion:
+    """Continuous intrathecal infusion from ``at``: a daily dose, maybe a 24-hour profile."""
+
+    kind: ClassVar[str] = "it-infusion"
+    at: datetime
+    daily_dose: Quantity
+    schedule: tuple[ScheduleSegment, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PumpRefill:
+    """The reservoir emptied and refilled with ``volume`` of ``concentration``."""
+
+    kind: ClassVar[str] = "pump-refill"
+    at: datetime
+    concentration: Quantity
+    volume: Quantity
+    alarm: Quantity | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItStable:
+    """The clinician declares the titration over: maintenance rules apply from here."""
+
+    kind: ClassVar[str] = "it-stable"
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ItStop:
+    kind: ClassVar[str] = "it-stop"
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A planned review or reminder; it changes no dose."""
+
+    kind: ClassVar[str] = "review"
+    at: datetime
+    note: str
+
+
+Event = Union[
+    OralRegimen, OralStop, ItTestDose, PumpImplant, ItInfusion, PumpRefill, ItStable, ItStop,
+    Review,
+]  # fmt: skip
+
+EVENT_TYPES: dict[str, type] = {
+    t.kind: t
+    for t in (OralRegimen, OralStop, ItTestDose, PumpImplant, ItInfusion, PumpRefill, ItStable,
+              ItStop, Review)  # fmt: skip
+}
+
+
+def schedule_mean(schedule: tuple[ScheduleSegment, ...]) -> Quantity:
+    """The time-weighted mean daily rate of a 24-hour profile (it wraps past midnight)."""
+    minutes = [int(s.start[:2]) * 60 + int(s.start[3:]) for s in schedule]
+    total: Quantity | None = None
+    for i, seg in enumerate(schedule):
+        end = minutes[(i + 1) % len(schedule)]
+        span = (end - minutes[i]) % 1440 or (1440 if len(schedule) == 1 else 0)
+        part = seg.daily_rate * Fraction(span, 1440)
+        total = part if total is None else total + part
+    assert total is not None
+    return total

@@ -1,0 +1,188 @@
+"""Limits computed from the pack, shared by the checker and the planner.
+
+Each function answers one clinical question (the largest allowed step for this origin and
+phase, the initial infusion dose after this screening, the reduced oral target for this kidney
+function, what is left in the reservoir now) from the pack's numbers, so the planner builds
+with exactly the limits the checker judges by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+
+from ..knowledge.schema import Pack, Range
+from ..model.events import ItInfusion, ItStop, ItTestDose, PumpRefill
+from ..units import Quantity
+from .context import hours_between
+
+ORIGINS = ("spinal", "cerebral")
+
+
+# -- origin ---------------------------------------------------------------------------------
+
+
+def step_limit(pack: Pack, origin: str | None, maintenance: bool) -> tuple[Fraction, str]:
+    """The largest increase allowed, as a fraction of the previous daily dose, and its rule.
+
+    Titration follows IT-TITR-STEP, maintenance IT-CHRONIC-STEP; an unknown origin takes the
+    smaller of the two origins' limits (IND-ORIGIN).
+    """
+    rule_id = "IT-CHRONIC-STEP" if maintenance else "IT-TITR-STEP"
+    rule = pack.rule(rule_id)
+    names = (origin,) if origin in ORIGINS else ORIGINS
+    return min(rule.fraction_range(name).high for name in names), rule_id  # type: ignore[arg-type]
+
+
+def maintenance_ranges(pack: Pack, origin: str | None) -> list[tuple[str, Range[Quantity]]]:
+    """The adult maintenance range of the origin, or both ranges when the origin is unknown."""
+    rules = {"spinal": "IT-MAINT-SPINAL", "cerebral": "IT-MAINT-CEREBRAL"}
+    names = (origin,) if origin in ORIGINS else ORIGINS
+    return [(rules[n], pack.rule(rules[n]).range("range")) for n in names]  # type: ignore[index]
+
+
+# -- screening ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """Where intrathecal screening stands.
+
+    ``state`` is ``none`` (no test dose), ``pending`` (the last dose has no recorded response),
+    ``in-progress`` (no effect yet, the ladder can go on), ``responder`` or ``non-responder``
+    (no effect at the highest test dose, IT-SCREEN-NONRESPONDER).
+    """
+
+    state: str
+    responding: ItTestDose | None
+    last: ItTestDose | None
+
+
+def screening_status(test_doses: Sequence[ItTestDose], pack: Pack) -> Screening:
+    max_dose = pack.rule("IT-SCREEN-NONRESPONDER").quantity("max_test_dose")
+    responding = next((t for t in test_doses if t.response and t.response.effect), None)
+    last = test_doses[-1] if test_doses else None
+    if responding is not None:
+        return Screening("responder", responding, last)
+    if last is None:
+        return Screening("none", None, None)
+    if any(t.response is not None and t.dose >= max_dose for t in test_doses):
+        return Screening("non-responder", None, last)
+    if last.response is None:
+        return Screening("pending", None, last)
+    return Screening("in-progress", None, last)
+
+
+def initial_infusion_dose(responding: ItTestDose, pack: Pack) -> tuple[Quantity, bool]:
+    """IT-TITR-START: the starting daily dose for a responding bolus, and whether it was prolonged.
+
+    Twice the bolus over the period; the bolus unchanged when its effect lasted longer than the
+    prolonged-effect threshold.
+    """
+    rule = pack.rule("IT-TITR-START")
+    duration = responding.response.duration if responding.response else None
+    prolonged = duration is not None and duration > rule.quantity("prolonged_effect")
+    factor = rule.number("prolonged_factor") if prolonged else rule.number("factor")
+    return (responding.dose * factor) / rule.quantity("period"), prolonged
+
+
+# -- stops ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Taper:
+    """The run of successive reductions that ends at a stop."""
+
+    reductions: int
+    first_at: datetime | None
+
+
+def reductions_before(doses: Sequence[tuple[datetime, Quantity | None]]) -> Taper:
+    """Count the successive reductions at the end of a dose timeline (``None`` is a stop).
+
+    Changes that keep the daily dose the same neither count nor break the run.
+    """
+    count = 0
+    first_at: datetime | None = None
+    for i in range(len(doses) - 1, 0, -1):
+        at, dose = doses[i]
+        _, before = doses[i - 1]
+        if dose is None or before is None:
+            break
+        if dose < before:
+            count += 1
+            first_at = at
+        elif dose > before:
+            break
+    return Taper(count, first_at)
+
+
+def is_gradual(taper: Taper, stop_at: datetime, min_reductions: int, span: Quantity) -> bool:
+    """STOP-GRADUAL: enough successive reductions, the first at least ``span`` before the stop."""
+    if taper.reductions < min_reductions or taper.first_at is None:
+        return False
+    return hours_between(taper.first_at, stop_at) >= span.in_("h")
+
+
+def infusion_timeline(events: Sequence[ItInfusion | ItStop]) -> list[tuple[datetime, Quantity | None]]:
+    return [(e.at, e.daily_dose if isinstance(e, ItInfusion) else None) for e in events]
+
+
+# -- oral -----------------------------------------------------------------------------------
+
+
+def renal_target(pack: Pack, clearance: Quantity) -> tuple[Quantity, Fraction] | None:
+    """SUP-PO-RENAL-CRCL: the reduced oral target for a creatinine clearance, and the reduction.
+
+    ``None`` when the clearance is above every band (no reduction).
+    """
+    usual = pack.rule("PO-USUAL").quantity("usual_max")
+    for band in pack.rule("SUP-PO-RENAL-CRCL").table("bands"):
+        limits = band["clearance"]
+        reduction = band["reduction"]
+        if isinstance(limits, Range) and clearance in limits and isinstance(reduction, Fraction):
+            return usual * (1 - reduction), reduction
+    return None
+
+
+def paediatric_max(pack: Pack, age: Fraction) -> Quantity:
+    """SUP-PO-PAED: the oral daily maximum for a child of this age."""
+    rule = pack.rule("SUP-PO-PAED")
+    young = age < rule.quantity("age_split").in_("a")
+    return rule.quantity("max_under_8" if young else "max_from_8")
+
+
+# -- pump -----------------------------------------------------------------------------------
+
+
+def alarm_volume(pack: Pack, refill: PumpRefill) -> Quantity:
+    """The refill's own alarm volume, else the manufacturer's default (SUP-IT-REFILL)."""
+    return refill.alarm or pack.rule("SUP-IT-REFILL").quantity("alarm_volume")
+
+
+def reservoir_at(
+    refill: PumpRefill, infusions: Sequence[ItInfusion | ItStop], when: datetime
+) -> Quantity:
+    """The volume left in the reservoir at ``when``, following every infusion change since the
+    refill (daily volume = daily dose / concentration). Never below zero.
+    """
+
+    def rate_of(event: ItInfusion | ItStop) -> Quantity | None:
+        return event.daily_dose / refill.concentration if isinstance(event, ItInfusion) else None
+
+    rate: Quantity | None = None
+    cursor = refill.at
+    left = refill.volume
+    for event in infusions:
+        if event.at > when:
+            break
+        if event.at > refill.at and rate is not None:
+            left = left - rate * Quantity.of(hours_between(cursor, event.at), "h")
+        cursor = max(cursor, event.at)
+        rate = rate_of(event)
+    if rate is not None and when > cursor:
+        left = left - rate * Quantity.of(hours_between(cursor, when), "h")
+    zero = Quantity.of(0, "mL")
+    return left if left > zero else zero

@@ -1,0 +1,121 @@
+"""SUP-UNIT-MIXUP: a dose that fits only under another unit is a mix-up, named as such.
+
+For each kind of dose the plausible envelope is the union of the pack's ranges for it: the oral
+daily dose (the kidney dose up to the maximum, and a child's weight-based start), the intrathecal
+test dose, the intrathecal daily dose (page range, both maintenance ranges, the children's
+range) and the pump concentration. A written dose outside its envelope that falls inside it
+when read 1,000 times smaller is a critical finding (1,000× too high); one that falls inside
+when read 1,000 times larger is an error (1,000× too low).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..knowledge.schema import Range
+from ..model.events import ItInfusion, ItTestDose, OralRegimen, PumpRefill
+from ..model.finding import Finding
+from ..units import Quantity
+from .context import Context
+
+
+def _envelope(ranges: list[Range[Quantity]]) -> Range[Quantity]:
+    return Range(min(r.low for r in ranges), max(r.high for r in ranges))
+
+
+def oral_envelope(ctx: Context) -> Range[Quantity]:
+    pack = ctx.pack
+    ranges = [
+        pack.rule("PO-DAILY-RANGE").range("daily"),
+        Range(pack.rule("SUP-PO-RENAL").quantity("renal_daily"),
+              pack.rule("PO-MAX").quantity("max_daily_outpatient")),
+    ]  # fmt: skip
+    if ctx.is_child and ctx.patient.weight is not None:
+        paed = pack.rule("SUP-PO-PAED")
+        start = paed.quantity("start") * ctx.patient.weight
+        ranges.append(Range(start.to("mg/d"), paed.quantity("max_from_8")))
+    return _envelope(ranges)
+
+
+def intrathecal_daily_envelope(ctx: Context) -> Range[Quantity]:
+    pack = ctx.pack
+    return _envelope([
+        pack.rule("IT-DAILY-RANGE").range("daily"),
+        pack.rule("IT-MAINT-SPINAL").range("range"),
+        pack.rule("IT-MAINT-CEREBRAL").range("range"),
+        pack.rule("IT-PAED-MAINT").range("initial"),
+    ])  # fmt: skip
+
+
+def test_dose_envelope(ctx: Context) -> Range[Quantity]:
+    pack = ctx.pack
+    first = pack.rule("IT-SCREEN-START").quantities("first_doses")
+    return Range(min(first), pack.rule("IT-SCREEN-NONRESPONDER").quantity("max_test_dose"))
+
+
+def concentration_envelope(ctx: Context) -> Range[Quantity]:
+    marketed = ctx.pack.rule("SUP-IT-CONC").quantities("marketed")
+    return Range(min(marketed), max(marketed))
+
+
+def _written(ctx: Context) -> tuple[str, Quantity, Quantity, Range[Quantity]] | None:
+    """What to test: a label, the amount as written, the amount judged, and its envelope."""
+    p = ctx.proposal
+    if isinstance(p, OralRegimen):
+        return "oral daily dose", max(p.doses), p.daily_dose, oral_envelope(ctx)
+    if isinstance(p, ItTestDose):
+        return "intrathecal test dose", p.dose, p.dose, test_dose_envelope(ctx)
+    if isinstance(p, ItInfusion):
+        return "intrathecal daily dose", p.daily_dose, p.daily_dose, intrathecal_daily_envelope(ctx)
+    if isinstance(p, PumpRefill):
+        return "pump concentration", p.concentration, p.concentration, concentration_envelope(ctx)
+    return None
+
+
+def sup_unit_mixup(ctx: Context) -> Iterator[Finding]:
+    written = _written(ctx)
+    if written is None:
+        return
+    label, shown, judged, envelope = written
+    if judged in envelope:
+        return
+    factor = ctx.pack.rule("SUP-UNIT-MIXUP").count("factor")
+    if judged > envelope.high and judged / factor in envelope:
+        meant = shown / factor
+        yield ctx.finding(
+            "SUP-UNIT-MIXUP", "too_high",
+            f"The {label} {judged.text()} is {factor:,} times above any range for it "
+            f"({envelope.text()}) but fits when read in the smaller unit: was "
+            f"{meant.to(_smaller(shown)).text()} meant? A mg/µg mix-up is a known cause of "
+            "fatal overdose.",
+        )  # fmt: skip
+    elif judged < envelope.low and judged * factor in envelope:
+        meant = shown * factor
+        yield ctx.finding(
+            "SUP-UNIT-MIXUP", "too_low",
+            f"The {label} {judged.text()} is {factor:,} times below any range for it "
+            f"({envelope.text()}) but fits when read in the larger unit: was "
+            f"{meant.to(_larger(shown)).text()} meant?",
+        )  # fmt: skip
+
+
+_SMALLER = {"g": "mg", "mg": "ug"}
+_LARGER = {"ug": "mg", "mg": "g"}
+
+
+def _smaller(q: Quantity) -> str:
+    """The written unit with its mass one step smaller (mg → µg), or unchanged."""
+    return _swap_mass(q, _SMALLER)
+
+
+def _larger(q: Quantity) -> str:
+    """The written unit with its mass one step larger (µg → mg), or unchanged."""
+    return _swap_mass(q, _LARGER)
+
+
+def _swap_mass(q: Quantity, table: dict[str, str]) -> str:
+    head, _, rest = q.unit.code.partition("/")
+    return table.get(head, head) + (f"/{rest}" if rest else "")
+
+
+CHECKS = (sup_unit_mixup,)

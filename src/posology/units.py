@@ -1,0 +1,430 @@
+"""Exact quantities for dosing: mass, volume, concentration, dose rate, duration, body weight.
+
+Why not pint: pint is lenient where dosing must be strict (it reads ``mcg`` as milli-centi-gram, as
+UCUM does, and happily adds a mass to a mass rate once someone calls ``.magnitude``). This module
+knows the handful of units a dosing page uses, keeps every magnitude an exact ``Fraction`` and
+refuses any arithmetic or comparison across kinds with :class:`~posology.errors.DimensionError`.
+Rounding happens once, when a quantity is formatted for display, to a stated number of places.
+
+Codes follow UCUM (``ug``, ``mL``, ``ug/d``); text for people uses ``µg`` (or ``mcg`` on request).
+On input ``µg``, ``μg``, ``ug`` and ``mcg`` all mean microgram.
+
+>>> q = parse_quantity("0.05 mg")
+>>> q == parse_quantity("50 mcg")
+True
+>>> q.to("ug").code()
+'50 ug'
+>>> (parse_quantity("100 ug/d") / parse_quantity("500 ug/mL")).code()
+'0.2 mL/d'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
+from functools import lru_cache
+from typing import NamedTuple, Union
+
+from .errors import DimensionError, UnitError
+
+Number = Union[int, Fraction]
+
+
+class Dimension(NamedTuple):
+    """Exponents of the base quantities: drug mass, volume, time and body mass."""
+
+    mass: int = 0
+    volume: int = 0
+    time: int = 0
+    body: int = 0
+
+    def __mul__(self, other: object) -> Dimension:  # type: ignore[override]
+        if not isinstance(other, Dimension):
+            return NotImplemented
+        return Dimension(*(a + b for a, b in zip(self, other, strict=True)))
+
+    def __truediv__(self, other: Dimension) -> Dimension:
+        return Dimension(*(a - b for a, b in zip(self, other, strict=True)))
+
+
+NONE = Dimension()
+MASS = Dimension(mass=1)
+VOLUME = Dimension(volume=1)
+TIME = Dimension(time=1)
+BODY_MASS = Dimension(body=1)
+CONCENTRATION = MASS / VOLUME
+MASS_RATE = MASS / TIME  # a daily dose and an hourly rate are the same kind, in different units
+VOLUME_RATE = VOLUME / TIME
+MASS_PER_BODY_MASS = MASS / BODY_MASS
+MASS_RATE_PER_BODY_MASS = MASS_RATE / BODY_MASS
+
+KIND_NAMES: dict[Dimension, str] = {
+    NONE: "pure number",
+    MASS: "mass",
+    VOLUME: "volume",
+    TIME: "duration",
+    BODY_MASS: "body weight",
+    CONCENTRATION: "concentration",
+    MASS_RATE: "daily dose or rate",
+    VOLUME_RATE: "volume per time",
+    MASS_PER_BODY_MASS: "dose per kg of body weight",
+    MASS_RATE_PER_BODY_MASS: "daily dose per kg of body weight",
+}
+
+EXAMPLES: dict[Dimension, str] = {
+    MASS: '"10 mg" or "50 ug"',
+    VOLUME: '"2 mL"',
+    TIME: '"24 h" or "3 d"',
+    BODY_MASS: '"40 kg"',
+    CONCENTRATION: '"500 ug/mL" or "1 mg/mL"',
+    MASS_RATE: '"150 ug/d" or "30 mg/d"',
+    VOLUME_RATE: '"0.5 mL/d" or "60 mL/min"',
+    MASS_PER_BODY_MASS: '"0.3 mg/kg"',
+    MASS_RATE_PER_BODY_MASS: '"0.3 mg/kg/d"',
+    NONE: '"20 %"',
+}
+
+
+def kind_name(dim: Dimension) -> str:
+    """A reader's name for a dimension, used in error messages."""
+    return KIND_NAMES.get(dim, "quantity")
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A unit: its UCUM-style code, its text for people, its size in base units, its kind.
+
+    Base units are µg (drug mass), mL, hour and kg (body mass).
+    """
+
+    code: str
+    text: str
+    factor: Fraction
+    dim: Dimension
+
+    def __truediv__(self, other: Unit) -> Unit:
+        return Unit(
+            f"{self.code}/{other.code}",
+            f"{self.text}/{other.text}",
+            self.factor / other.factor,
+            self.dim / other.dim,
+        )
+
+
+_HOUR = Fraction(1)
+_SIMPLE: dict[str, Unit] = {
+    u.code: u
+    for u in (
+        Unit("ug", "µg", Fraction(1), MASS),
+        Unit("mg", "mg", Fraction(1000), MASS),
+        Unit("g", "g", Fraction(1_000_000), MASS),
+        Unit("mL", "mL", Fraction(1), VOLUME),
+        Unit("L", "L", Fraction(1000), VOLUME),
+        Unit("min", "min", _HOUR / 60, TIME),
+        Unit("h", "h", _HOUR, TIME),
+        Unit("d", "day", 24 * _HOUR, TIME),
+        Unit("wk", "week", 7 * 24 * _HOUR, TIME),
+        # A year as 365.25 days: used for ages, which are compared with ages in the same unit.
+        Unit("a", "year", Fraction(36525, 100) * 24 * _HOUR, TIME),
+        Unit("kg", "kg", Fraction(1), BODY_MASS),
+        Unit("%", "%", Fraction(1, 100), NONE),
+    )
+}
+
+_ALIASES: dict[str, str] = {
+    "ug": "ug", "µg": "ug", "μg": "ug", "mcg": "ug", "microgram": "ug", "micrograms": "ug",
+    "mg": "mg", "milligram": "mg", "milligrams": "mg",
+    "g": "g",
+    "ml": "mL", "mL": "mL", "l": "L", "L": "L",
+    "min": "min", "minute": "min", "minutes": "min",
+    "h": "h", "hr": "h", "hour": "h", "hours": "h",
+    "d": "d", "day": "d", "days": "d",
+    "wk": "wk", "week": "wk", "weeks": "wk",
+    "a": "a", "y": "a", "yr": "a", "year": "a", "years": "a",
+    "kg": "kg",
+    "%": "%",
+}  # fmt: skip
+
+# The unit a derived quantity (a product or quotient) is expressed in, by kind.
+_PREFERRED: dict[Dimension, str] = {
+    MASS: "ug",
+    VOLUME: "mL",
+    TIME: "h",
+    BODY_MASS: "kg",
+    CONCENTRATION: "ug/mL",
+    MASS_RATE: "ug/d",
+    VOLUME_RATE: "mL/d",
+    MASS_PER_BODY_MASS: "mg/kg",
+    MASS_RATE_PER_BODY_MASS: "mg/kg/d",
+}
+
+
+@lru_cache(maxsize=256)
+def unit(spelling: str) -> Unit:
+    """The unit for a spelling such as ``"mcg/day"``; raises ``UnitError`` if unknown.
+
+    Compound units are a numerator and one or more denominators joined by ``/``.
+    """
+    parts = [p.strip() for p in spelling.split("/")]
+    result: Unit | None = None
+    for i, part in enumerate(parts):
+        code = _ALIASES.get(part) or _ALIASES.get(part.lower())
+        if code is None or (code == "%" and len(parts) > 1):
+            raise UnitError("", f"unknown unit {spelling!r}")
+        simple = _SIMPLE[code]
+        result = simple if i == 0 else result / simple  # type: ignore[operator]
+    assert result is not None
+    return result
+
+
+def preferred_unit(dim: Dimension) -> Unit:
+    """The unit used for derived quantities of a kind (µg/day for dose rates, mL for volume)."""
+    code = _PREFERRED.get(dim)
+    if code is not None:
+        return unit(code)
+    names = ("ug", "mL", "h", "kg")
+    num = ".".join(f"{n}{e if e != 1 else ''}" for n, e in zip(names, dim, strict=True) if e > 0)
+    den = ".".join(f"{n}{-e if e != -1 else ''}" for n, e in zip(names, dim, strict=True) if e < 0)
+    code = (num or "1") + (f"/{den}" if den else "")
+    return Unit(code, code, Fraction(1), dim)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Quantity:
+    """An exact magnitude in a unit. Equal quantities compare equal whatever their units."""
+
+    magnitude: Fraction
+    unit: Unit
+
+    @classmethod
+    def of(cls, magnitude: Number | Decimal | str, unit_spelling: str | Unit) -> Quantity:
+        """Build a quantity from a number and a unit spelling: ``Quantity.of(50, "ug")``."""
+        u = unit_spelling if isinstance(unit_spelling, Unit) else unit(unit_spelling)
+        return cls(Fraction(magnitude), u)
+
+    # -- kinds and conversion -------------------------------------------------------------
+    @property
+    def dim(self) -> Dimension:
+        return self.unit.dim
+
+    @property
+    def base(self) -> Fraction:
+        """The magnitude in base units (µg, mL, h, kg)."""
+        return self.magnitude * self.unit.factor
+
+    def to(self, target: str | Unit) -> Quantity:
+        """The same quantity in another unit of the same kind, exactly."""
+        u = target if isinstance(target, Unit) else unit(target)
+        self._same_kind(u.dim, "convert")
+        return Quantity(self.base / u.factor, u)
+
+    def in_(self, target: str | Unit) -> Fraction:
+        """The exact magnitude in another unit: ``parse_quantity("1 mg").in_("ug") == 1000``."""
+        return self.to(target).magnitude
+
+    def _same_kind(self, other: Dimension, verb: str) -> None:
+        if other != self.dim:
+            raise DimensionError(
+                f"cannot {verb} a {kind_name(self.dim)} ({self.unit.code}) "
+                f"and a {kind_name(other)}"
+            )
+
+    # -- comparison ----------------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Quantity):
+            return NotImplemented
+        return self.dim == other.dim and self.base == other.base
+
+    def __hash__(self) -> int:
+        return hash((self.dim, self.base))
+
+    def _cmp_base(self, other: Quantity) -> Fraction:
+        if not isinstance(other, Quantity):
+            raise DimensionError(f"cannot compare a {kind_name(self.dim)} with {other!r}")
+        self._same_kind(other.dim, "compare")
+        return other.base
+
+    def __lt__(self, other: Quantity) -> bool:
+        return self.base < self._cmp_base(other)
+
+    def __le__(self, other: Quantity) -> bool:
+        return self.base <= self._cmp_base(other)
+
+    def __gt__(self, other: Quantity) -> bool:
+        return self.base > self._cmp_base(other)
+
+    def __ge__(self, other: Quantity) -> bool:
+        return self.base >= self._cmp_base(other)
+
+    # -- arithmetic ----------------------------------------------------------------------
+    def __add__(self, other: Quantity) -> Quantity:
+        return Quantity((self.base + self._cmp_base(other)) / self.unit.factor, self.unit)
+
+    def __sub__(self, other: Quantity) -> Quantity:
+        return Quantity((self.base - self._cmp_base(other)) / self.unit.factor, self.unit)
+
+    def __mul__(self, other: Number | Quantity) -> Quantity:
+        if isinstance(other, Quantity):
+            return _derived(self.base * other.base, self.dim * other.dim)
+        if isinstance(other, (int, Fraction)) and not isinstance(other, bool):
+            return Quantity(self.magnitude * other, self.unit)
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Number | Quantity) -> Quantity:
+        if isinstance(other, Quantity):
+            return _derived(self.base / other.base, self.dim / other.dim)
+        if isinstance(other, (int, Fraction)) and not isinstance(other, bool):
+            return Quantity(self.magnitude / other, self.unit)
+        return NotImplemented
+
+    def ratio(self, other: Quantity) -> Fraction:
+        """``self / other`` for two quantities of one kind: a pure number."""
+        return self.base / self._cmp_base(other)
+
+    # -- formatting ----------------------------------------------------------------------
+    def code(self, places: int | None = None) -> str:
+        """``"50 ug"``: the document form (UCUM codes), for JSON and FHIR."""
+        return f"{format_number(self.magnitude, places)} {self.unit.code}"
+
+    def text(self, places: int | None = None, micro: str = "µg") -> str:
+        """``"50 µg"``: the form for people; ``micro="mcg"`` spells micrograms as mcg."""
+        label = self.unit.text.replace("µg", micro)
+        sep = "" if label == "%" else " "
+        return f"{format_number(self.magnitude, places)}{sep}{label}"
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __repr__(self) -> str:
+        return f"Quantity({self.code()!r})"
+
+
+def _derived(base_value: Fraction, dim: Dimension) -> Quantity:
+    u = preferred_unit(dim)
+    return Quantity(base_value / u.factor, u)
+
+
+DEFAULT_PLACES = 3
+
+
+def format_number(value: Fraction, places: int | None = None) -> str:
+    """A decimal string for an exact value.
+
+    With ``places=None`` a terminating decimal is written exactly (``0.075``) and any other value
+    is rounded half-up to ``DEFAULT_PLACES`` places (``100/3`` → ``33.333``). Trailing zeros are
+    dropped. Negative zero never appears.
+    """
+    if places is None and _terminates(value):
+        text = _exact_decimal(value)
+    else:
+        digits = DEFAULT_PLACES if places is None else places
+        quantum = Decimal(1).scaleb(-digits)
+        d = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+            quantum, rounding=ROUND_HALF_UP
+        )
+        text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def format_percent(value: Fraction, places: int = 1) -> str:
+    """A fraction as a percentage for people: ``Fraction(1, 5)`` → ``"20 %"``."""
+    return f"{format_number(value * 100, places)} %"
+
+
+def _terminates(value: Fraction) -> bool:
+    d = value.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1
+
+
+def _exact_decimal(value: Fraction) -> str:
+    num, den = value.numerator, value.denominator
+    scale = 0
+    while den != 1:
+        # den has only factors 2 and 5: multiply up to a power of ten.
+        num *= 10
+        scale += 1
+        g = math.gcd(num, den)
+        num //= g
+        den //= g
+    sign = "-" if num < 0 else ""
+    digits = str(abs(num)).rjust(scale + 1, "0")
+    if scale == 0:
+        return sign + digits
+    return f"{sign}{digits[:-scale]}.{digits[-scale:]}"
+
+
+_NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")
+
+
+def parse_decimal(text: str) -> Fraction:
+    """Read a decimal number exactly; raises ``ValueError`` for anything else."""
+    try:
+        d = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(text) from None
+    if not d.is_finite():
+        raise ValueError(text)
+    return Fraction(d)
+
+
+def parse_quantity(
+    text: object,
+    *,
+    field: str = "",
+    kinds: Iterable[Dimension] | None = None,
+    allow_zero: bool = False,
+) -> Quantity:
+    """Read ``"50 ug"``, ``"0.05 mg"``, ``"150 ug/d"``, ``"500 ug/mL"`` into an exact quantity.
+
+    Refuses, with a message naming ``field`` and the fix: a non-string, a number without a unit,
+    an unknown unit, a unit of a kind not in ``kinds``, a comma (decimal comma or thousands
+    separator, both ambiguous), NaN or infinity, a negative number, and zero unless allowed.
+    """
+    wanted = tuple(kinds) if kinds is not None else None
+    example = EXAMPLES.get(wanted[0], '"50 ug"') if wanted else '"50 ug"'
+    if not isinstance(text, str):
+        raise UnitError(field, f'must be a string of a number and a unit, e.g. {example}')
+    if "," in text:
+        raise UnitError(
+            field,
+            f"{text!r} has a comma; write the number with a decimal point and no thousands "
+            f'separator, e.g. {example}',
+        )
+    lowered = text.strip().lower()
+    if any(word in lowered for word in ("nan", "inf")):
+        raise UnitError(field, f"{text!r} is not a finite number; write e.g. {example}")
+    m = _NUMBER.match(text)
+    if not m:
+        raise UnitError(field, f'{text!r} is not a number and a unit; write e.g. {example}')
+    number_text, unit_text = m.groups()
+    if not unit_text:
+        raise UnitError(field, f'{text!r} has no unit; write e.g. {example}')
+    try:
+        u = unit(unit_text)
+    except UnitError:
+        raise UnitError(
+            field, f"{text!r}: unknown unit {unit_text!r}; write e.g. {example}"
+        ) from None
+    if wanted is not None and u.dim not in wanted:
+        due = " or ".join(kind_name(k) for k in wanted)
+        raise UnitError(
+            field,
+            f"{text!r} is a {kind_name(u.dim)}, but a {due} is due here; write e.g. {example}",
+        )
+    value = parse_decimal(number_text)
+    if value < 0:
+        raise UnitError(field, f"{text!r} is negative; a positive amount is due")
+    if value == 0 and not allow_zero:
+        raise UnitError(field, f"{text!r} is zero; an amount above zero is due")
+    return Quantity(value, u)
