@@ -105,6 +105,7 @@ class Unit:
     text: str
     factor: Fraction
     dim: Dimension
+    plural: str = ""  # the text for amounts other than one ("days"), where English needs it
 
     def __truediv__(self, other: Unit) -> Unit:
         return Unit(
@@ -126,10 +127,10 @@ _SIMPLE: dict[str, Unit] = {
         Unit("L", "L", Fraction(1000), VOLUME),
         Unit("min", "min", _HOUR / 60, TIME),
         Unit("h", "h", _HOUR, TIME),
-        Unit("d", "day", 24 * _HOUR, TIME),
-        Unit("wk", "week", 7 * 24 * _HOUR, TIME),
+        Unit("d", "day", 24 * _HOUR, TIME, "days"),
+        Unit("wk", "week", 7 * 24 * _HOUR, TIME, "weeks"),
         # A year as 365.25 days: used for ages, which are compared with ages in the same unit.
-        Unit("a", "year", Fraction(36525, 100) * 24 * _HOUR, TIME),
+        Unit("a", "year", Fraction(36525, 100) * 24 * _HOUR, TIME, "years"),
         Unit("kg", "kg", Fraction(1), BODY_MASS),
         Unit("%", "%", Fraction(1, 100), NONE),
     )
@@ -294,9 +295,11 @@ class Quantity:
 
     def text(self, places: int | None = None, micro: str = "µg") -> str:
         """``"50 µg"``: the form for people; ``micro="mcg"`` spells micrograms as mcg."""
-        label = self.unit.text.replace("µg", micro)
+        number = format_number(self.magnitude, places)
+        label = self.unit.plural if self.unit.plural and number != "1" else self.unit.text
+        label = label.replace("µg", micro)
         sep = "" if label == "%" else " "
-        return f"{format_number(self.magnitude, places)}{sep}{label}"
+        return f"{number}{sep}{label}"
 
     def __str__(self) -> str:
         return self.text()
@@ -320,7 +323,7 @@ def format_number(value: Fraction, places: int | None = None) -> str:
     is rounded half-up to ``DEFAULT_PLACES`` places (``100/3`` → ``33.333``). Trailing zeros are
     dropped. Negative zero never appears.
     """
-    if places is None and _terminates(value):
+    if places is None and terminates(value):
         text = _exact_decimal(value)
     else:
         digits = DEFAULT_PLACES if places is None else places
@@ -339,7 +342,8 @@ def format_percent(value: Fraction, places: int = 1) -> str:
     return f"{format_number(value * 100, places)} %"
 
 
-def _terminates(value: Fraction) -> bool:
+def terminates(value: Fraction) -> bool:
+    """True when the value is a finite decimal (its denominator has only factors 2 and 5)."""
     d = value.denominator
     for p in (2, 5):
         while d % p == 0:

@@ -213,20 +213,26 @@ def parse_patient(data: object, path: str = "patient") -> Patient:
     def optional_bool(key: str) -> bool | None:
         return None if obj.get(key) is None else _bool(obj[key], p(key))
 
+    def optional_list(key: str) -> object:
+        return [] if obj.get(key) is None else obj[key]
+
     return Patient(
         diagnosis=_code(obj["diagnosis"], p("diagnosis"), DIAGNOSES),
-        sex=_code(obj.get("sex") or "unknown", p("sex"), SEXES),
+        sex="unknown" if obj.get("sex") is None else _code(obj["sex"], p("sex"), SEXES),
         age_years=age,
         birth_date=birth,
         weight=weight,
         origin=None if obj.get("origin") is None else _code(obj["origin"], p("origin"), ORIGINS),
-        setting=_code(obj.get("setting") or "outpatient", p("setting"), SETTINGS),
+        setting=(
+            "outpatient" if obj.get("setting") is None
+            else _code(obj["setting"], p("setting"), SETTINGS)
+        ),  # fmt: skip
         spasticity_stable=optional_bool("spasticity_stable"),
-        conditions=_codes(obj.get("conditions") or [], p("conditions"), CONDITIONS),
+        conditions=_codes(optional_list("conditions"), p("conditions"), CONDITIONS),
         pregnant=optional_bool("pregnant"),
         breastfeeding=optional_bool("breastfeeding"),
         creatinine_clearance=clearance,
-        medications=_codes(obj.get("medications") or [], p("medications"), MEDICATIONS),
+        medications=_codes(optional_list("medications"), p("medications"), MEDICATIONS),
         tone_supports_function=optional_bool("tone_supports_function"),
         pump=pump,
     )
@@ -449,7 +455,7 @@ def parse_case(data: object) -> Case:
     """A CASE document into a :class:`Case` (history sorted, duplicates folded)."""
     obj = _object(data, "", ("patient", "proposal"), ("history",))
     patient = parse_patient(obj["patient"], "patient")
-    raw_history = obj.get("history") or []
+    raw_history = [] if obj.get("history") is None else obj["history"]
     if not isinstance(raw_history, list):
         raise InputError("history", "must be a list of events")
     events = [(f"history[{i}]", parse_event(e, f"history[{i}]")) for i, e in enumerate(raw_history)]

@@ -1,0 +1,160 @@
+"""The ``posology`` command: check, explain, rules.
+
+A thin shell over the pure core, built on the standard library's argparse so that it starts in
+a few milliseconds (a CLI framework that imports a validation library on start-up costs more
+than the whole check). Exit status follows the contract: 0 when nothing of severity error or
+critical was found, 1 when something was, 2 when the input is unusable. An unusable input gives
+one line on standard error naming the field and the fix, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import InputError, PosologyError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 70
+
+DESCRIPTION = (
+    "Check and plan baclofen doses against cited label rules. Posology supports clinical "
+    "judgement; it does not replace it."
+)
+
+
+class UsageError(PosologyError):
+    """A command line or input file that cannot be used (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """Usage errors: one line naming the problem, then exit 2 (argparse's own status)."""
+        self.exit(EXIT_INPUT, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _read_input(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"{path}: no such file; give the path of a JSON document, or - for stdin")
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text; save the document as UTF-8 JSON") from None
+
+
+def _print_json(document: object) -> None:
+    print(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .knowledge import load_pack
+    from .model import read_case
+    from .rules import check
+
+    try:
+        case = read_case(_read_input(args.case))
+    except InputError as exc:
+        raise UsageError(f"input error: {exc}") from None
+    findings = check(case.patient, case.history, case.proposal, load_pack())
+    if args.format == "json":
+        from .serialize import check_answer
+
+        _print_json(check_answer(findings))
+    else:
+        from .render import render_check
+
+        print(render_check(findings))
+    serious = any(f.severity.value in ("error", "critical") for f in findings)
+    return EXIT_FINDINGS if serious else EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .knowledge import load_pack
+
+    pack = load_pack()
+    rule = pack.rule(args.rule_id.strip())
+    if args.format == "json":
+        from .serialize import rule_json
+
+        _print_json(rule_json(rule))
+    else:
+        from .render import render_rule
+
+        print(render_rule(rule, pack))
+    return EXIT_OK
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from .knowledge import load_pack
+
+    selected = load_pack().by_route(args.route)
+    if args.format == "json":
+        from .serialize import rule_json
+
+        _print_json([rule_json(r) for r in selected])
+    else:
+        from .render import render_rules
+
+        print(render_rules(selected))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="posology", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("check", help="check a proposed dose against the history and the rules")
+    p.add_argument("case", metavar="CASE.json", help="the CASE document, or - for stdin")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=cmd_check)
+
+    p = sub.add_parser("explain", help="a rule with its numbers and quoted source")
+    p.add_argument("rule_id", metavar="RULE-ID")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=cmd_explain)
+
+    p = sub.add_parser("rules", help="every rule of the pack")
+    p.add_argument("--route", choices=("oral", "intrathecal"))
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=cmd_rules)
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit status (the testable core of :func:`main`)."""
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+        return status
+    except PosologyError as exc:
+        print(f"posology: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a defect, not an input problem: say so in one line
+        if os.environ.get("POSOLOGY_DEBUG"):
+            raise
+        print(
+            f"posology: internal error ({type(exc).__name__}: {exc}); please report it with the "
+            "input. Set POSOLOGY_DEBUG=1 to see the traceback.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def main() -> None:
+    try:
+        sys.exit(run())
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Text for people: findings as a readable table, rules with their numbers and quotes.
+
+Plain text wrapped to the terminal, no colour library: the CLI must start fast, and the output
+must read the same in a terminal, a log file and a printed page.
+"""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Iterable, Mapping
+
+from .knowledge.derived import treatment_fields
+from .knowledge.schema import Pack, Rule
+from .model.finding import Finding, verdict
+from .serialize import value_json
+
+DISCLAIMER = (
+    "Posology supports clinical judgement; it does not replace it. Check every dose against the "
+    "patient in front of you and the current product information."
+)
+_SEV_WIDTH = 9
+_RULE_WIDTH = 24
+
+
+def _width() -> int:
+    return max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
+
+
+def render_check(findings: Iterable[Finding]) -> str:
+    """A verdict line, then one block per finding: severity, rule, message, quote."""
+    items = list(findings)
+    width = _width()
+    counts: dict[str, int] = {}
+    for f in items:
+        counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
+    summary = ", ".join(f"{n} {sev}" for sev, n in counts.items()) or "no findings"
+    lines = [f"Verdict: {verdict(items).upper()} ({summary})", ""]
+    if items:
+        lines.append(f"{'SEVERITY':<{_SEV_WIDTH}} {'RULE':<{_RULE_WIDTH}} MESSAGE")
+        indent = " " * (_SEV_WIDTH + _RULE_WIDTH + 2)
+        body = max(30, width - len(indent))
+        for f in items:
+            message = textwrap.wrap(f.message, body) or [""]
+            head = f"{f.severity.value:<{_SEV_WIDTH}} {f.rule:<{_RULE_WIDTH}} "
+            lines.append(head + message[0])
+            lines.extend(indent + m for m in message[1:])
+            quote = f"“{f.citation.quote}” ({f.citation.source}, {f.citation.evidence})"
+            lines.extend(indent + q for q in textwrap.wrap(quote, body))
+            lines.append("")
+    else:
+        lines.append("No rule found anything to report for this proposal.")
+        lines.append("")
+    lines.extend(textwrap.wrap(DISCLAIMER, width))
+    return "\n".join(lines)
+
+
+def _fmt_value(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(_fmt_value(v) for v in value)
+    if isinstance(value, dict):
+        if "min" in value and "max" in value:
+            lo = (">" if value.get("min_exclusive") else "") + str(value["min"])
+            hi = ("<" if value.get("max_exclusive") else "") + str(value["max"])
+            return f"{lo} to {hi}"
+        return "; ".join(f"{k}: {_fmt_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+def render_rule(rule: Rule, pack: Pack) -> str:
+    """Everything about one rule: what it says, its numbers, how the engine uses it, its quote."""
+    width = _width()
+    out = [f"{rule.id}: {rule.title}", f"route: {rule.route}; engine: {', '.join(sorted(rule.engine))}", ""]
+    out.extend(textwrap.wrap(rule.statement, width))
+    if rule.numbers:
+        out += ["", "Numbers:"]
+        for name, value in rule.numbers.items():
+            out.append(f"  {name}: {_fmt_value(value_json(value))}")
+    if rule.codes:
+        out += ["", "Codes:"]
+        for name, codes in rule.codes.items():
+            shown = (
+                "; ".join(f"{k} → {v}" for k, v in codes.items())
+                if isinstance(codes, Mapping)
+                else ", ".join(codes) if isinstance(codes, tuple) else codes
+            )
+            out.extend(textwrap.wrap(f"  {name}: {shown}", width, subsequent_indent="    "))
+    if rule.severities:
+        out += ["", "Findings: " + ", ".join(f"{k} → {v.value}" for k, v in rule.severities.items())]
+    derived = _derived_lines(rule, pack)
+    if derived:
+        out += ["", *derived]
+    if rule.interpretation:
+        out += ["", "Reading chosen:"]
+        out.extend(textwrap.wrap(rule.interpretation, width, initial_indent="  ", subsequent_indent="  "))
+    out += ["", f"Source: {rule.citation.source} (evidence: {rule.evidence})"]
+    if rule.citation.url:
+        out.append(f"  {rule.citation.url}")
+    out.extend(textwrap.wrap(f"“{rule.citation.quote}”", width, initial_indent="  ", subsequent_indent="  "))
+    return "\n".join(out)
+
+
+def _derived_lines(rule: Rule, pack: Pack) -> list[str]:
+    route = {"PO-DAILY-RANGE": "oral", "IT-DAILY-RANGE": "intrathecal"}.get(rule.id)
+    if route is None:
+        return []
+    fields = treatment_fields(pack, route)
+    lines = [
+        "Derived fields:",
+        f"  dose range: {fields.daily_range.text()}",
+        f"  dosage regimen: {fields.regimen_text()}",
+    ]
+    if fields.starting_dose is not None:
+        lines.append(f"  starting dose: {fields.starting_dose.text()}")
+    return lines
+
+
+def render_rules(rules: Iterable[Rule]) -> str:
+    """One line per rule: ID, route, engine uses and title."""
+    lines = [f"{'RULE':<{_RULE_WIDTH}} {'ROUTE':<12} {'ENGINE':<22} TITLE"]
+    for r in rules:
+        lines.append(
+            f"{r.id:<{_RULE_WIDTH}} {r.route:<12} {','.join(sorted(r.engine)):<22} {r.title}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,47 @@
+"""SUP-UNIT-MIXUP: a dose in range only under another unit is named as a mix-up."""
+
+from __future__ import annotations
+
+from casebuild import adult, event, fired, infusion, it_patient, it_started, oral, run, tdose
+
+
+def test_an_intrathecal_test_dose_of_50_mg_is_critical_and_names_50_ug() -> None:
+    f = run(adult(), [], tdose("2026-12-01T09:00", "50 mg"))
+    assert fired(f, "SUP-UNIT-MIXUP") == ["critical"]
+    assert f[0].rule == "SUP-UNIT-MIXUP"
+    assert "50 µg" in f[0].message
+
+
+def test_an_oral_dose_of_20_ug_is_an_error_naming_20_mg() -> None:
+    f = run(adult(), [oral("2026-11-01T08:00", "15 mg")], oral("2026-11-10T08:00", "20 ug"))
+    assert fired(f, "SUP-UNIT-MIXUP") == ["error"]
+    assert "20 mg" in next(x.message for x in f if x.rule == "SUP-UNIT-MIXUP")
+
+
+def test_an_oral_dose_a_thousand_times_too_high_is_critical() -> None:
+    f = run(adult(), [], oral("2026-12-01T08:00", "5000 mg"))
+    assert fired(f, "SUP-UNIT-MIXUP") == ["critical"]
+
+
+def test_an_infusion_in_mg_a_day_a_thousand_times_too_high_is_critical() -> None:
+    f = run(it_patient(), it_started("100 ug/d"), infusion("2026-11-07T12:00", "110 mg/d"))
+    assert fired(f, "SUP-UNIT-MIXUP") == ["critical"]
+    legit = run(it_patient(), it_started("100 ug/d"), infusion("2026-11-07T12:00", "0.11 mg/d"))
+    assert fired(legit, "SUP-UNIT-MIXUP") == []
+
+
+def test_a_pump_concentration_in_mg_per_ml_a_thousand_times_too_high_is_critical() -> None:
+    f = run(it_patient(), it_started(), event("2026-12-01T09:00", "pump-refill", concentration="500 mg/mL", volume_ml=20))
+    assert fired(f, "SUP-UNIT-MIXUP") == ["critical"]
+
+
+def test_doses_merely_out_of_range_are_not_called_mixups() -> None:
+    f = run(it_patient(), [infusion("2026-01-01T09:00", "1900 ug/d")], infusion("2026-12-01T09:00", "5000 ug/d"))
+    assert fired(f, "SUP-UNIT-MIXUP") == []
+    assert fired(f, "IT-HIGH-DOSE") == ["warning"]
+
+
+def test_a_thousand_fold_rests_on_the_pack_factor(pack) -> None:  # type: ignore[no-untyped-def]
+    assert pack.rule("SUP-UNIT-MIXUP").count("factor") == 1000
+    assert pack.rule("SUP-UNIT-MIXUP").severity("too_high").value == "critical"
+    assert pack.rule("SUP-UNIT-MIXUP").severity("too_low").value == "error"
