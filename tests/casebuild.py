@@ -17,9 +17,11 @@ SHARED = ROOT.parent / "shared"
 def adult(**fields: Any) -> dict[str, Any]:
     """A 45-year-old with MS, stable spasticity, not pregnant: no incidental findings."""
     base: dict[str, Any] = {
-        "age_years": 45, "sex": "male", "diagnosis": "multiple-sclerosis",
+        "age_years": 45,
+        "sex": "male",
+        "diagnosis": "multiple-sclerosis",
         "spasticity_stable": True,
-    }  # fmt: skip
+    }
     base.update(fields)
     return base
 
@@ -32,7 +34,9 @@ def infusion(at: str, daily: str, **extra: Any) -> dict[str, Any]:
     return {"at": at, "kind": "it-infusion", "daily_dose": daily, **extra}
 
 
-def tdose(at: str, dose: str, effect: bool | None = None, hours: float | None = None) -> dict[str, Any]:
+def tdose(
+    at: str, dose: str, effect: bool | None = None, hours: float | None = None
+) -> dict[str, Any]:
     event: dict[str, Any] = {"at": at, "kind": "it-test-dose", "dose": dose}
     if effect is not None:
         event["response"] = {"effect": effect} | ({"duration_h": hours} if hours else {})
@@ -43,7 +47,9 @@ def event(at: str, kind: str, **fields: Any) -> dict[str, Any]:
     return {"at": at, "kind": kind, **fields}
 
 
-def run(patient: dict[str, Any], history: list[dict[str, Any]], proposal: dict[str, Any]) -> tuple[Finding, ...]:
+def run(
+    patient: dict[str, Any], history: list[dict[str, Any]], proposal: dict[str, Any]
+) -> tuple[Finding, ...]:
     case = parse_case({"patient": patient, "history": history, "proposal": proposal})
     return check(case.patient, case.history, case.proposal, load_pack())
 

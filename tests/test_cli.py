@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from casebuild import EXAMPLES
 
 CHECK = EXAMPLES / "check"
@@ -16,8 +17,11 @@ CHECK = EXAMPLES / "check"
 def posology(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "posology.cli", *args],
-        input=stdin, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_check_ok_exits_0_and_prints_the_verdict() -> None:
@@ -55,16 +59,27 @@ def test_check_reads_standard_input() -> None:
     ("document", "fragment"),
     [
         ("{not json", "not valid JSON"),
-        ('{"patient": {"age_years": 40, "diagnosis": "stroke", "wieght_kg": 70}, '
-         '"proposal": {"at": "2026-12-01T08:00", "kind": "oral-stop"}}', "patient.wieght_kg"),
-        ('{"patient": {"age_years": 40, "diagnosis": "stroke"}, '
-         '"proposal": {"at": "2026-12-01T08:00", "kind": "it-test-dose", "dose": "Infinity ug"}}',
-         "proposal.dose"),
-        ('{"patient": {"age_years": 40, "diagnosis": "stroke"}, '
-         '"proposal": {"at": "2026-12-01T08:00", "kind": "it-test-dose", "dose": 50}}', "proposal.dose"),
+        (
+            '{"patient": {"age_years": 40, "diagnosis": "stroke", "wieght_kg": 70}, '
+            '"proposal": {"at": "2026-12-01T08:00", "kind": "oral-stop"}}',
+            "patient.wieght_kg",
+        ),
+        (
+            '{"patient": {"age_years": 40, "diagnosis": "stroke"}, '
+            '"proposal": {"at": "2026-12-01T08:00", "kind": "it-test-dose", '
+            '"dose": "Infinity ug"}}',
+            "proposal.dose",
+        ),
+        (
+            '{"patient": {"age_years": 40, "diagnosis": "stroke"}, '
+            '"proposal": {"at": "2026-12-01T08:00", "kind": "it-test-dose", "dose": 50}}',
+            "proposal.dose",
+        ),
     ],
-)  # fmt: skip
-def test_unusable_input_exits_2_with_one_line_and_no_traceback(document: str, fragment: str) -> None:
+)
+def test_unusable_input_exits_2_with_one_line_and_no_traceback(
+    document: str, fragment: str
+) -> None:
     result = posology("check", "-", stdin=document)
     assert result.returncode == 2
     assert result.stdout == ""

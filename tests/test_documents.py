@@ -6,16 +6,22 @@ import json
 from typing import Any
 
 import pytest
-from casebuild import adult, event, oral, tdose
 
+from casebuild import adult, event, oral, tdose
 from posology.errors import InputError
 from posology.model import OralRegimen, parse_case, read_case
 
 
-def case(patient: dict[str, Any] | None = None, history: list[Any] | None = None,
-         proposal: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-    return {"patient": patient or adult(), "history": history or [],
-            "proposal": proposal or oral("2026-12-01T08:00", "5 mg")}  # fmt: skip
+def case(
+    patient: dict[str, Any] | None = None,
+    history: list[Any] | None = None,
+    proposal: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "patient": patient or adult(),
+        "history": history or [],
+        "proposal": proposal or oral("2026-12-01T08:00", "5 mg"),
+    }
 
 
 def refused(document: Any) -> InputError:
@@ -35,9 +41,17 @@ def test_a_valid_case_is_read_with_history_sorted() -> None:
     ("patch", "field", "fragment"),
     [
         ({"wieght_kg": 40}, "patient.wieght_kg", "did you mean 'weight_kg'"),
-        ({"diagnosis": "multiple-sclerosys"}, "patient.diagnosis", "did you mean 'multiple-sclerosis'"),
+        (
+            {"diagnosis": "multiple-sclerosys"},
+            "patient.diagnosis",
+            "did you mean 'multiple-sclerosis'",
+        ),
         ({"conditions": ["epilepsy", "gout"]}, "patient.conditions[1]", "unknown code 'gout'"),
-        ({"medications": ["opiate"]}, "patient.medications[0]", "use one of: benzodiazepine, opioid"),
+        (
+            {"medications": ["opiate"]},
+            "patient.medications[0]",
+            "use one of: benzodiazepine, opioid",
+        ),
         ({"conditions": {}}, "patient.conditions", "must be a list"),
         ({"weight_kg": -3}, "patient.weight_kg", "out of range"),
         ({"weight_kg": 0}, "patient.weight_kg", "out of range"),
@@ -45,11 +59,17 @@ def test_a_valid_case_is_read_with_history_sorted() -> None:
         ({"age_years": 200}, "patient.age_years", "out of range"),
         ({"pregnant": "no"}, "patient.pregnant", "true or false"),
         ({"sex": "f"}, "patient.sex", "unknown code"),
-        ({"pump": {"programmable": True, "reservoir": 20}}, "patient.pump.reservoir", "did you mean 'reservoir_ml'"),
+        (
+            {"pump": {"programmable": True, "reservoir": 20}},
+            "patient.pump.reservoir",
+            "did you mean 'reservoir_ml'",
+        ),
         ({"birth_date": "2010-13-01", "age_years": None}, "patient.birth_date", "ISO date"),
     ],
-)  # fmt: skip
-def test_patient_errors_name_the_field_and_the_fix(patch: dict[str, Any], field: str, fragment: str) -> None:
+)
+def test_patient_errors_name_the_field_and_the_fix(
+    patch: dict[str, Any], field: str, fragment: str
+) -> None:
     patient = adult(**patch)
     patient = {k: v for k, v in patient.items() if v is not None}
     err = refused(case(patient=patient))
@@ -74,40 +94,106 @@ def test_missing_age_and_diagnosis_are_required() -> None:
         (oral("2026-12-01T08:00", "5 mg", 0), "proposal.times_per_day", "whole number"),
         (oral("2026-12-01", "5 mg"), "proposal.at", "date and time"),
         (oral("2026-12-01T25:00", "5 mg"), "proposal.at", "not a valid date"),
-        ({"at": "2026-12-01T08:00", "kind": "oral-regime"}, "proposal.kind", "did you mean 'oral-regimen'"),
-        ({"at": "2026-12-01T08:00", "kind": "oral-regimen", "dose": "5 mg"}, "proposal.times_per_day", "missing"),
-        (oral("2026-12-01T08:00", "5 mg", times=["08:00"]), "proposal.times", "one time per administration"),
-        (oral("2026-12-01T08:00", "5 mg", times=["08:00", "13:00", "8pm"]), "proposal.times[2]", "HH:MM"),
-        (oral("2026-12-01T08:00", "5 mg", form="tablet", strength="1 mg/mL"), "proposal.strength", "does not fit"),
-        ({"at": "2026-12-01T08:00", "kind": "it-test-dose", "dose": "50 ug", "response": {"effect": True}},
-         "proposal.response.duration_h", "missing"),
-        ({"at": "2026-12-01T08:00", "kind": "it-infusion", "daily_dose": "100 ug"}, "proposal.daily_dose",
-         "is a mass, but a daily dose or rate is due"),
-        ({"at": "2026-12-01T08:00", "kind": "it-infusion", "daily_dose": "100 ug/d",
-          "schedule": [{"start": "07:00", "daily_rate": "100 ug/d"}, {"start": "19:00", "daily_rate": "120 ug/d"}]},
-         "proposal.schedule", "time-weighted mean is 110"),
-        ({"at": "2026-12-01T08:00", "kind": "pump-refill", "concentration": "500 ug", "volume_ml": 20},
-         "proposal.concentration", "concentration is due"),
-        ({"at": "2026-12-01T08:00", "kind": "pump-refill", "concentration": "500 ug/mL", "volume_ml": 20,
-          "alarm_ml": 25}, "proposal.alarm_ml", "out of range"),
+        (
+            {"at": "2026-12-01T08:00", "kind": "oral-regime"},
+            "proposal.kind",
+            "did you mean 'oral-regimen'",
+        ),
+        (
+            {"at": "2026-12-01T08:00", "kind": "oral-regimen", "dose": "5 mg"},
+            "proposal.times_per_day",
+            "missing",
+        ),
+        (
+            oral("2026-12-01T08:00", "5 mg", times=["08:00"]),
+            "proposal.times",
+            "one time per administration",
+        ),
+        (
+            oral("2026-12-01T08:00", "5 mg", times=["08:00", "13:00", "8pm"]),
+            "proposal.times[2]",
+            "HH:MM",
+        ),
+        (
+            oral("2026-12-01T08:00", "5 mg", form="tablet", strength="1 mg/mL"),
+            "proposal.strength",
+            "does not fit",
+        ),
+        (
+            {
+                "at": "2026-12-01T08:00",
+                "kind": "it-test-dose",
+                "dose": "50 ug",
+                "response": {"effect": True},
+            },
+            "proposal.response.duration_h",
+            "missing",
+        ),
+        (
+            {"at": "2026-12-01T08:00", "kind": "it-infusion", "daily_dose": "100 ug"},
+            "proposal.daily_dose",
+            "is a mass, but a daily dose or rate is due",
+        ),
+        (
+            {
+                "at": "2026-12-01T08:00",
+                "kind": "it-infusion",
+                "daily_dose": "100 ug/d",
+                "schedule": [
+                    {"start": "07:00", "daily_rate": "100 ug/d"},
+                    {"start": "19:00", "daily_rate": "120 ug/d"},
+                ],
+            },
+            "proposal.schedule",
+            "time-weighted mean is 110",
+        ),
+        (
+            {
+                "at": "2026-12-01T08:00",
+                "kind": "pump-refill",
+                "concentration": "500 ug",
+                "volume_ml": 20,
+            },
+            "proposal.concentration",
+            "concentration is due",
+        ),
+        (
+            {
+                "at": "2026-12-01T08:00",
+                "kind": "pump-refill",
+                "concentration": "500 ug/mL",
+                "volume_ml": 20,
+                "alarm_ml": 25,
+            },
+            "proposal.alarm_ml",
+            "out of range",
+        ),
         ({"at": "2026-12-01T08:00", "kind": "review", "note": ""}, "proposal.note", "non-empty"),
     ],
-)  # fmt: skip
-def test_event_errors_name_the_field_and_the_fix(proposal: dict[str, Any], field: str, fragment: str) -> None:
+)
+def test_event_errors_name_the_field_and_the_fix(
+    proposal: dict[str, Any], field: str, fragment: str
+) -> None:
     err = refused(case(proposal=proposal))
     assert err.field == field, err
     assert fragment in err.message
 
 
 def test_history_errors_carry_the_index() -> None:
-    err = refused(case(history=[oral("2026-11-01T08:00", "5 mg"), oral("2026-11-02T08:00", "5 mgg")]))
+    err = refused(
+        case(history=[oral("2026-11-01T08:00", "5 mg"), oral("2026-11-02T08:00", "5 mgg")])
+    )
     assert err.field == "history[1].dose"
 
 
 def test_two_different_doses_at_one_instant_contradict() -> None:
-    err = refused(case(history=[oral("2026-11-01T08:00", "5 mg"), oral("2026-11-01T08:00", "10 mg")]))
+    err = refused(
+        case(history=[oral("2026-11-01T08:00", "5 mg"), oral("2026-11-01T08:00", "10 mg")])
+    )
     assert err.field == "history[1]" and "contradicts history[0]" in err.message
-    stop = refused(case(history=[oral("2026-11-01T08:00", "5 mg"), event("2026-11-01T08:00", "oral-stop")]))
+    stop = refused(
+        case(history=[oral("2026-11-01T08:00", "5 mg"), event("2026-11-01T08:00", "oral-stop")])
+    )
     assert "contradicts" in stop.message
 
 

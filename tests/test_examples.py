@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from casebuild import EXAMPLES
 
+from casebuild import EXAMPLES
 from posology.knowledge import load_pack
 from posology.model import read_case, verdict
 from posology.rules import check
@@ -17,7 +17,10 @@ EXPECTED = {
     "oral-renal-impairment.json": ("warning", {"SUP-PO-RENAL-CRCL"}),
     "it-screening-first-dose.json": ("warning", {"IT-SCREEN-RESUS", "IT-MONITOR-RISK"}),
     "it-screening-step-too-soon.json": ("error", {"IT-SCREEN-STEP"}),
-    "it-test-dose-in-mg.json": ("critical", {"SUP-UNIT-MIXUP", "IT-SCREEN-NONRESPONDER", "IT-SCREEN-START", "IT-SCREEN-RESUS"}),
+    "it-test-dose-in-mg.json": (
+        "critical",
+        {"SUP-UNIT-MIXUP", "IT-SCREEN-NONRESPONDER", "IT-SCREEN-START", "IT-SCREEN-RESUS"},
+    ),
     "it-titration-step-too-large.json": ("error", {"IT-TITR-STEP"}),
     "it-abrupt-stop.json": ("critical", {"STOP-GRADUAL"}),
     "it-refill-concentration-change.json": ("warning", {"SUP-IT-BRIDGE"}),

@@ -7,8 +7,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from casebuild import SHARED
 
+from casebuild import SHARED
 from posology.errors import PackError, UnknownRuleError
 from posology.knowledge import Pack, data_folder, load_pack, load_pack_file
 from posology.knowledge.derived import treatment_fields
@@ -81,7 +81,9 @@ def test_spec_ids_match_the_pack_exactly(pack: Pack) -> None:
         pytest.skip("the project's shared spec folder is not beside this checkout")
     ids = set()
     for f in SPEC.glob("*.md"):
-        ids |= set(re.findall(r"^\| ((?:IND|SEL|STOP|PO|IT|SUP)-[A-Z0-9-]+) \|", f.read_text(), re.M))
+        ids |= set(
+            re.findall(r"^\| ((?:IND|SEL|STOP|PO|IT|SUP)-[A-Z0-9-]+) \|", f.read_text(), re.M)
+        )
     assert ids == set(pack.rules)
 
 
@@ -155,12 +157,15 @@ GOOD_RULE = """
 
 def _write_pack(tmp_path: Path, rules: str, sources: str | None = None) -> Path:
     (tmp_path / PAGE.name).write_bytes(PAGE.read_bytes())
-    sources = sources or f"""
+    sources = (
+        sources
+        or f"""
   page:
     name: page
     file: {PAGE.name}
     evidence: label
 """
+    )
     path = tmp_path / "broken.yaml"
     path.write_text(f"format: posology-pack/1\nmedicine: test\nsources:{sources}\nrules:{rules}")
     return path
@@ -177,14 +182,17 @@ def test_a_good_minimal_pack_loads(tmp_path: Path) -> None:
         (("15 mg/d to 100 mg/d", "150 mg/d to 100 mg/d"), "numbers.daily", "minimum above maximum"),
         (("100 mg/d\n", "100 mgs/d\n"), "numbers.max_daily_outpatient", "unknown unit"),
         (("    source: page\n", ""), "source", "missing citation"),
-        (('    quote: "Dosage may be slowly increased where necessary"\n', ""), "quote",
-         "missing citation"),
+        (
+            ('    quote: "Dosage may be slowly increased where necessary"\n', ""),
+            "quote",
+            "missing citation",
+        ),
         (("slowly increased", "quickly increased"), "quote", "not found verbatim"),
         (("outpatient: error", "outpatient: fatal"), "severity.outpatient", "must be"),
         (("route: oral", "route: nasal"), "route", "must be one of"),
         (("    title: Max\n", "    title: Max\n    colour: red\n"), "colour", "unknown field"),
     ],
-)  # fmt: skip
+)
 def test_broken_rules_fail_naming_file_rule_and_field(
     tmp_path: Path, change: tuple[str, str], field: str, fragment: str
 ) -> None:
@@ -217,18 +225,18 @@ def test_study_rule_claiming_an_error_fails(tmp_path: Path) -> None:
     evidence: study
 """
     rules = GOOD_RULE.replace("source: page", "source: one-study")
-    with pytest.raises(PackError, match="severity.outpatient: a rule resting on study evidence"):
+    with pytest.raises(PackError, match=r"severity\.outpatient: a rule resting on study evidence"):
         load_pack_file(_write_pack(tmp_path, rules, sources))
 
 
 def test_a_float_number_is_refused_to_keep_numbers_exact(tmp_path: Path) -> None:
     rules = GOOD_RULE.replace("      daily: 15 mg/d to 100 mg/d\n", "      share: 0.05\n")
-    with pytest.raises(PackError, match="numbers.share.*exact"):
+    with pytest.raises(PackError, match=r"numbers\.share.*exact"):
         load_pack_file(_write_pack(tmp_path, rules))
 
 
 def test_wrong_type_access_names_the_rule_and_field(pack: Pack) -> None:
-    with pytest.raises(PackError, match="rule PO-MAX: field numbers.max_daily_outpatient"):
+    with pytest.raises(PackError, match=r"rule PO-MAX: field numbers\.max_daily_outpatient"):
         pack.rule("PO-MAX").range("max_daily_outpatient")
-    with pytest.raises(PackError, match="field numbers.nothing: missing"):
+    with pytest.raises(PackError, match=r"field numbers\.nothing: missing"):
         pack.rule("PO-MAX").quantity("nothing")

@@ -48,7 +48,9 @@ def test_it_screen_slow_is_at_least_one_minute(pack: Pack) -> None:
 def test_it_delivery_conc_ampoules(pack: Pack) -> None:
     ampoules = pack.rule("IT-DELIVERY-CONC").table("ampoules")
     assert [(a["concentration"], a["volume"]) for a in ampoules] == [
-        (q("500 ug/mL"), q("20 mL")), (q("2 mg/mL"), q("5 mL"))]  # fmt: skip
+        (q("500 ug/mL"), q("20 mL")),
+        (q("2 mg/mL"), q("5 mL")),
+    ]
 
 
 def test_it_mode_continuous_and_complex_numbers(pack: Pack) -> None:
@@ -101,10 +103,12 @@ def test_sup_ddd_ratio_is_a_measure_not_a_dose(pack: Pack) -> None:
 
 
 def test_explain_only_rules_are_shown_with_their_quotes(capsys) -> None:  # type: ignore[no-untyped-def]
-    for rule_id, fragment in (("SEL-BENEFIT", "handicap to activities"),
-                              ("IT-MONITOR-IMPLANT", "immediately following pump implantation"),
-                              ("IT-MAINT-GOAL", "lowest dose producing an adequate response"),
-                              ("IT-SCREEN-RESPONDER", "significant decrease in muscle tone")):  # fmt: skip
+    for rule_id, fragment in (
+        ("SEL-BENEFIT", "handicap to activities"),
+        ("IT-MONITOR-IMPLANT", "immediately following pump implantation"),
+        ("IT-MAINT-GOAL", "lowest dose producing an adequate response"),
+        ("IT-SCREEN-RESPONDER", "significant decrease in muscle tone"),
+    ):
         assert cli_run(["explain", rule_id]) == 0
         out = capsys.readouterr().out
         assert rule_id in out and fragment in " ".join(out.split())

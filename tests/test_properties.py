@@ -17,7 +17,9 @@ from posology.units import parse_quantity
 PACK = load_pack()
 START = datetime(2026, 1, 1, 8, 0)
 
-masses_mg = st.sampled_from(["2.5 mg", "5 mg", "7.5 mg", "10 mg", "15 mg", "20 mg", "25 mg", "30 mg", "40 mg"])
+masses_mg = st.sampled_from(
+    ["2.5 mg", "5 mg", "7.5 mg", "10 mg", "15 mg", "20 mg", "25 mg", "30 mg", "40 mg"]
+)
 test_doses = st.sampled_from(["25 ug", "50 ug", "75 ug", "100 ug", "0.05 mg"])
 daily_ug = st.integers(min_value=12, max_value=2003).map(lambda n: f"{n} ug/d")
 concentrations = st.sampled_from(["50 ug/mL", "500 ug/mL", "1000 ug/mL", "2 mg/mL", "750 ug/mL"])
@@ -36,10 +38,12 @@ patients = st.fixed_dictionaries(
         "creatinine_clearance_ml_min": st.integers(min_value=5, max_value=150),
         "medications": st.lists(st.sampled_from(MEDICATIONS), unique=True),
         "tone_supports_function": st.booleans(),
-        "pump": st.fixed_dictionaries({}, optional={"programmable": st.booleans(),
-                                                    "reservoir_ml": st.sampled_from([10, 20, 40])}),
+        "pump": st.fixed_dictionaries(
+            {},
+            optional={"programmable": st.booleans(), "reservoir_ml": st.sampled_from([10, 20, 40])},
+        ),
     },
-)  # fmt: skip
+)
 
 
 def _event(kind: str, draw: Any) -> dict[str, Any]:
@@ -50,7 +54,9 @@ def _event(kind: str, draw: Any) -> dict[str, Any]:
         body: dict[str, Any] = {"dose": draw(test_doses)}
         effect = draw(st.sampled_from([None, True, False]))
         if effect is not None:
-            body["response"] = {"effect": effect} | ({"duration_h": draw(st.integers(1, 24))} if effect else {})
+            body["response"] = {"effect": effect} | (
+                {"duration_h": draw(st.integers(1, 24))} if effect else {}
+            )
         return body
     if kind == "it-infusion":
         return {"daily_dose": draw(daily_ug)}
@@ -61,8 +67,17 @@ def _event(kind: str, draw: Any) -> dict[str, Any]:
     return {}
 
 
-KINDS = ["oral-regimen", "oral-stop", "it-test-dose", "pump-implant", "it-infusion", "pump-refill",
-         "it-stable", "it-stop", "review"]  # fmt: skip
+KINDS = [
+    "oral-regimen",
+    "oral-stop",
+    "it-test-dose",
+    "pump-implant",
+    "it-infusion",
+    "pump-refill",
+    "it-stable",
+    "it-stop",
+    "review",
+]
 
 
 @st.composite
@@ -97,7 +112,9 @@ def test_random_valid_histories_never_crash_the_checker(document: dict[str, Any]
 
 @settings(max_examples=200, deadline=None)
 @given(cases(proposal_kinds=["it-test-dose", "it-infusion"]))
-def test_an_intrathecal_dose_multiplied_by_1000_is_always_critical(document: dict[str, Any]) -> None:
+def test_an_intrathecal_dose_multiplied_by_1000_is_always_critical(
+    document: dict[str, Any],
+) -> None:
     proposal = document["proposal"]
     field = "dose" if proposal["kind"] == "it-test-dose" else "daily_dose"
     proposal[field] = (parse_quantity(proposal[field]) * 1000).code()

@@ -24,7 +24,10 @@ def test_ind_population_child_oral_is_info_and_child_screening_is_a_gap_warning(
     assert fired(run(child, [], oral("2026-12-01T08:00", "3 mg", 4)), "IND-POPULATION") == ["info"]
     test = run(child, [], tdose("2026-12-01T09:00", "25 ug"))
     assert fired(test, "IND-POPULATION") == ["warning"]
-    assert fired(run(adult(age_years=18), [], oral("2026-12-01T08:00", "5 mg")), "IND-POPULATION") == []
+    assert (
+        fired(run(adult(age_years=18), [], oral("2026-12-01T08:00", "5 mg")), "IND-POPULATION")
+        == []
+    )
 
 
 def test_ind_population_birth_date_is_judged_at_the_proposal_time() -> None:
@@ -43,8 +46,11 @@ def test_ind_origin_unknown_gives_a_warning_and_the_stricter_step() -> None:
     f = run(patient, history, infusion("2026-11-07T12:00", "120 ug/d"))
     assert fired(f, "IND-ORIGIN") == ["warning"]
     assert fired(f, "IT-TITR-STEP") == ["error"]
-    spinal = run(it_patient(diagnosis="other", origin="spinal"), history,
-                 infusion("2026-11-07T12:00", "120 ug/d"))  # fmt: skip
+    spinal = run(
+        it_patient(diagnosis="other", origin="spinal"),
+        history,
+        infusion("2026-11-07T12:00", "120 ug/d"),
+    )
     assert fired(spinal, "IND-ORIGIN") == [] and fired(spinal, "IT-TITR-STEP") == []
 
 
@@ -53,7 +59,9 @@ def test_ind_origin_is_derived_from_the_diagnosis(pack) -> None:  # type: ignore
     from posology.model.patient import origin_of
 
     assert origin_of(parse_patient({"age_years": 40, "diagnosis": "stroke"}), pack) == "cerebral"
-    assert origin_of(parse_patient({"age_years": 40, "diagnosis": "syringomyelia"}), pack) == "spinal"
+    assert (
+        origin_of(parse_patient({"age_years": 40, "diagnosis": "syringomyelia"}), pack) == "spinal"
+    )
     assert origin_of(parse_patient({"age_years": 40, "diagnosis": "other"}), pack) is None
     stated = parse_patient({"age_years": 40, "diagnosis": "stroke", "origin": "spinal"})
     assert origin_of(stated, pack) == "spinal"
@@ -72,24 +80,36 @@ def test_sel_stable_start_while_not_stable_warns_and_unknown_informs() -> None:
 
 
 def test_stop_gradual_oral_needs_two_reductions_over_seven_days() -> None:
-    history = [oral("2026-11-01T08:00", "20 mg"), oral("2026-12-01T08:00", "15 mg"),
-               oral("2026-12-04T08:00", "10 mg")]  # fmt: skip
+    history = [
+        oral("2026-11-01T08:00", "20 mg"),
+        oral("2026-12-01T08:00", "15 mg"),
+        oral("2026-12-04T08:00", "10 mg"),
+    ]
     stop_day_7 = event("2026-12-08T08:00", "oral-stop")
     stop_day_6 = event("2026-12-07T08:00", "oral-stop")
     assert fired(run(adult(), history, stop_day_7), "STOP-GRADUAL") == []
     assert fired(run(adult(), history, stop_day_6), "STOP-GRADUAL") == ["error"]
     one_cut = history[:2]
-    assert fired(run(adult(), one_cut, event("2026-12-20T08:00", "oral-stop")), "STOP-GRADUAL") == ["error"]
+    assert fired(run(adult(), one_cut, event("2026-12-20T08:00", "oral-stop")), "STOP-GRADUAL") == [
+        "error"
+    ]
     up_again = [*history, oral("2026-12-06T08:00", "15 mg")]
-    assert fired(run(adult(), up_again, event("2026-12-20T08:00", "oral-stop")), "STOP-GRADUAL") == ["error"]
+    assert fired(
+        run(adult(), up_again, event("2026-12-20T08:00", "oral-stop")), "STOP-GRADUAL"
+    ) == ["error"]
 
 
 def test_stop_gradual_intrathecal_abrupt_is_critical_and_needs_fourteen_days() -> None:
-    history = [*it_started("300 ug/d"), infusion("2026-12-01T12:00", "240 ug/d"),
-               infusion("2026-12-08T12:00", "180 ug/d")]  # fmt: skip
+    history = [
+        *it_started("300 ug/d"),
+        infusion("2026-12-01T12:00", "240 ug/d"),
+        infusion("2026-12-08T12:00", "180 ug/d"),
+    ]
     patient = it_patient()
     assert fired(run(patient, history, event("2026-12-15T12:00", "it-stop")), "STOP-GRADUAL") == []
-    assert fired(run(patient, history, event("2026-12-15T11:00", "it-stop")), "STOP-GRADUAL") == ["critical"]
+    assert fired(run(patient, history, event("2026-12-15T11:00", "it-stop")), "STOP-GRADUAL") == [
+        "critical"
+    ]
     abrupt = run(patient, it_started("300 ug/d"), event("2026-12-15T12:00", "it-stop"))
     assert fired(abrupt, "STOP-GRADUAL") == ["critical"]
     assert "pruritus" in next(f.message for f in abrupt if f.rule == "STOP-GRADUAL")
@@ -128,5 +148,9 @@ def test_sup_pregnancy_warns_when_pregnant_and_asks_when_unknown() -> None:
 
 
 def test_sup_lactation_is_info_not_a_warning() -> None:
-    f = run(adult(sex="female", pregnant=False, breastfeeding=True), [], oral("2026-12-01T08:00", "5 mg"))
+    f = run(
+        adult(sex="female", pregnant=False, breastfeeding=True),
+        [],
+        oral("2026-12-01T08:00", "5 mg"),
+    )
     assert fired(f, "SUP-LACTATION") == ["info"]

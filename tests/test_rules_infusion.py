@@ -6,25 +6,55 @@ from casebuild import adult, event, fired, infusion, it_patient, it_started, run
 
 
 def test_it_titr_start_is_twice_the_responding_bolus() -> None:
-    screened = [tdose("2026-11-01T09:00", "25 ug", False), tdose("2026-11-02T09:00", "50 ug", True, 6)]
-    assert fired(run(it_patient(), screened, infusion("2026-11-10T09:00", "100 ug/d")), "IT-TITR-START") == []
-    assert fired(run(it_patient(), screened, infusion("2026-11-10T09:00", "50 ug/d")), "IT-TITR-START") == ["warning"]
+    screened = [
+        tdose("2026-11-01T09:00", "25 ug", False),
+        tdose("2026-11-02T09:00", "50 ug", True, 6),
+    ]
+    assert (
+        fired(
+            run(it_patient(), screened, infusion("2026-11-10T09:00", "100 ug/d")), "IT-TITR-START"
+        )
+        == []
+    )
+    assert fired(
+        run(it_patient(), screened, infusion("2026-11-10T09:00", "50 ug/d")), "IT-TITR-START"
+    ) == ["warning"]
 
 
 def test_it_titr_start_is_the_unchanged_dose_after_an_effect_over_12_h() -> None:
     long = [tdose("2026-11-01T09:00", "50 ug", True, 13)]
     exactly_12 = [tdose("2026-11-01T09:00", "50 ug", True, 12)]
-    assert fired(run(it_patient(), long, infusion("2026-11-10T09:00", "50 ug/d")), "IT-TITR-START") == []
-    assert fired(run(it_patient(), long, infusion("2026-11-10T09:00", "100 ug/d")), "IT-TITR-START") == ["warning"]
-    assert fired(run(it_patient(), exactly_12, infusion("2026-11-10T09:00", "100 ug/d")), "IT-TITR-START") == []
+    assert (
+        fired(run(it_patient(), long, infusion("2026-11-10T09:00", "50 ug/d")), "IT-TITR-START")
+        == []
+    )
+    assert fired(
+        run(it_patient(), long, infusion("2026-11-10T09:00", "100 ug/d")), "IT-TITR-START"
+    ) == ["warning"]
+    assert (
+        fired(
+            run(it_patient(), exactly_12, infusion("2026-11-10T09:00", "100 ug/d")), "IT-TITR-START"
+        )
+        == []
+    )
 
 
 def test_it_titr_hold24_no_increase_in_the_first_24_hours() -> None:
     history = it_started()  # started 2026-11-05T12:00
-    assert fired(run(it_patient(), history, infusion("2026-11-06T11:59", "110 ug/d")), "IT-TITR-HOLD24") == ["error"]
-    assert fired(run(it_patient(), history, infusion("2026-11-06T12:00", "110 ug/d")), "IT-TITR-HOLD24") == []
+    assert fired(
+        run(it_patient(), history, infusion("2026-11-06T11:59", "110 ug/d")), "IT-TITR-HOLD24"
+    ) == ["error"]
+    assert (
+        fired(
+            run(it_patient(), history, infusion("2026-11-06T12:00", "110 ug/d")), "IT-TITR-HOLD24"
+        )
+        == []
+    )
     # a reduction is not an increase
-    assert fired(run(it_patient(), history, infusion("2026-11-05T18:00", "90 ug/d")), "IT-TITR-HOLD24") == []
+    assert (
+        fired(run(it_patient(), history, infusion("2026-11-05T18:00", "90 ug/d")), "IT-TITR-HOLD24")
+        == []
+    )
 
 
 def test_it_titr_interval_24_h_programmable_error_48_h_otherwise_warning() -> None:
@@ -32,51 +62,106 @@ def test_it_titr_interval_24_h_programmable_error_48_h_otherwise_warning() -> No
     prog = it_patient()
     fixed = adult(pump={"programmable": False, "reservoir_ml": 20})
     unknown = adult()
-    assert fired(run(prog, history, infusion("2026-11-08T12:00", "120 ug/d")), "IT-TITR-INTERVAL") == []
-    assert fired(run(prog, history, infusion("2026-11-08T11:00", "120 ug/d")), "IT-TITR-INTERVAL") == ["error"]
-    assert fired(run(fixed, history, infusion("2026-11-08T12:00", "120 ug/d")), "IT-TITR-INTERVAL") == ["warning"]
-    assert fired(run(fixed, history, infusion("2026-11-09T12:00", "120 ug/d")), "IT-TITR-INTERVAL") == []
-    assert fired(run(unknown, history, infusion("2026-11-09T12:00", "120 ug/d")), "IT-TITR-INTERVAL") == ["warning"]
-    assert fired(run(unknown, history, infusion("2026-11-08T12:00", "120 ug/d")), "IT-TITR-INTERVAL") == ["warning", "warning"]
+    assert (
+        fired(run(prog, history, infusion("2026-11-08T12:00", "120 ug/d")), "IT-TITR-INTERVAL")
+        == []
+    )
+    assert fired(
+        run(prog, history, infusion("2026-11-08T11:00", "120 ug/d")), "IT-TITR-INTERVAL"
+    ) == ["error"]
+    assert fired(
+        run(fixed, history, infusion("2026-11-08T12:00", "120 ug/d")), "IT-TITR-INTERVAL"
+    ) == ["warning"]
+    assert (
+        fired(run(fixed, history, infusion("2026-11-09T12:00", "120 ug/d")), "IT-TITR-INTERVAL")
+        == []
+    )
+    assert fired(
+        run(unknown, history, infusion("2026-11-09T12:00", "120 ug/d")), "IT-TITR-INTERVAL"
+    ) == ["warning"]
+    assert fired(
+        run(unknown, history, infusion("2026-11-08T12:00", "120 ug/d")), "IT-TITR-INTERVAL"
+    ) == ["warning", "warning"]
 
 
 def test_it_titr_step_spinal_30_percent_cerebral_15_percent() -> None:
     history = it_started("100 ug/d")
     spinal, cerebral = it_patient(), it_patient(diagnosis="stroke")
-    assert fired(run(spinal, history, infusion("2026-11-07T12:00", "130 ug/d")), "IT-TITR-STEP") == []
-    assert fired(run(spinal, history, infusion("2026-11-07T12:00", "131 ug/d")), "IT-TITR-STEP") == ["error"]
-    assert fired(run(cerebral, history, infusion("2026-11-07T12:00", "115 ug/d")), "IT-TITR-STEP") == []
-    assert fired(run(cerebral, history, infusion("2026-11-07T12:00", "116 ug/d")), "IT-TITR-STEP") == ["error"]
+    assert (
+        fired(run(spinal, history, infusion("2026-11-07T12:00", "130 ug/d")), "IT-TITR-STEP") == []
+    )
+    assert fired(
+        run(spinal, history, infusion("2026-11-07T12:00", "131 ug/d")), "IT-TITR-STEP"
+    ) == ["error"]
+    assert (
+        fired(run(cerebral, history, infusion("2026-11-07T12:00", "115 ug/d")), "IT-TITR-STEP")
+        == []
+    )
+    assert fired(
+        run(cerebral, history, infusion("2026-11-07T12:00", "116 ug/d")), "IT-TITR-STEP"
+    ) == ["error"]
     # below the range's minimum is allowed: smaller steps are safer
-    assert fired(run(spinal, history, infusion("2026-11-07T12:00", "102 ug/d")), "IT-TITR-STEP") == []
+    assert (
+        fired(run(spinal, history, infusion("2026-11-07T12:00", "102 ug/d")), "IT-TITR-STEP") == []
+    )
 
 
 def test_it_chronic_step_applies_after_it_stable() -> None:
     stable = [*it_started("200 ug/d"), event("2026-11-20T09:00", "it-stable")]
     spinal, cerebral = it_patient(), it_patient(diagnosis="cerebral-palsy")
-    assert fired(run(spinal, stable, infusion("2026-11-25T09:00", "260 ug/d")), "IT-CHRONIC-STEP") == []
-    assert fired(run(spinal, stable, infusion("2026-11-25T09:00", "261 ug/d")), "IT-CHRONIC-STEP") == ["error"]
-    f = run(cerebral, stable, infusion("2026-11-25T09:00", "240 ug/d"))  # +20 %: cerebral maintenance allows it
+    assert (
+        fired(run(spinal, stable, infusion("2026-11-25T09:00", "260 ug/d")), "IT-CHRONIC-STEP")
+        == []
+    )
+    assert fired(
+        run(spinal, stable, infusion("2026-11-25T09:00", "261 ug/d")), "IT-CHRONIC-STEP"
+    ) == ["error"]
+    f = run(
+        cerebral, stable, infusion("2026-11-25T09:00", "240 ug/d")
+    )  # +20 %: cerebral maintenance allows it
     assert fired(f, "IT-CHRONIC-STEP") == [] and fired(f, "IT-TITR-STEP") == []
-    assert fired(run(cerebral, stable, infusion("2026-11-25T09:00", "241 ug/d")), "IT-CHRONIC-STEP") == ["error"]
+    assert fired(
+        run(cerebral, stable, infusion("2026-11-25T09:00", "241 ug/d")), "IT-CHRONIC-STEP"
+    ) == ["error"]
     # the same +20 % during titration is beyond cerebral's 15 %
     titrating = run(cerebral, it_started("200 ug/d"), infusion("2026-11-25T09:00", "240 ug/d"))
     assert fired(titrating, "IT-TITR-STEP") == ["error"]
 
 
 def test_it_titr_noeffect_warns_once_the_dose_has_doubled_during_titration() -> None:
-    history = [*it_started("100 ug/d"), infusion("2026-11-10T12:00", "130 ug/d"),
-               infusion("2026-11-12T12:00", "169 ug/d"), infusion("2026-11-14T12:00", "200 ug/d")]  # fmt: skip
-    assert fired(run(it_patient(), history, infusion("2026-11-16T12:00", "220 ug/d")), "IT-TITR-NOEFFECT") == ["warning"]
+    history = [
+        *it_started("100 ug/d"),
+        infusion("2026-11-10T12:00", "130 ug/d"),
+        infusion("2026-11-12T12:00", "169 ug/d"),
+        infusion("2026-11-14T12:00", "200 ug/d"),
+    ]
+    assert fired(
+        run(it_patient(), history, infusion("2026-11-16T12:00", "220 ug/d")), "IT-TITR-NOEFFECT"
+    ) == ["warning"]
     below = history[:-1]
-    assert fired(run(it_patient(), below, infusion("2026-11-16T12:00", "190 ug/d")), "IT-TITR-NOEFFECT") == []
+    assert (
+        fired(
+            run(it_patient(), below, infusion("2026-11-16T12:00", "190 ug/d")), "IT-TITR-NOEFFECT"
+        )
+        == []
+    )
 
 
 def test_it_escalation_alert_rise_of_half_within_30_days_in_maintenance() -> None:
-    base = [*it_started("400 ug/d"), event("2026-11-10T09:00", "it-stable"),
-            infusion("2026-12-01T09:00", "500 ug/d")]  # fmt: skip
-    assert fired(run(it_patient(), base, infusion("2026-12-10T09:00", "600 ug/d")), "IT-ESCALATION-ALERT") == ["warning"]
-    assert fired(run(it_patient(), base, infusion("2026-12-10T09:00", "590 ug/d")), "IT-ESCALATION-ALERT") == []
+    base = [
+        *it_started("400 ug/d"),
+        event("2026-11-10T09:00", "it-stable"),
+        infusion("2026-12-01T09:00", "500 ug/d"),
+    ]
+    assert fired(
+        run(it_patient(), base, infusion("2026-12-10T09:00", "600 ug/d")), "IT-ESCALATION-ALERT"
+    ) == ["warning"]
+    assert (
+        fired(
+            run(it_patient(), base, infusion("2026-12-10T09:00", "590 ug/d")), "IT-ESCALATION-ALERT"
+        )
+        == []
+    )
     # 400 was last in force more than 30 days before: the window's lowest is 500
     late = run(it_patient(), base, infusion("2027-01-05T09:00", "600 ug/d"))
     assert fired(late, "IT-ESCALATION-ALERT") == []
@@ -84,52 +169,101 @@ def test_it_escalation_alert_rise_of_half_within_30_days_in_maintenance() -> Non
 
 def test_it_side_effect_reduce_more_than_20_percent_warns() -> None:
     history = it_started("200 ug/d")
-    assert fired(run(it_patient(), history, infusion("2026-11-07T12:00", "160 ug/d")), "IT-SIDE-EFFECT-REDUCE") == []
-    assert fired(run(it_patient(), history, infusion("2026-11-07T12:00", "159 ug/d")), "IT-SIDE-EFFECT-REDUCE") == ["warning"]
+    assert (
+        fired(
+            run(it_patient(), history, infusion("2026-11-07T12:00", "160 ug/d")),
+            "IT-SIDE-EFFECT-REDUCE",
+        )
+        == []
+    )
+    assert fired(
+        run(it_patient(), history, infusion("2026-11-07T12:00", "159 ug/d")),
+        "IT-SIDE-EFFECT-REDUCE",
+    ) == ["warning"]
 
 
 def test_it_function_caution_on_increases_when_tone_supports_function() -> None:
     history = it_started("100 ug/d")
-    f = run(it_patient(tone_supports_function=True), history, infusion("2026-11-07T12:00", "110 ug/d"))
+    f = run(
+        it_patient(tone_supports_function=True), history, infusion("2026-11-07T12:00", "110 ug/d")
+    )
     assert fired(f, "IT-FUNCTION-CAUTION") == ["info"]
-    down = run(it_patient(tone_supports_function=True), history, infusion("2026-11-07T12:00", "90 ug/d"))
+    down = run(
+        it_patient(tone_supports_function=True), history, infusion("2026-11-07T12:00", "90 ug/d")
+    )
     assert fired(down, "IT-FUNCTION-CAUTION") == []
 
 
 def test_it_daily_range_warns_outside_25_to_1400_unless_the_origin_range_covers_it() -> None:
     running = [infusion("2026-01-01T09:00", "1300 ug/d"), event("2026-02-01T09:00", "it-stable")]
     spinal = run(it_patient(), running, infusion("2026-12-01T09:00", "1500 ug/d"))
-    cerebral = run(it_patient(diagnosis="stroke"), running, infusion("2026-12-01T09:00", "1401 ug/d"))
+    cerebral = run(
+        it_patient(diagnosis="stroke"), running, infusion("2026-12-01T09:00", "1401 ug/d")
+    )
     assert fired(spinal, "IT-DAILY-RANGE") == ["info"]
     assert fired(cerebral, "IT-DAILY-RANGE") == ["warning"]
-    assert fired(run(it_patient(), running, infusion("2026-12-01T09:00", "1400 ug/d")), "IT-DAILY-RANGE") == []
+    assert (
+        fired(
+            run(it_patient(), running, infusion("2026-12-01T09:00", "1400 ug/d")), "IT-DAILY-RANGE"
+        )
+        == []
+    )
 
 
 def test_it_maint_ranges_by_origin() -> None:
     low = [infusion("2026-01-01T09:00", "30 ug/d"), event("2026-02-01T09:00", "it-stable")]
     high = [infusion("2026-01-01T09:00", "1900 ug/d"), event("2026-02-01T09:00", "it-stable")]
-    assert fired(run(it_patient(), low, infusion("2026-12-01T09:00", "12 ug/d")), "IT-MAINT-SPINAL") == []
-    assert fired(run(it_patient(), low, infusion("2026-12-01T09:00", "11 ug/d")), "IT-MAINT-SPINAL") == ["warning"]
-    assert fired(run(it_patient(), high, infusion("2026-12-01T09:00", "2003 ug/d")), "IT-MAINT-SPINAL") == []
-    assert fired(run(it_patient(), high, infusion("2026-12-01T09:00", "2004 ug/d")), "IT-MAINT-SPINAL") == ["warning"]
+    assert (
+        fired(run(it_patient(), low, infusion("2026-12-01T09:00", "12 ug/d")), "IT-MAINT-SPINAL")
+        == []
+    )
+    assert fired(
+        run(it_patient(), low, infusion("2026-12-01T09:00", "11 ug/d")), "IT-MAINT-SPINAL"
+    ) == ["warning"]
+    assert (
+        fired(run(it_patient(), high, infusion("2026-12-01T09:00", "2003 ug/d")), "IT-MAINT-SPINAL")
+        == []
+    )
+    assert fired(
+        run(it_patient(), high, infusion("2026-12-01T09:00", "2004 ug/d")), "IT-MAINT-SPINAL"
+    ) == ["warning"]
     stroke = it_patient(diagnosis="stroke")
-    assert fired(run(stroke, low, infusion("2026-12-01T09:00", "22 ug/d")), "IT-MAINT-CEREBRAL") == []
-    assert fired(run(stroke, low, infusion("2026-12-01T09:00", "21 ug/d")), "IT-MAINT-CEREBRAL") == ["warning"]
-    assert fired(run(stroke, high, infusion("2026-12-01T09:00", "1401 ug/d")), "IT-MAINT-CEREBRAL") == ["warning"]
+    assert (
+        fired(run(stroke, low, infusion("2026-12-01T09:00", "22 ug/d")), "IT-MAINT-CEREBRAL") == []
+    )
+    assert fired(
+        run(stroke, low, infusion("2026-12-01T09:00", "21 ug/d")), "IT-MAINT-CEREBRAL"
+    ) == ["warning"]
+    assert fired(
+        run(stroke, high, infusion("2026-12-01T09:00", "1401 ug/d")), "IT-MAINT-CEREBRAL"
+    ) == ["warning"]
 
 
 def test_it_high_dose_above_1000_ug_a_day_warns() -> None:
     running = [infusion("2026-01-01T09:00", "950 ug/d"), event("2026-02-01T09:00", "it-stable")]
-    assert fired(run(it_patient(), running, infusion("2026-12-01T09:00", "1000 ug/d")), "IT-HIGH-DOSE") == []
-    assert fired(run(it_patient(), running, infusion("2026-12-01T09:00", "1001 ug/d")), "IT-HIGH-DOSE") == ["warning"]
+    assert (
+        fired(run(it_patient(), running, infusion("2026-12-01T09:00", "1000 ug/d")), "IT-HIGH-DOSE")
+        == []
+    )
+    assert fired(
+        run(it_patient(), running, infusion("2026-12-01T09:00", "1001 ug/d")), "IT-HIGH-DOSE"
+    ) == ["warning"]
 
 
 def test_it_paed_maint_25_to_200_in_the_first_year() -> None:
     child = it_patient(age_years=10, diagnosis="cerebral-palsy", weight_kg=30)
-    history = [tdose("2026-01-01T09:00", "50 ug", True, 6), infusion("2026-01-10T09:00", "100 ug/d"),
-               event("2026-02-01T09:00", "it-stable"), infusion("2026-06-01T09:00", "190 ug/d")]  # fmt: skip
-    assert fired(run(child, history, infusion("2026-07-01T09:00", "200 ug/d")), "IT-PAED-MAINT") == []
-    assert fired(run(child, history, infusion("2026-07-01T09:00", "210 ug/d")), "IT-PAED-MAINT") == ["warning"]
+    history = [
+        tdose("2026-01-01T09:00", "50 ug", True, 6),
+        infusion("2026-01-10T09:00", "100 ug/d"),
+        event("2026-02-01T09:00", "it-stable"),
+        infusion("2026-06-01T09:00", "190 ug/d"),
+    ]
+    assert (
+        fired(run(child, history, infusion("2026-07-01T09:00", "200 ug/d")), "IT-PAED-MAINT") == []
+    )
+    assert fired(
+        run(child, history, infusion("2026-07-01T09:00", "210 ug/d")), "IT-PAED-MAINT"
+    ) == ["warning"]
     after_a_year = run(child, history, infusion("2027-02-01T09:00", "210 ug/d"))
     assert fired(after_a_year, "IT-PAED-MAINT") == []
     assert fired(after_a_year, "IT-MAINT-CEREBRAL") == []  # adult ranges do not apply to a child
@@ -137,8 +271,14 @@ def test_it_paed_maint_25_to_200_in_the_first_year() -> None:
 
 def test_it_mode_complex_needs_stable_patient_and_programmable_pump() -> None:
     stable = [*it_started("400 ug/d"), event("2026-11-20T09:00", "it-stable")]
-    flex = infusion("2026-12-01T09:00", "440 ug/d", schedule=[
-        {"start": "07:00", "daily_rate": "400 ug/d"}, {"start": "19:00", "daily_rate": "480 ug/d"}])  # fmt: skip
+    flex = infusion(
+        "2026-12-01T09:00",
+        "440 ug/d",
+        schedule=[
+            {"start": "07:00", "daily_rate": "400 ug/d"},
+            {"start": "19:00", "daily_rate": "480 ug/d"},
+        ],
+    )
     assert fired(run(it_patient(), stable, flex), "IT-MODE-COMPLEX") == []
     assert fired(run(it_patient(), it_started("400 ug/d"), flex), "IT-MODE-COMPLEX") == ["warning"]
     fixed = adult(pump={"programmable": False})
@@ -146,10 +286,15 @@ def test_it_mode_complex_needs_stable_patient_and_programmable_pump() -> None:
 
 
 def test_it_tolerance_resumes_at_the_initial_continuous_dose() -> None:
-    history = [*it_started("100 ug/d"), infusion("2026-11-20T12:00", "300 ug/d"),
-               event("2026-12-01T09:00", "it-stable"), infusion("2027-01-01T09:00", "240 ug/d"),
-               infusion("2027-01-10T09:00", "180 ug/d"), infusion("2027-01-18T09:00", "100 ug/d"),
-               event("2027-01-25T09:00", "it-stop")]  # fmt: skip
+    history = [
+        *it_started("100 ug/d"),
+        infusion("2026-11-20T12:00", "300 ug/d"),
+        event("2026-12-01T09:00", "it-stable"),
+        infusion("2027-01-01T09:00", "240 ug/d"),
+        infusion("2027-01-10T09:00", "180 ug/d"),
+        infusion("2027-01-18T09:00", "100 ug/d"),
+        event("2027-01-25T09:00", "it-stop"),
+    ]
     same = run(it_patient(), history, infusion("2027-02-20T09:00", "100 ug/d"))
     old_dose = run(it_patient(), history, infusion("2027-02-20T09:00", "300 ug/d"))
     assert fired(same, "IT-TOLERANCE") == []
@@ -159,5 +304,9 @@ def test_it_tolerance_resumes_at_the_initial_continuous_dose() -> None:
 
 def test_it_implant_centre_infection_warns_at_implant() -> None:
     patient = it_patient(conditions=["systemic-infection"])
-    f = run(patient, [tdose("2026-11-01T09:00", "50 ug", True, 6)], event("2026-11-05T08:00", "pump-implant"))
+    f = run(
+        patient,
+        [tdose("2026-11-01T09:00", "50 ug", True, 6)],
+        event("2026-11-05T08:00", "pump-implant"),
+    )
     assert fired(f, "IT-IMPLANT-CENTRE") == ["warning"]

@@ -31,12 +31,20 @@ def test_an_infusion_in_mg_a_day_a_thousand_times_too_high_is_critical() -> None
 
 
 def test_a_pump_concentration_in_mg_per_ml_a_thousand_times_too_high_is_critical() -> None:
-    f = run(it_patient(), it_started(), event("2026-12-01T09:00", "pump-refill", concentration="500 mg/mL", volume_ml=20))
+    f = run(
+        it_patient(),
+        it_started(),
+        event("2026-12-01T09:00", "pump-refill", concentration="500 mg/mL", volume_ml=20),
+    )
     assert fired(f, "SUP-UNIT-MIXUP") == ["critical"]
 
 
 def test_doses_merely_out_of_range_are_not_called_mixups() -> None:
-    f = run(it_patient(), [infusion("2026-01-01T09:00", "1900 ug/d")], infusion("2026-12-01T09:00", "5000 ug/d"))
+    f = run(
+        it_patient(),
+        [infusion("2026-01-01T09:00", "1900 ug/d")],
+        infusion("2026-12-01T09:00", "5000 ug/d"),
+    )
     assert fired(f, "SUP-UNIT-MIXUP") == []
     assert fired(f, "IT-HIGH-DOSE") == ["warning"]
 

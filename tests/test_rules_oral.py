@@ -6,7 +6,9 @@ from casebuild import adult, fired, it_started, oral, run
 
 
 def test_po_daily_range_below_15_is_info_and_one_dose_above_100_over_3_warns() -> None:
-    assert fired(run(adult(), [], oral("2026-12-01T08:00", "5 mg", 2)), "PO-DAILY-RANGE") == ["info"]
+    assert fired(run(adult(), [], oral("2026-12-01T08:00", "5 mg", 2)), "PO-DAILY-RANGE") == [
+        "info"
+    ]
     assert fired(run(adult(), [], oral("2026-12-01T08:00", "5 mg", 3)), "PO-DAILY-RANGE") == []
     history = [oral("2026-11-01T08:00", "30 mg")]
     at_ceiling = run(adult(), history, oral("2026-12-01T08:00", "33.333 mg"))
@@ -25,8 +27,12 @@ def test_po_start_above_15_mg_a_day_warns() -> None:
 def test_po_titration_step_of_15_every_3_days_is_the_limit() -> None:
     history = [oral("2026-12-01T08:00", "5 mg")]
     assert fired(run(adult(), history, oral("2026-12-04T08:00", "10 mg")), "PO-TITRATION") == []
-    assert fired(run(adult(), history, oral("2026-12-04T07:59", "10 mg")), "PO-TITRATION") == ["warning"]
-    assert fired(run(adult(), history, oral("2026-12-04T08:00", "12.5 mg")), "PO-TITRATION") == ["warning"]
+    assert fired(run(adult(), history, oral("2026-12-04T07:59", "10 mg")), "PO-TITRATION") == [
+        "warning"
+    ]
+    assert fired(run(adult(), history, oral("2026-12-04T08:00", "12.5 mg")), "PO-TITRATION") == [
+        "warning"
+    ]
     # a change of clock times alone is not a change of dose: the 3 days run from the last change
     history.append(oral("2026-12-03T08:00", "5 mg", times=["07:00", "12:00", "19:00"]))
     assert fired(run(adult(), history, oral("2026-12-04T08:00", "10 mg")), "PO-TITRATION") == []
@@ -35,8 +41,12 @@ def test_po_titration_step_of_15_every_3_days_is_the_limit() -> None:
 def test_po_titration_same_pace_above_60_mg() -> None:
     history = [oral("2026-11-01T08:00", "20 mg"), oral("2026-11-20T08:00", "25 mg")]
     assert fired(run(adult(), history, oral("2026-11-23T08:00", "30 mg")), "PO-TITRATION") == []
-    assert fired(run(adult(), history, oral("2026-11-22T08:00", "30 mg")), "PO-TITRATION") == ["warning"]
-    assert fired(run(adult(), history, oral("2026-11-23T08:00", "31 mg")), "PO-TITRATION") == ["warning"]
+    assert fired(run(adult(), history, oral("2026-11-22T08:00", "30 mg")), "PO-TITRATION") == [
+        "warning"
+    ]
+    assert fired(run(adult(), history, oral("2026-11-23T08:00", "31 mg")), "PO-TITRATION") == [
+        "warning"
+    ]
 
 
 def test_po_usual_above_60_is_info() -> None:
@@ -65,10 +75,21 @@ def test_sup_po_paed_maximum_is_40_under_8_and_60_from_8() -> None:
     history = [oral("2026-11-01T08:00", "7.5 mg", 4)]
     seven = adult(age_years=7, diagnosis="cerebral-palsy", weight_kg=30)
     eight = adult(age_years=8, diagnosis="cerebral-palsy", weight_kg=30)
-    assert fired(run(seven, history, oral("2026-11-10T08:00", "10 mg", 4)), "SUP-PO-PAED").count("error") == 0
-    assert "error" in fired(run(seven, history, oral("2026-11-10T08:00", "10.5 mg", 4)), "SUP-PO-PAED")
-    assert "error" not in fired(run(eight, history, oral("2026-11-10T08:00", "15 mg", 4)), "SUP-PO-PAED")
-    assert "error" in fired(run(eight, history, oral("2026-11-10T08:00", "15.5 mg", 4)), "SUP-PO-PAED")
+    assert (
+        fired(run(seven, history, oral("2026-11-10T08:00", "10 mg", 4)), "SUP-PO-PAED").count(
+            "error"
+        )
+        == 0
+    )
+    assert "error" in fired(
+        run(seven, history, oral("2026-11-10T08:00", "10.5 mg", 4)), "SUP-PO-PAED"
+    )
+    assert "error" not in fired(
+        run(eight, history, oral("2026-11-10T08:00", "15 mg", 4)), "SUP-PO-PAED"
+    )
+    assert "error" in fired(
+        run(eight, history, oral("2026-11-10T08:00", "15.5 mg", 4)), "SUP-PO-PAED"
+    )
 
 
 def test_sup_po_paed_weight_based_limits() -> None:
@@ -106,7 +127,9 @@ def test_sup_po_paed_without_weight_says_what_is_missing() -> None:
 def test_sup_po_renal_haemodialysis_above_5_mg_a_day_warns() -> None:
     patient = adult(conditions=["haemodialysis"])
     assert fired(run(patient, [], oral("2026-12-01T20:00", "5 mg", 1)), "SUP-PO-RENAL") == []
-    assert fired(run(patient, [], oral("2026-12-01T20:00", "2.5 mg", 3)), "SUP-PO-RENAL") == ["warning"]
+    assert fired(run(patient, [], oral("2026-12-01T20:00", "2.5 mg", 3)), "SUP-PO-RENAL") == [
+        "warning"
+    ]
 
 
 def test_sup_po_renal_without_clearance_asks_for_it() -> None:
@@ -143,7 +166,9 @@ def test_sup_po_strengths_solution_needs_its_strength_and_tablets_must_make_the_
     assert fired(halves, "SUP-PO-STRENGTHS") == []
     seven = run(adult(), [], oral("2026-12-01T08:00", "7 mg", form="tablet"))
     assert fired(seven, "SUP-PO-STRENGTHS") == ["warning"]
-    no_such_tablet = run(adult(), [], oral("2026-12-01T08:00", "5 mg", form="tablet", strength="25 mg"))
+    no_such_tablet = run(
+        adult(), [], oral("2026-12-01T08:00", "5 mg", form="tablet", strength="25 mg")
+    )
     assert fired(no_such_tablet, "SUP-PO-STRENGTHS") == ["warning"]
 
 

@@ -35,9 +35,15 @@ def test_codes_are_ucum_and_text_uses_the_micro_sign() -> None:
 
 @pytest.mark.parametrize(
     ("text", "unit"),
-    [("150 ug/d", "ug/d"), ("150 ug/day", "ug/d"), ("30 mg/d", "mg/d"), ("500 ug/mL", "ug/mL"),
-     ("2 mL", "mL"), ("0.3 mg/kg/d", "mg/kg/d")],
-)  # fmt: skip
+    [
+        ("150 ug/d", "ug/d"),
+        ("150 ug/day", "ug/d"),
+        ("30 mg/d", "mg/d"),
+        ("500 ug/mL", "ug/mL"),
+        ("2 mL", "mL"),
+        ("0.3 mg/kg/d", "mg/kg/d"),
+    ],
+)
 def test_contract_units_parse(text: str, unit: str) -> None:
     assert parse_quantity(text).unit.code == unit
 
@@ -69,10 +75,18 @@ def test_arithmetic_and_comparison_across_kinds_raise(a: str, b: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "fragment"),
-    [("50", "has no unit"), ("50 mgs", "unknown unit"), ("1,5 mg", "comma"),
-     ("nan mg", "finite"), ("inf mg", "finite"), ("-1 mg", "negative"), ("0 mg", "zero"),
-     ("2 mL", "is a volume, but a mass is due"), ("", "not a number")],
-)  # fmt: skip
+    [
+        ("50", "has no unit"),
+        ("50 mgs", "unknown unit"),
+        ("1,5 mg", "comma"),
+        ("nan mg", "finite"),
+        ("inf mg", "finite"),
+        ("-1 mg", "negative"),
+        ("0 mg", "zero"),
+        ("2 mL", "is a volume, but a mass is due"),
+        ("", "not a number"),
+    ],
+)
 def test_bad_quantities_are_refused_naming_the_field(text: str, fragment: str) -> None:
     with pytest.raises(UnitError) as err:
         parse_quantity(text, field="proposal.dose", kinds=[MASS])
@@ -113,7 +127,9 @@ def test_format_number_never_shows_negative_zero() -> None:
 decimals = st.decimals(
     min_value=Decimal("0.001"), max_value=Decimal("100000"), places=3, allow_nan=False
 )
-units = st.sampled_from(["ug", "mg", "g", "mL", "ug/d", "mg/d", "ug/mL", "mg/mL", "h", "d", "mg/kg/d"])
+units = st.sampled_from(
+    ["ug", "mg", "g", "mL", "ug/d", "mg/d", "ug/mL", "mg/mL", "h", "d", "mg/kg/d"]
+)
 
 
 @given(decimals, units)

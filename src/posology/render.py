@@ -70,7 +70,11 @@ def _fmt_value(value: object) -> str:
 def render_rule(rule: Rule, pack: Pack) -> str:
     """Everything about one rule: what it says, its numbers, how the engine uses it, its quote."""
     width = _width()
-    out = [f"{rule.id}: {rule.title}", f"route: {rule.route}; engine: {', '.join(sorted(rule.engine))}", ""]
+    out = [
+        f"{rule.id}: {rule.title}",
+        f"route: {rule.route}; engine: {', '.join(sorted(rule.engine))}",
+        "",
+    ]
     out.extend(textwrap.wrap(rule.statement, width))
     if rule.numbers:
         out += ["", "Numbers:"]
@@ -82,21 +86,32 @@ def render_rule(rule: Rule, pack: Pack) -> str:
             shown = (
                 "; ".join(f"{k} → {v}" for k, v in codes.items())
                 if isinstance(codes, Mapping)
-                else ", ".join(codes) if isinstance(codes, tuple) else codes
+                else ", ".join(codes)
+                if isinstance(codes, tuple)
+                else codes
             )
             out.extend(textwrap.wrap(f"  {name}: {shown}", width, subsequent_indent="    "))
     if rule.severities:
-        out += ["", "Findings: " + ", ".join(f"{k} → {v.value}" for k, v in rule.severities.items())]
+        out += [
+            "",
+            "Findings: " + ", ".join(f"{k} → {v.value}" for k, v in rule.severities.items()),
+        ]
     derived = _derived_lines(rule, pack)
     if derived:
         out += ["", *derived]
     if rule.interpretation:
         out += ["", "Reading chosen:"]
-        out.extend(textwrap.wrap(rule.interpretation, width, initial_indent="  ", subsequent_indent="  "))
+        out.extend(
+            textwrap.wrap(rule.interpretation, width, initial_indent="  ", subsequent_indent="  ")
+        )
     out += ["", f"Source: {rule.citation.source} (evidence: {rule.evidence})"]
     if rule.citation.url:
         out.append(f"  {rule.citation.url}")
-    out.extend(textwrap.wrap(f"“{rule.citation.quote}”", width, initial_indent="  ", subsequent_indent="  "))
+    out.extend(
+        textwrap.wrap(
+            f"“{rule.citation.quote}”", width, initial_indent="  ", subsequent_indent="  "
+        )
+    )
     return "\n".join(out)
 
 

@@ -42,8 +42,11 @@ def value_json(value: Value) -> Any:
 
 
 def citation_json(citation: Citation) -> dict[str, Any]:
-    out: dict[str, Any] = {"source": citation.source, "quote": citation.quote,
-                           "evidence": citation.evidence}  # fmt: skip
+    out: dict[str, Any] = {
+        "source": citation.source,
+        "quote": citation.quote,
+        "evidence": citation.evidence,
+    }
     if citation.url:
         out["url"] = citation.url
     return out
@@ -76,8 +79,10 @@ def rule_json(rule: Rule) -> dict[str, Any]:
         "evidence": rule.evidence,
         "url": rule.citation.url,
         "numbers": {k: value_json(v) for k, v in rule.numbers.items()},
-        "codes": {k: (list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, Mapping)
-                      else v) for k, v in rule.codes.items()},  # fmt: skip
+        "codes": {
+            k: (list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, Mapping) else v)
+            for k, v in rule.codes.items()
+        },
         "severity": {k: v.value for k, v in rule.severities.items()},
     }
     if rule.texts:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 from functools import lru_cache
@@ -42,7 +42,7 @@ class Dimension(NamedTuple):
     time: int = 0
     body: int = 0
 
-    def __mul__(self, other: object) -> Dimension:  # type: ignore[override]
+    def __mul__(self, other: object) -> Dimension:  # type: ignore[override,unused-ignore]
         if not isinstance(other, Dimension):
             return NotImplemented
         return Dimension(*(a + b for a, b in zip(self, other, strict=True)))
@@ -137,18 +137,41 @@ _SIMPLE: dict[str, Unit] = {
 }
 
 _ALIASES: dict[str, str] = {
-    "ug": "ug", "µg": "ug", "μg": "ug", "mcg": "ug", "microgram": "ug", "micrograms": "ug",
-    "mg": "mg", "milligram": "mg", "milligrams": "mg",
+    "ug": "ug",
+    "µg": "ug",
+    "μg": "ug",
+    "mcg": "ug",
+    "microgram": "ug",
+    "micrograms": "ug",
+    "mg": "mg",
+    "milligram": "mg",
+    "milligrams": "mg",
     "g": "g",
-    "ml": "mL", "mL": "mL", "l": "L", "L": "L",
-    "min": "min", "minute": "min", "minutes": "min",
-    "h": "h", "hr": "h", "hour": "h", "hours": "h",
-    "d": "d", "day": "d", "days": "d",
-    "wk": "wk", "week": "wk", "weeks": "wk",
-    "a": "a", "y": "a", "yr": "a", "year": "a", "years": "a",
+    "ml": "mL",
+    "mL": "mL",
+    "l": "L",
+    "L": "L",
+    "min": "min",
+    "minute": "min",
+    "minutes": "min",
+    "h": "h",
+    "hr": "h",
+    "hour": "h",
+    "hours": "h",
+    "d": "d",
+    "day": "d",
+    "days": "d",
+    "wk": "wk",
+    "week": "wk",
+    "weeks": "wk",
+    "a": "a",
+    "y": "a",
+    "yr": "a",
+    "year": "a",
+    "years": "a",
     "kg": "kg",
     "%": "%",
-}  # fmt: skip
+}
 
 # The unit a derived quantity (a product or quotient) is expressed in, by kind.
 _PREFERRED: dict[Dimension, str] = {
@@ -200,6 +223,11 @@ class Quantity:
 
     magnitude: Fraction
     unit: Unit
+    # The magnitude in base units (µg, mL, h, kg), kept so that comparisons cost no arithmetic.
+    base: Fraction = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base", self.magnitude * self.unit.factor)
 
     @classmethod
     def of(cls, magnitude: Number | Decimal | str, unit_spelling: str | Unit) -> Quantity:
@@ -211,11 +239,6 @@ class Quantity:
     @property
     def dim(self) -> Dimension:
         return self.unit.dim
-
-    @property
-    def base(self) -> Fraction:
-        """The magnitude in base units (µg, mL, h, kg)."""
-        return self.magnitude * self.unit.factor
 
     def to(self, target: str | Unit) -> Quantity:
         """The same quantity in another unit of the same kind, exactly."""
@@ -230,8 +253,7 @@ class Quantity:
     def _same_kind(self, other: Dimension, verb: str) -> None:
         if other != self.dim:
             raise DimensionError(
-                f"cannot {verb} a {kind_name(self.dim)} ({self.unit.code}) "
-                f"and a {kind_name(other)}"
+                f"cannot {verb} a {kind_name(self.dim)} ({self.unit.code}) and a {kind_name(other)}"
             )
 
     # -- comparison ----------------------------------------------------------------------
@@ -338,8 +360,8 @@ def format_number(value: Fraction, places: int | None = None) -> str:
 
 
 def format_percent(value: Fraction, places: int = 1) -> str:
-    """A fraction as a percentage for people: ``Fraction(1, 5)`` → ``"20 %"``."""
-    return f"{format_number(value * 100, places)} %"
+    """A fraction as a percentage for people: ``Fraction(1, 5)`` → ``"20%"``."""
+    return f"{format_number(value * 100, places)}%"
 
 
 def terminates(value: Fraction) -> bool:
@@ -398,22 +420,22 @@ def parse_quantity(
     wanted = tuple(kinds) if kinds is not None else None
     example = EXAMPLES.get(wanted[0], '"50 ug"') if wanted else '"50 ug"'
     if not isinstance(text, str):
-        raise UnitError(field, f'must be a string of a number and a unit, e.g. {example}')
+        raise UnitError(field, f"must be a string of a number and a unit, e.g. {example}")
     if "," in text:
         raise UnitError(
             field,
             f"{text!r} has a comma; write the number with a decimal point and no thousands "
-            f'separator, e.g. {example}',
+            f"separator, e.g. {example}",
         )
     lowered = text.strip().lower()
     if any(word in lowered for word in ("nan", "inf")):
         raise UnitError(field, f"{text!r} is not a finite number; write e.g. {example}")
     m = _NUMBER.match(text)
     if not m:
-        raise UnitError(field, f'{text!r} is not a number and a unit; write e.g. {example}')
+        raise UnitError(field, f"{text!r} is not a number and a unit; write e.g. {example}")
     number_text, unit_text = m.groups()
     if not unit_text:
-        raise UnitError(field, f'{text!r} has no unit; write e.g. {example}')
+        raise UnitError(field, f"{text!r} has no unit; write e.g. {example}")
     try:
         u = unit(unit_text)
     except UnitError:

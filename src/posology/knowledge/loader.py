@@ -37,9 +37,18 @@ from .schema import (
 FORMAT = "posology-pack/1"
 RULE_ID = re.compile(r"^[A-Z]+(?:-[A-Z0-9]+)+$")
 _RULE_KEYS = {
-    "title", "route", "engine", "statement", "source", "quote", "numbers", "codes", "texts",
-    "severity", "interpretation",
-}  # fmt: skip
+    "title",
+    "route",
+    "engine",
+    "statement",
+    "source",
+    "quote",
+    "numbers",
+    "codes",
+    "texts",
+    "severity",
+    "interpretation",
+}
 _OVERRIDE_KEYS = {"source", "quote", "numbers", "codes", "texts", "severity", "interpretation"}
 _SOURCE_KEYS = {"name", "title", "url", "file", "evidence"}
 
@@ -63,9 +72,7 @@ def _yaml_loader() -> type:
             seen[key] = loader.construct_object(value_node, deep=deep)
         return seen
 
-    StrictLoader.add_constructor(
-        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping
-    )
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     return StrictLoader
 
 
@@ -112,7 +119,7 @@ def parse_value(raw: object, where: tuple[str, str | None, str]) -> Value:
     if isinstance(raw, int):
         return Fraction(raw)
     if isinstance(raw, float):
-        raise PackError(*where, f"write {raw} as a string (`\"{raw}\"`) to keep it exact")
+        raise PackError(*where, f'write {raw} as a string (`"{raw}"`) to keep it exact')
     if isinstance(raw, list):
         return tuple(
             parse_value(item, (where[0], where[1], f"{where[2]}[{i}]"))
@@ -120,7 +127,10 @@ def parse_value(raw: object, where: tuple[str, str | None, str]) -> Value:
         )
     if isinstance(raw, dict):
         return MappingProxyType(
-            {str(k): parse_value(v, (where[0], where[1], f"{where[2]}.{k}")) for k, v in raw.items()}
+            {
+                str(k): parse_value(v, (where[0], where[1], f"{where[2]}.{k}"))
+                for k, v in raw.items()
+            }
         )
     if isinstance(raw, str):
         if " to " in raw:
@@ -129,13 +139,15 @@ def parse_value(raw: object, where: tuple[str, str | None, str]) -> Value:
             high_open = hi_text.strip().startswith("<")
             lo = _scalar(lo_text.strip().lstrip(">"), where)
             hi = _scalar(hi_text.strip().lstrip("<"), where)
-            if type(lo) is not type(hi) or (
-                isinstance(lo, Quantity) and isinstance(hi, Quantity) and lo.dim != hi.dim
-            ):
-                raise PackError(*where, f"both ends of {raw!r} must be of one kind")
-            if lo > hi:  # type: ignore[operator]
-                raise PackError(*where, f"minimum above maximum in {raw!r}")
-            return Range(lo, hi, low_open, high_open)  # type: ignore[arg-type]
+            if isinstance(lo, Quantity) and isinstance(hi, Quantity) and lo.dim == hi.dim:
+                if lo > hi:
+                    raise PackError(*where, f"minimum above maximum in {raw!r}")
+                return Range(lo, hi, low_open, high_open)
+            if isinstance(lo, Fraction) and isinstance(hi, Fraction):
+                if lo > hi:
+                    raise PackError(*where, f"minimum above maximum in {raw!r}")
+                return Range(lo, hi, low_open, high_open)
+            raise PackError(*where, f"both ends of {raw!r} must be of one kind")
         return _scalar(raw, where)
     raise PackError(*where, f"unreadable value {raw!r}")
 
@@ -180,9 +192,17 @@ def _sources(raw: object, file: str, folder: Path) -> dict[str, Source]:
         if body.get("file") and not (folder / body["file"]).is_file():
             raise PackError(file, None, f"{where}.file", f"{body['file']} is not beside the pack")
         if not body.get("file") and not body.get("url"):
-            raise PackError(file, None, f"{where}.url", "a source without a shipped file needs a URL")
-        out[key] = Source(key, body["name"], body["evidence"], body.get("url"), body.get("title"),
-                          body.get("file"))  # fmt: skip
+            raise PackError(
+                file, None, f"{where}.url", "a source without a shipped file needs a URL"
+            )
+        out[key] = Source(
+            key,
+            body["name"],
+            body["evidence"],
+            body.get("url"),
+            body.get("title"),
+            body.get("file"),
+        )
     return out
 
 
@@ -191,9 +211,12 @@ def _weakest(levels: list[str]) -> str:
 
 
 def _citation(
-    body: Mapping[str, Any], file: str, rule_id: str, sources: Mapping[str, Source],
+    body: Mapping[str, Any],
+    file: str,
+    rule_id: str,
+    sources: Mapping[str, Source],
     texts: Mapping[str, str],
-) -> tuple[Citation, tuple[Source, ...]]:  # fmt: skip
+) -> tuple[Citation, tuple[Source, ...]]:
     keys = body.get("source")
     if not keys:
         raise PackError(file, rule_id, "source", "missing citation: name a source")
@@ -216,9 +239,11 @@ def _citation(
         for src in chosen:
             if src.file and part not in texts[src.key]:
                 raise PackError(
-                    file, rule_id, "quote",
+                    file,
+                    rule_id,
+                    "quote",
                     f"not found verbatim in {src.file}: {part[:60]!r}",
-                )  # fmt: skip
+                )
     citation = Citation(
         source="; ".join(s.name for s in chosen),
         quote=" … ".join(p.strip() for p in parts),
@@ -256,9 +281,12 @@ def _typed_sections(
 
 
 def _rule(
-    rule_id: str, body: object, file: str, sources: Mapping[str, Source],
+    rule_id: str,
+    body: object,
+    file: str,
+    sources: Mapping[str, Source],
     texts_by_source: Mapping[str, str],
-) -> Rule:  # fmt: skip
+) -> Rule:
     if not RULE_ID.match(rule_id):
         raise PackError(file, rule_id, None, "a rule ID is upper-case words joined by hyphens")
     if not isinstance(body, dict):
@@ -303,15 +331,20 @@ def _check_evidence_cap(
     for key, sev in severities.items():
         if sev > Severity.WARNING:
             raise PackError(
-                file, rule_id, f"severity.{key}",
+                file,
+                rule_id,
+                f"severity.{key}",
                 "a rule resting on study evidence cannot be above warning",
-            )  # fmt: skip
+            )
 
 
 def _override(
-    rule: Rule, body: object, file: str, sources: Mapping[str, Source],
+    rule: Rule,
+    body: object,
+    file: str,
+    sources: Mapping[str, Source],
     texts_by_source: Mapping[str, str],
-) -> Rule:  # fmt: skip
+) -> Rule:
     """A profile's version of a rule: named numbers, codes, texts and severities replaced."""
     if not isinstance(body, dict):
         raise PackError(file, rule.id, None, "must be a mapping")
@@ -320,10 +353,18 @@ def _override(
         raise PackError(file, rule.id, sorted(unknown)[0], "unknown field")
     citation, chosen = _citation(body, file, rule.id, sources, texts_by_source)
     numbers, codes, texts, severities = _typed_sections(body, file, rule.id)
-    for name, section in (("numbers", numbers), ("codes", codes), ("texts", texts),
-                          ("severity", severities)):  # fmt: skip
-        have = {"numbers": rule.numbers, "codes": rule.codes, "texts": rule.texts,
-                "severity": rule.severities}[name]  # fmt: skip
+    for name, section in (
+        ("numbers", numbers),
+        ("codes", codes),
+        ("texts", texts),
+        ("severity", severities),
+    ):
+        have = {
+            "numbers": rule.numbers,
+            "codes": rule.codes,
+            "texts": rule.texts,
+            "severity": rule.severities,
+        }[name]
         for key in section:
             if key not in have:
                 raise PackError(file, rule.id, f"{name}.{key}", "the base rule has no such entry")

@@ -75,8 +75,9 @@ def _show(value: Quantity | Fraction) -> str:
     return format_number(value)
 
 
-Value = Union[Quantity, Fraction, Range[Quantity], Range[Fraction], tuple["Value", ...],
-              Mapping[str, "Value"]]  # fmt: skip
+Value = Union[
+    Quantity, Fraction, Range[Quantity], Range[Fraction], tuple["Value", ...], Mapping[str, "Value"]
+]
 CodeValue = Union[str, tuple[str, ...], Mapping[str, str]]
 
 
@@ -178,9 +179,11 @@ class Rule:
         """A range of pure numbers; percentages (``10 % to 30 %``) become fractions."""
         v = self.value(name)
         if isinstance(v, Range) and isinstance(v.low, Quantity) and v.low.dim == NONE:
-            return Range(v.low.base, v.high.base, v.low_open, v.high_open)  # type: ignore[union-attr]
+            high = v.high
+            assert isinstance(high, Quantity)
+            return Range(v.low.base, high.base, v.low_open, v.high_open)
         if isinstance(v, Range) and isinstance(v.low, Fraction):
-            return v  # type: ignore[return-value]
+            return v
         raise self._wrong(name, "a range of numbers or percentages such as `10 % to 30 %`")
 
     def table(self, name: str) -> tuple[Mapping[str, Value], ...]:

@@ -151,10 +151,21 @@ def _clock(value: object, path: str) -> str:
 # -- patient ------------------------------------------------------------------------------
 
 _PATIENT_FIELDS = (
-    "age_years", "birth_date", "sex", "weight_kg", "origin", "setting", "spasticity_stable",
-    "conditions", "pregnant", "breastfeeding", "creatinine_clearance_ml_min", "medications",
-    "tone_supports_function", "pump",
-)  # fmt: skip
+    "age_years",
+    "birth_date",
+    "sex",
+    "weight_kg",
+    "origin",
+    "setting",
+    "spasticity_stable",
+    "conditions",
+    "pregnant",
+    "breastfeeding",
+    "creatinine_clearance_ml_min",
+    "medications",
+    "tone_supports_function",
+    "pump",
+)
 # Plausibility bounds for typed numbers: they catch typing slips (a weight in grams), they are
 # not clinical limits.
 _MAX_AGE = Fraction(130)
@@ -166,12 +177,20 @@ _MAX_RESERVOIR = Fraction(100)
 def parse_patient(data: object, path: str = "patient") -> Patient:
     """A PATIENT object into a :class:`Patient`; age (or birth date) and diagnosis required."""
     obj = _object(data, path, ("diagnosis",), _PATIENT_FIELDS)
-    p = lambda key: _join(path, key)  # noqa: E731
+
+    def p(key: str) -> str:
+        return _join(path, key)
+
     age: Fraction | None = None
     birth: date | None = None
     if obj.get("age_years") is not None:
-        age = _number(obj["age_years"], p("age_years"), low=Fraction(-1), high=_MAX_AGE,
-                      what="age in years, from 0 to 130")  # fmt: skip
+        age = _number(
+            obj["age_years"],
+            p("age_years"),
+            low=Fraction(-1),
+            high=_MAX_AGE,
+            what="age in years, from 0 to 130",
+        )
         if age < 0:
             raise InputError(p("age_years"), "must not be negative")
     if obj.get("birth_date") is not None:
@@ -188,14 +207,23 @@ def parse_patient(data: object, path: str = "patient") -> Patient:
         raise InputError(p("birth_date"), "give either age_years or birth_date, not both")
     weight = None
     if obj.get("weight_kg") is not None:
-        kg = _number(obj["weight_kg"], p("weight_kg"), low=Fraction(0), high=_MAX_WEIGHT,
-                     what="body weight in kilograms, above 0 and at most 400")  # fmt: skip
+        kg = _number(
+            obj["weight_kg"],
+            p("weight_kg"),
+            low=Fraction(0),
+            high=_MAX_WEIGHT,
+            what="body weight in kilograms, above 0 and at most 400",
+        )
         weight = Quantity.of(kg, "kg")
     clearance = None
     if obj.get("creatinine_clearance_ml_min") is not None:
-        value = _number(obj["creatinine_clearance_ml_min"], p("creatinine_clearance_ml_min"),
-                        low=Fraction(0), high=_MAX_CLEARANCE,
-                        what="creatinine clearance in mL/min, above 0 and at most 300")  # fmt: skip
+        value = _number(
+            obj["creatinine_clearance_ml_min"],
+            p("creatinine_clearance_ml_min"),
+            low=Fraction(0),
+            high=_MAX_CLEARANCE,
+            what="creatinine clearance in mL/min, above 0 and at most 300",
+        )
         clearance = Quantity.of(value, "mL/min")
     pump = None
     if obj.get("pump") is not None:
@@ -205,8 +233,13 @@ def parse_patient(data: object, path: str = "patient") -> Patient:
             programmable = _bool(pump_obj["programmable"], p("pump.programmable"))
         reservoir = None
         if pump_obj.get("reservoir_ml") is not None:
-            ml = _number(pump_obj["reservoir_ml"], p("pump.reservoir_ml"), low=Fraction(0),
-                         high=_MAX_RESERVOIR, what="reservoir volume in mL, e.g. 20 or 40")  # fmt: skip
+            ml = _number(
+                pump_obj["reservoir_ml"],
+                p("pump.reservoir_ml"),
+                low=Fraction(0),
+                high=_MAX_RESERVOIR,
+                what="reservoir volume in mL, e.g. 20 or 40",
+            )
             reservoir = Quantity.of(ml, "mL")
         pump = Pump(programmable, reservoir)
 
@@ -224,9 +257,10 @@ def parse_patient(data: object, path: str = "patient") -> Patient:
         weight=weight,
         origin=None if obj.get("origin") is None else _code(obj["origin"], p("origin"), ORIGINS),
         setting=(
-            "outpatient" if obj.get("setting") is None
+            "outpatient"
+            if obj.get("setting") is None
             else _code(obj["setting"], p("setting"), SETTINGS)
-        ),  # fmt: skip
+        ),
         spasticity_stable=optional_bool("spasticity_stable"),
         conditions=_codes(optional_list("conditions"), p("conditions"), CONDITIONS),
         pregnant=optional_bool("pregnant"),
@@ -242,7 +276,9 @@ def parse_patient(data: object, path: str = "patient") -> Patient:
 
 
 def _oral_regimen(obj: Mapping[str, Any], at: datetime, path: str) -> OralRegimen:
-    p = lambda key: _join(path, key)  # noqa: E731
+    def p(key: str) -> str:
+        return _join(path, key)
+
     if "doses" in obj and ("dose" in obj or "times_per_day" in obj):
         raise InputError(p("doses"), "give either doses or dose with times_per_day, not both")
     if "doses" in obj:
@@ -267,9 +303,10 @@ def _oral_regimen(obj: Mapping[str, Any], at: datetime, path: str) -> OralRegime
         times = tuple(_clock(t, f"{p('times')}[{i}]") for i, t in enumerate(raw_times))
         if len(times) != len(doses):
             raise InputError(
-                p("times"), f"has {len(times)} clock times for {len(doses)} administrations; "
+                p("times"),
+                f"has {len(times)} clock times for {len(doses)} administrations; "
                 "give one time per administration",
-            )  # fmt: skip
+            )
         if len(set(times)) != len(times):
             raise InputError(p("times"), "has the same clock time twice")
     form = None if obj.get("form") is None else _code(obj["form"], p("form"), FORMS)
@@ -335,12 +372,22 @@ def _schedule(data: object, path: str, daily_dose: Quantity) -> tuple[ScheduleSe
 
 def _pump_refill(obj: Mapping[str, Any], at: datetime, path: str) -> PumpRefill:
     conc = _quantity(obj["concentration"], _join(path, "concentration"), CONCENTRATION)
-    volume = _number(obj["volume_ml"], _join(path, "volume_ml"), low=Fraction(0),
-                     high=_MAX_RESERVOIR, what="volume filled in mL, e.g. 20")  # fmt: skip
+    volume = _number(
+        obj["volume_ml"],
+        _join(path, "volume_ml"),
+        low=Fraction(0),
+        high=_MAX_RESERVOIR,
+        what="volume filled in mL, e.g. 20",
+    )
     alarm = None
     if obj.get("alarm_ml") is not None:
-        alarm_value = _number(obj["alarm_ml"], _join(path, "alarm_ml"), low=Fraction(0),
-                              high=volume, what="alarm volume in mL, below the volume filled")  # fmt: skip
+        alarm_value = _number(
+            obj["alarm_ml"],
+            _join(path, "alarm_ml"),
+            low=Fraction(0),
+            high=volume,
+            what="alarm volume in mL, below the volume filled",
+        )
         if alarm_value >= volume:
             raise InputError(_join(path, "alarm_ml"), "must be below volume_ml")
         alarm = Quantity.of(alarm_value, "mL")
@@ -374,9 +421,10 @@ def parse_event(data: object, path: str) -> Event:
         "it-test-dose": lambda: ItTestDose(
             at,
             _quantity(obj["dose"], _join(path, "dose"), MASS),
-            None if obj.get("response") is None
+            None
+            if obj.get("response") is None
             else _response(obj["response"], _join(path, "response")),
-        ),  # fmt: skip
+        ),
         "pump-implant": lambda: PumpImplant(at),
         "it-infusion": lambda: _infusion(obj, at, path),
         "pump-refill": lambda: _pump_refill(obj, at, path),
@@ -404,10 +452,15 @@ def _note(value: object, path: str) -> str:
 # -- the case -------------------------------------------------------------------------------
 
 _CHANNEL = {
-    "oral-regimen": "oral", "oral-stop": "oral", "it-infusion": "infusion", "it-stop": "infusion",
-    "it-test-dose": "test-dose", "pump-refill": "refill", "pump-implant": "implant",
+    "oral-regimen": "oral",
+    "oral-stop": "oral",
+    "it-infusion": "infusion",
+    "it-stop": "infusion",
+    "it-test-dose": "test-dose",
+    "pump-refill": "refill",
+    "pump-implant": "implant",
     "it-stable": "stable",
-}  # fmt: skip
+}
 
 
 def _check_instants(events: list[tuple[str, Event]]) -> None:

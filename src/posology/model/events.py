@@ -6,7 +6,7 @@ A proposal is an event not yet given; a plan step carries one. Every event knows
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 from typing import ClassVar, Union
@@ -37,13 +37,14 @@ class OralRegimen:
     times: tuple[str, ...] | None = None
     form: str | None = None
     strength: Quantity | None = None
+    # The sum of one day's doses, as a daily dose; worked out once, read by many rules.
+    daily_dose: Quantity = field(init=False, compare=False, repr=False)
 
-    @property
-    def daily_dose(self) -> Quantity:
+    def __post_init__(self) -> None:
         total = self.doses[0]
         for dose in self.doses[1:]:
             total = total + dose
-        return per_day(total)
+        object.__setattr__(self, "daily_dose", per_day(total))
 
     @property
     def times_per_day(self) -> int:
@@ -125,14 +126,30 @@ class Review:
 
 
 Event = Union[
-    OralRegimen, OralStop, ItTestDose, PumpImplant, ItInfusion, PumpRefill, ItStable, ItStop,
+    OralRegimen,
+    OralStop,
+    ItTestDose,
+    PumpImplant,
+    ItInfusion,
+    PumpRefill,
+    ItStable,
+    ItStop,
     Review,
-]  # fmt: skip
+]
 
 EVENT_TYPES: dict[str, type] = {
     t.kind: t
-    for t in (OralRegimen, OralStop, ItTestDose, PumpImplant, ItInfusion, PumpRefill, ItStable,
-              ItStop, Review)  # fmt: skip
+    for t in (
+        OralRegimen,
+        OralStop,
+        ItTestDose,
+        PumpImplant,
+        ItInfusion,
+        PumpRefill,
+        ItStable,
+        ItStop,
+        Review,
+    )
 }
 
 

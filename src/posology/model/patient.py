@@ -16,18 +16,35 @@ from ..units import Quantity
 
 SEXES = ("female", "male", "other", "unknown")
 DIAGNOSES = (
-    "multiple-sclerosis", "spinal-cord-injury", "spinal-cord-tumour", "syringomyelia",
-    "motor-neurone-disease", "transverse-myelitis", "stroke", "cerebral-palsy", "meningitis",
-    "traumatic-brain-injury", "other",
-)  # fmt: skip
+    "multiple-sclerosis",
+    "spinal-cord-injury",
+    "spinal-cord-tumour",
+    "syringomyelia",
+    "motor-neurone-disease",
+    "transverse-myelitis",
+    "stroke",
+    "cerebral-palsy",
+    "meningitis",
+    "traumatic-brain-injury",
+    "other",
+)
 ORIGINS = ("spinal", "cerebral")
 SETTINGS = ("outpatient", "inpatient")
 CONDITIONS = (
-    "systemic-infection", "cardiopulmonary-disease", "respiratory-muscle-weakness",
-    "respiratory-impairment", "renal-impairment", "haemodialysis", "hepatic-impairment",
-    "epilepsy", "psychiatric-disorder", "peptic-ulcer", "cerebrovascular-disease",
-    "bladder-sphincter-hypertonia", "diabetes",
-)  # fmt: skip
+    "systemic-infection",
+    "cardiopulmonary-disease",
+    "respiratory-muscle-weakness",
+    "respiratory-impairment",
+    "renal-impairment",
+    "haemodialysis",
+    "hepatic-impairment",
+    "epilepsy",
+    "psychiatric-disorder",
+    "peptic-ulcer",
+    "cerebrovascular-disease",
+    "bladder-sphincter-hypertonia",
+    "diabetes",
+)
 MEDICATIONS = ("benzodiazepine", "opioid")
 
 

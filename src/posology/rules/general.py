@@ -26,20 +26,22 @@ def ind_scope(ctx: Context) -> Iterator[Finding]:
     diagnosis = ctx.patient.diagnosis
     if diagnosis == rule.code("unlisted_diagnosis"):
         yield ctx.finding(
-            "IND-SCOPE", "unlisted",
+            "IND-SCOPE",
+            "unlisted",
             "The diagnosis is not one the indication lists: confirm that the spasticity is of "
             "voluntary muscle from a spinal or cerebral cause.",
-        )  # fmt: skip
+        )
     elif (
         ctx.is_child
         and isinstance(ctx.proposal, OralRegimen)
         and diagnosis in rule.code_list("adult_diagnoses")
     ):
         yield ctx.finding(
-            "IND-SCOPE", "outside",
+            "IND-SCOPE",
+            "outside",
             f"The indication lists {diagnosis} for adults only; children are covered for "
             "spasticity of cerebral origin. This oral use in a child is outside the page's scope.",
-        )  # fmt: skip
+        )
 
 
 def ind_population(ctx: Context) -> Iterator[Finding]:
@@ -48,25 +50,28 @@ def ind_population(ctx: Context) -> Iterator[Finding]:
     adult = ctx.pack.rule("IND-POPULATION").quantity("adult_age")
     if isinstance(ctx.proposal, OralRegimen):
         yield ctx.finding(
-            "IND-POPULATION", "child_oral",
+            "IND-POPULATION",
+            "child_oral",
             f"The page's population is adults ({adult.text()} or older); children's oral doses "
             "are checked against the paediatric label facts (SUP-PO-PAED).",
-        )  # fmt: skip
+        )
     elif isinstance(ctx.proposal, ItTestDose):
         yield ctx.finding(
-            "IND-POPULATION", "child_gap",
+            "IND-POPULATION",
+            "child_gap",
             f"The page gives screening test doses for adults only (under {adult.text()} is a "
             "gap); SUP-IT-SCREEN-LOW suggests the lower first dose for very small children.",
-        )  # fmt: skip
+        )
 
 
 def ind_origin(ctx: Context) -> Iterator[Finding]:
     if ctx.origin is None and isinstance(ctx.proposal, ItInfusion):
         yield ctx.finding(
-            "IND-ORIGIN", "unknown",
+            "IND-ORIGIN",
+            "unknown",
             "The origin of the spasticity (spinal or cerebral) is not known: the stricter "
             "cerebral-or-spinal limits were applied. Give `origin` in the patient record.",
-        )  # fmt: skip
+        )
 
 
 def sel_stable(ctx: Context) -> Iterator[Finding]:
@@ -75,15 +80,17 @@ def sel_stable(ctx: Context) -> Iterator[Finding]:
     stable = ctx.patient.spasticity_stable
     if stable is False:
         yield ctx.finding(
-            "SEL-STABLE", "not_stable",
+            "SEL-STABLE",
+            "not_stable",
             "Baclofen is being started while the spastic state is recorded as not yet stable.",
-        )  # fmt: skip
+        )
     elif stable is None:
         yield ctx.finding(
-            "SEL-STABLE", "unknown",
+            "SEL-STABLE",
+            "unknown",
             "Baclofen is being started and it is not recorded whether the spastic state has "
             "stabilised (`spasticity_stable`).",
-        )  # fmt: skip
+        )
 
 
 def stop_gradual(ctx: Context) -> Iterator[Finding]:
@@ -98,25 +105,27 @@ def stop_gradual(ctx: Context) -> Iterator[Finding]:
         taper = reductions_before(timeline)
         if not is_gradual(taper, proposal.at, min_reductions, span):
             yield ctx.finding(
-                "STOP-GRADUAL", "oral_abrupt",
+                "STOP-GRADUAL",
+                "oral_abrupt",
                 f"Oral baclofen ({ctx.oral_active.daily_dose.text()}) would stop after "
                 f"{taper.reductions} successive reduction(s); a gradual stop needs at least "
                 f"{min_reductions} over at least {span.text()} (SUP-PO-TAPER). Unless this is an "
                 "overdose emergency, taper instead.",
-            )  # fmt: skip
+            )
     elif isinstance(proposal, ItStop) and ctx.infusion_active is not None:
         span = pack.rule("IT-TOLERANCE").range("taper_span").low
         taper = reductions_before(infusion_timeline(ctx.infusion_events))
         if not is_gradual(taper, proposal.at, min_reductions, span):
             signs = pack.rule("SUP-IT-WITHDRAWAL").code_list("early_signs")
             yield ctx.finding(
-                "STOP-GRADUAL", "intrathecal_abrupt",
+                "STOP-GRADUAL",
+                "intrathecal_abrupt",
                 f"Intrathecal baclofen ({ctx.infusion_active.daily_dose.text()}) would stop "
                 f"after {taper.reductions} successive reduction(s); a gradual stop needs at "
                 f"least {min_reductions} over at least {span.text()}. Abrupt intrathecal "
                 f"withdrawal can be life-threatening (early signs: {', '.join(signs)}). Unless "
                 "this is an overdose emergency, taper instead.",
-            )  # fmt: skip
+            )
 
 
 def sup_caution(ctx: Context) -> Iterator[Finding]:
@@ -145,10 +154,11 @@ def sup_pregnancy(ctx: Context) -> Iterator[Finding]:
             else "intrathecal baclofen only if the benefit outweighs the risk to the foetus"
         )
         yield ctx.finding(
-            "SUP-PREGNANCY", "pregnant",
+            "SUP-PREGNANCY",
+            "pregnant",
             f"The patient is pregnant: {advice}; baclofen crosses the placenta and withdrawal "
             "with postnatal seizures has followed exposure in the womb.",
-        )  # fmt: skip
+        )
         return
     ages = ctx.pack.rule("SUP-PREGNANCY").range("childbearing_ages")
     if (
@@ -158,19 +168,29 @@ def sup_pregnancy(ctx: Context) -> Iterator[Finding]:
         and ctx.age_quantity in ages
     ):
         yield ctx.finding(
-            "SUP-PREGNANCY", "unknown",
+            "SUP-PREGNANCY",
+            "unknown",
             "Pregnancy status is not recorded for a woman of child-bearing age (`pregnant`).",
-        )  # fmt: skip
+        )
 
 
 def sup_lactation(ctx: Context) -> Iterator[Finding]:
     if _gives_drug(ctx) and ctx.patient.breastfeeding:
         yield ctx.finding(
-            "SUP-LACTATION", "breastfeeding",
+            "SUP-LACTATION",
+            "breastfeeding",
             "Breastfeeding: oral baclofen passes into milk in amounts too small to expect "
             "effects on the infant.",
-        )  # fmt: skip
+        )
 
 
-CHECKS = (ind_scope, ind_population, ind_origin, sel_stable, stop_gradual, sup_caution,
-          sup_pregnancy, sup_lactation)  # fmt: skip
+CHECKS = (
+    ind_scope,
+    ind_population,
+    ind_origin,
+    sel_stable,
+    stop_gradual,
+    sup_caution,
+    sup_pregnancy,
+    sup_lactation,
+)

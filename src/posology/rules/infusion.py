@@ -41,16 +41,18 @@ def it_screen_required(ctx: Context) -> Iterator[Finding]:
     what = "an infusion" if isinstance(ctx.proposal, ItInfusion) else "a pump implant"
     if status.state == "non-responder":
         yield ctx.finding(
-            "IT-SCREEN-NONRESPONDER", "infusion",
+            "IT-SCREEN-NONRESPONDER",
+            "infusion",
             f"Screening found no response up to the highest test dose: {what} is not "
             "indicated for a non-responder.",
-        )  # fmt: skip
+        )
     elif status.state != "responder":
         yield ctx.finding(
-            "IT-SCREEN-REQUIRED", "no_responder",
+            "IT-SCREEN-REQUIRED",
+            "no_responder",
             f"No test dose with a recorded response is in the history: {what} needs a "
             "screening that showed a response first.",
-        )  # fmt: skip
+        )
 
 
 def it_titr_start(ctx: Context) -> Iterator[Finding]:
@@ -71,11 +73,12 @@ def it_titr_start(ctx: Context) -> Iterator[Finding]:
         else:
             how = f"{format_number(rule.number('factor'))} times the responding bolus"
         yield ctx.finding(
-            "IT-TITR-START", "other",
+            "IT-TITR-START",
+            "other",
             f"The infusion starts at {infusion.daily_dose.text()}; the usual start is "
             f"{expected.text()}: {how} ({status.responding.dose.to('ug').text()}) over "
             f"{rule.quantity('period').text()}.",
-        )  # fmt: skip
+        )
 
 
 def it_tolerance(ctx: Context) -> Iterator[Finding]:
@@ -87,10 +90,11 @@ def it_tolerance(ctx: Context) -> Iterator[Finding]:
     if infusion.daily_dose != first.daily_dose:
         direction = "above" if infusion.daily_dose > first.daily_dose else "below"
         yield ctx.finding(
-            "IT-TOLERANCE", "resume_other",
+            "IT-TOLERANCE",
+            "resume_other",
             f"Intrathecal baclofen resumes at {infusion.daily_dose.text()}, {direction} the "
             f"initial continuous infusion dose of {first.daily_dose.text()}; resume at that dose.",
-        )  # fmt: skip
+        )
 
 
 def it_titr_hold24(ctx: Context) -> Iterator[Finding]:
@@ -101,10 +105,11 @@ def it_titr_hold24(ctx: Context) -> Iterator[Finding]:
     hours = hours_between(ctx.course_start.at, change[0].at)
     if hours < hold.in_("h"):
         yield ctx.finding(
-            "IT-TITR-HOLD24", "too_soon",
+            "IT-TITR-HOLD24",
+            "too_soon",
             f"An increase {Quantity.of(hours, 'h').text(places=1)} after the infusion started; "
             f"no increase in the first {hold.text()}.",
-        )  # fmt: skip
+        )
 
 
 def it_titr_interval(ctx: Context) -> Iterator[Finding]:
@@ -119,20 +124,22 @@ def it_titr_interval(ctx: Context) -> Iterator[Finding]:
     programmable = pump.programmable if pump else None
     if programmable is None:
         yield ctx.finding(
-            "IT-TITR-INTERVAL", "pump_unknown",
+            "IT-TITR-INTERVAL",
+            "pump_unknown",
             "The pump type is not recorded (`pump.programmable`): the longer interval of a "
             "non-programmable pump was applied.",
-        )  # fmt: skip
+        )
     key = "programmable" if programmable else "non_programmable"
     interval = rule.quantity(key)
     hours = hours_between(ctx.last_infusion_change.at, change[0].at)
     if hours < interval.in_("h"):
         pump_name = "programmable" if programmable else "non-programmable (or unknown)"
         yield ctx.finding(
-            "IT-TITR-INTERVAL", f"{key}_too_soon",
+            "IT-TITR-INTERVAL",
+            f"{key}_too_soon",
             f"This increase comes {Quantity.of(hours, 'h').text(places=1)} after the last "
             f"change; with a {pump_name} pump leave at least {interval.text()}.",
-        )  # fmt: skip
+        )
 
 
 def it_step(ctx: Context) -> Iterator[Finding]:
@@ -148,11 +155,12 @@ def it_step(ctx: Context) -> Iterator[Finding]:
         origin = ctx.origin or "unknown (the stricter limit)"
         ceiling = old.daily_dose * (1 + limit)
         yield ctx.finding(
-            rule_id, "above",
+            rule_id,
+            "above",
             f"A rise of {format_percent(rise)} (from {old.daily_dose.text()} to "
             f"{new.daily_dose.text()}) is above the {format_percent(limit, 0)} allowed in "
             f"{phase} for {origin} origin: at most {ceiling.text(places=1)}.",
-        )  # fmt: skip
+        )
 
 
 def it_titr_noeffect(ctx: Context) -> Iterator[Finding]:
@@ -163,11 +171,12 @@ def it_titr_noeffect(ctx: Context) -> Iterator[Finding]:
     start = ctx.course_start.daily_dose
     if change[1].daily_dose.ratio(start) - 1 >= significant:
         yield ctx.finding(
-            "IT-TITR-NOEFFECT", "pattern",
+            "IT-TITR-NOEFFECT",
+            "pattern",
             f"The daily dose has already risen from {start.text()} to "
             f"{change[1].daily_dose.text()}: if these increases had no clear effect, check pump "
             "function and catheter patency before increasing further.",
-        )  # fmt: skip
+        )
 
 
 def it_escalation_alert(ctx: Context) -> Iterator[Finding]:
@@ -180,11 +189,12 @@ def it_escalation_alert(ctx: Context) -> Iterator[Finding]:
     lowest = _lowest_since(ctx, since)
     if lowest is not None and change[0].daily_dose.ratio(lowest) - 1 >= rule.number("rise"):
         yield ctx.finding(
-            "IT-ESCALATION-ALERT", "pattern",
+            "IT-ESCALATION-ALERT",
+            "pattern",
             f"The daily dose would rise from {lowest.text()} to {change[0].daily_dose.text()} "
             f"within {window.text()}: a sudden need for substantial escalation suggests a "
             "catheter complication (kink, dislodgement) or pump malfunction.",
-        )  # fmt: skip
+        )
 
 
 def _lowest_since(ctx: Context, since: datetime) -> Quantity | None:
@@ -210,19 +220,21 @@ def it_side_effect_reduce(ctx: Context) -> Iterator[Finding]:
     cut = 1 - change[0].daily_dose.ratio(change[1].daily_dose)
     if cut > limit:
         yield ctx.finding(
-            "IT-SIDE-EFFECT-REDUCE", "too_large",
+            "IT-SIDE-EFFECT-REDUCE",
+            "too_large",
             f"A single reduction of {format_percent(cut)} (more than "
             f"{format_percent(limit, 0)}) risks withdrawal: reduce in smaller steps.",
-        )  # fmt: skip
+        )
 
 
 def it_function_caution(ctx: Context) -> Iterator[Finding]:
     if _increase(ctx) is not None and ctx.patient.tone_supports_function:
         yield ctx.finding(
-            "IT-FUNCTION-CAUTION", "increase",
+            "IT-FUNCTION-CAUTION",
+            "increase",
             "The patient relies on some tone for function: increase with caution to avoid "
             "excessive weakness.",
-        )  # fmt: skip
+        )
 
 
 def it_ranges(ctx: Context) -> Iterator[Finding]:
@@ -239,24 +251,26 @@ def it_ranges(ctx: Context) -> Iterator[Finding]:
     if daily not in page_range:
         covered = bool(ranges) and not broken
         yield ctx.finding(
-            "IT-DAILY-RANGE", "within_maintenance" if covered else "outside",
+            "IT-DAILY-RANGE",
+            "within_maintenance" if covered else "outside",
             f"{daily.text()} is outside the page's daily range ({page_range.text()})"
             + ("; it is within the maintenance range of this origin." if covered else "."),
-        )  # fmt: skip
+        )
     for rule_id, r in broken:
         yield ctx.finding(
-            rule_id, "outside",
-            f"{daily.text()} is outside the maintenance range found for this origin "
-            f"({r.text()}).",
-        )  # fmt: skip
+            rule_id,
+            "outside",
+            f"{daily.text()} is outside the maintenance range found for this origin ({r.text()}).",
+        )
     if child:
         yield from _paediatric_range(ctx, infusion)
     threshold = pack.rule("IT-HIGH-DOSE").quantity("threshold")
     if daily > threshold:
         yield ctx.finding(
-            "IT-HIGH-DOSE", "above",
+            "IT-HIGH-DOSE",
+            "above",
             f"{daily.text()} is above {threshold.text()}, where clinical experience is limited.",
-        )  # fmt: skip
+        )
 
 
 def _paediatric_range(ctx: Context, infusion: ItInfusion) -> Iterator[Finding]:
@@ -270,10 +284,11 @@ def _paediatric_range(ctx: Context, infusion: ItInfusion) -> Iterator[Finding]:
     initial = rule.range("initial")
     if infusion.daily_dose not in initial:
         yield ctx.finding(
-            "IT-PAED-MAINT", "outside",
+            "IT-PAED-MAINT",
+            "outside",
             f"{infusion.daily_dose.text()} is outside the children's initial maintenance range "
             f"({initial.text()}, median {rule.quantity('median').text()}) in the first year.",
-        )  # fmt: skip
+        )
 
 
 def it_mode_complex(ctx: Context) -> Iterator[Finding]:
@@ -284,18 +299,20 @@ def it_mode_complex(ctx: Context) -> Iterator[Finding]:
         return
     if not ctx.maintenance:
         yield ctx.finding(
-            "IT-MODE-COMPLEX", "before_stable",
+            "IT-MODE-COMPLEX",
+            "before_stable",
             "A flex schedule before the patient is recorded as stable (`it-stable`): complex "
             "delivery starts once daily dose and function have settled.",
-        )  # fmt: skip
+        )
     pump = ctx.patient.pump
     if pump is None or pump.programmable is not True:
         known = pump is not None and pump.programmable is False
         state = "not programmable" if known else "not known to be programmable"
         yield ctx.finding(
-            "IT-MODE-COMPLEX", "not_programmable",
+            "IT-MODE-COMPLEX",
+            "not_programmable",
             f"A flex schedule needs a pump that allows it; this pump is {state}.",
-        )  # fmt: skip
+        )
 
 
 def it_implant_centre(ctx: Context) -> Iterator[Finding]:
@@ -305,13 +322,25 @@ def it_implant_centre(ctx: Context) -> Iterator[Finding]:
     infections = set(ctx.pack.rule("IT-IMPLANT-CENTRE").code_list("conditions"))
     if starting and ctx.patient.conditions & infections:
         yield ctx.finding(
-            "IT-IMPLANT-CENTRE", "infection",
+            "IT-IMPLANT-CENTRE",
+            "infection",
             "A systemic infection is recorded: it raises the risk of surgical complications and "
             "complicates dose adjustment.",
-        )  # fmt: skip
+        )
 
 
-CHECKS = (it_screen_required, it_titr_start, it_tolerance, it_titr_hold24, it_titr_interval,
-          it_step, it_titr_noeffect, it_escalation_alert, it_side_effect_reduce,
-          it_function_caution, it_ranges, it_mode_complex, it_implant_centre)  # fmt: skip
-
+CHECKS = (
+    it_screen_required,
+    it_titr_start,
+    it_tolerance,
+    it_titr_hold24,
+    it_titr_interval,
+    it_step,
+    it_titr_noeffect,
+    it_escalation_alert,
+    it_side_effect_reduce,
+    it_function_caution,
+    it_ranges,
+    it_mode_complex,
+    it_implant_centre,
+)

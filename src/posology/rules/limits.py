@@ -33,14 +33,14 @@ def step_limit(pack: Pack, origin: str | None, maintenance: bool) -> tuple[Fract
     rule_id = "IT-CHRONIC-STEP" if maintenance else "IT-TITR-STEP"
     rule = pack.rule(rule_id)
     names = (origin,) if origin in ORIGINS else ORIGINS
-    return min(rule.fraction_range(name).high for name in names), rule_id  # type: ignore[arg-type]
+    return min(rule.fraction_range(name).high for name in names), rule_id
 
 
 def maintenance_ranges(pack: Pack, origin: str | None) -> list[tuple[str, Range[Quantity]]]:
     """The adult maintenance range of the origin, or both ranges when the origin is unknown."""
     rules = {"spinal": "IT-MAINT-SPINAL", "cerebral": "IT-MAINT-CEREBRAL"}
     names = (origin,) if origin in ORIGINS else ORIGINS
-    return [(rules[n], pack.rule(rules[n]).range("range")) for n in names]  # type: ignore[index]
+    return [(rules[n], pack.rule(rules[n]).range("range")) for n in names]
 
 
 # -- screening ------------------------------------------------------------------------------
@@ -126,7 +126,9 @@ def is_gradual(taper: Taper, stop_at: datetime, min_reductions: int, span: Quant
     return hours_between(taper.first_at, stop_at) >= span.in_("h")
 
 
-def infusion_timeline(events: Sequence[ItInfusion | ItStop]) -> list[tuple[datetime, Quantity | None]]:
+def infusion_timeline(
+    events: Sequence[ItInfusion | ItStop],
+) -> list[tuple[datetime, Quantity | None]]:
     return [(e.at, e.daily_dose if isinstance(e, ItInfusion) else None) for e in events]
 
 
@@ -142,7 +144,12 @@ def renal_target(pack: Pack, clearance: Quantity) -> tuple[Quantity, Fraction] |
     for band in pack.rule("SUP-PO-RENAL-CRCL").table("bands"):
         limits = band["clearance"]
         reduction = band["reduction"]
-        if isinstance(limits, Range) and clearance in limits and isinstance(reduction, Fraction):
+        if (
+            isinstance(limits, Range)
+            and isinstance(limits.low, Quantity)
+            and clearance in limits
+            and isinstance(reduction, Fraction)
+        ):
             return usual * (1 - reduction), reduction
     return None
 
@@ -168,21 +175,29 @@ def reservoir_at(
     """The volume left in the reservoir at ``when``, following every infusion change since the
     refill (daily volume = daily dose / concentration). Never below zero.
     """
-
-    def rate_of(event: ItInfusion | ItStop) -> Quantity | None:
-        return event.daily_dose / refill.concentration if isinstance(event, ItInfusion) else None
-
-    rate: Quantity | None = None
-    cursor = refill.at
-    left = refill.volume
+    concentration = refill.concentration.base  # µg per mL
+    in_force: ItInfusion | ItStop | None = None  # the infusion state when the refill was done
+    later: list[ItInfusion | ItStop] = []
     for event in infusions:
         if event.at > when:
             break
-        if event.at > refill.at and rate is not None:
-            left = left - rate * Quantity.of(hours_between(cursor, event.at), "h")
-        cursor = max(cursor, event.at)
+        if event.at <= refill.at:
+            in_force = event
+        else:
+            later.append(event)
+
+    def rate_of(event: ItInfusion | ItStop | None) -> Fraction:  # mL per hour
+        return (
+            event.daily_dose.base / concentration if isinstance(event, ItInfusion) else Fraction(0)
+        )
+
+    rate = rate_of(in_force)
+    cursor = refill.at
+    left = refill.volume.base  # mL
+    for event in later:
+        left -= rate * hours_between(cursor, event.at)
+        cursor = event.at
         rate = rate_of(event)
-    if rate is not None and when > cursor:
-        left = left - rate * Quantity.of(hours_between(cursor, when), "h")
-    zero = Quantity.of(0, "mL")
-    return left if left > zero else zero
+    if when > cursor:
+        left -= rate * hours_between(cursor, when)
+    return Quantity.of(max(left, Fraction(0)), "mL")

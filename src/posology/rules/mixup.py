@@ -27,9 +27,11 @@ def oral_envelope(ctx: Context) -> Range[Quantity]:
     pack = ctx.pack
     ranges = [
         pack.rule("PO-DAILY-RANGE").range("daily"),
-        Range(pack.rule("SUP-PO-RENAL").quantity("renal_daily"),
-              pack.rule("PO-MAX").quantity("max_daily_outpatient")),
-    ]  # fmt: skip
+        Range(
+            pack.rule("SUP-PO-RENAL").quantity("renal_daily"),
+            pack.rule("PO-MAX").quantity("max_daily_outpatient"),
+        ),
+    ]
     if ctx.is_child and ctx.patient.weight is not None:
         paed = pack.rule("SUP-PO-PAED")
         start = paed.quantity("start") * ctx.patient.weight
@@ -39,12 +41,14 @@ def oral_envelope(ctx: Context) -> Range[Quantity]:
 
 def intrathecal_daily_envelope(ctx: Context) -> Range[Quantity]:
     pack = ctx.pack
-    return _envelope([
-        pack.rule("IT-DAILY-RANGE").range("daily"),
-        pack.rule("IT-MAINT-SPINAL").range("range"),
-        pack.rule("IT-MAINT-CEREBRAL").range("range"),
-        pack.rule("IT-PAED-MAINT").range("initial"),
-    ])  # fmt: skip
+    return _envelope(
+        [
+            pack.rule("IT-DAILY-RANGE").range("daily"),
+            pack.rule("IT-MAINT-SPINAL").range("range"),
+            pack.rule("IT-MAINT-CEREBRAL").range("range"),
+            pack.rule("IT-PAED-MAINT").range("initial"),
+        ]
+    )
 
 
 def test_dose_envelope(ctx: Context) -> Range[Quantity]:
@@ -83,20 +87,22 @@ def sup_unit_mixup(ctx: Context) -> Iterator[Finding]:
     if judged > envelope.high and judged / factor in envelope:
         meant = shown / factor
         yield ctx.finding(
-            "SUP-UNIT-MIXUP", "too_high",
+            "SUP-UNIT-MIXUP",
+            "too_high",
             f"The {label} {judged.text()} is {factor:,} times above any range for it "
             f"({envelope.text()}) but fits when read in the smaller unit: was "
             f"{meant.to(_smaller(shown)).text()} meant? A mg/µg mix-up is a known cause of "
             "fatal overdose.",
-        )  # fmt: skip
+        )
     elif judged < envelope.low and judged * factor in envelope:
         meant = shown * factor
         yield ctx.finding(
-            "SUP-UNIT-MIXUP", "too_low",
+            "SUP-UNIT-MIXUP",
+            "too_low",
             f"The {label} {judged.text()} is {factor:,} times below any range for it "
             f"({envelope.text()}) but fits when read in the larger unit: was "
             f"{meant.to(_larger(shown)).text()} meant?",
-        )  # fmt: skip
+        )
 
 
 _SMALLER = {"g": "mg", "mg": "ug"}

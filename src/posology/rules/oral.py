@@ -35,19 +35,21 @@ def po_daily_range(ctx: Context) -> Iterator[Finding]:
     per_admin_max = daily.high * Quantity.of(1, "d") / rule.count("administrations_per_day")
     if regimen.daily_dose < daily.low:
         yield ctx.finding(
-            "PO-DAILY-RANGE", "below",
+            "PO-DAILY-RANGE",
+            "below",
             f"{regimen.daily_dose.text()} is below the usual daily range ({daily.text()}); "
             "fine for a night-only, pre-task or kidney-adjusted dose.",
-        )  # fmt: skip
+        )
     largest = max(regimen.doses)
     if largest > per_admin_max:
         yield ctx.finding(
-            "PO-DAILY-RANGE", "above_per_administration",
+            "PO-DAILY-RANGE",
+            "above_per_administration",
             f"A single administration of {largest.text()} is above "
             f"{per_admin_max.to(largest.unit).text()}, the most one of "
             f"{rule.count('administrations_per_day')} daily doses reaches within "
             f"{daily.high.text()}.",
-        )  # fmt: skip
+        )
 
 
 def po_start(ctx: Context) -> Iterator[Finding]:
@@ -58,11 +60,12 @@ def po_start(ctx: Context) -> Iterator[Finding]:
     start = rule.quantity("start_daily")
     if regimen.daily_dose > start:
         yield ctx.finding(
-            "PO-START", "above",
+            "PO-START",
+            "above",
             f"Oral baclofen starts at {regimen.daily_dose.text()}; the suggested start is "
             f"{start.text()} ({rule.quantity('start_dose').text()} "
             f"{rule.count('administrations_per_day')} times a day).",
-        )  # fmt: skip
+        )
 
 
 def po_titration(ctx: Context) -> Iterator[Finding]:
@@ -78,16 +81,18 @@ def po_titration(ctx: Context) -> Iterator[Finding]:
     min_interval = rule.quantity("min_interval")
     if step > max_step:
         yield ctx.finding(
-            "PO-TITRATION", "too_fast",
+            "PO-TITRATION",
+            "too_fast",
             f"The daily dose rises by {step.text()} at once; the ladder rises by at most "
             f"{max_step.text()} a step.",
-        )  # fmt: skip
+        )
     if hours < min_interval.in_("h"):
         yield ctx.finding(
-            "PO-TITRATION", "too_fast",
+            "PO-TITRATION",
+            "too_fast",
             f"This increase comes {Quantity.of(hours, 'h').to('d').text(places=1)} after the "
             f"last change; the ladder holds each step for {min_interval.text()}.",
-        )  # fmt: skip
+        )
 
 
 def po_usual(ctx: Context) -> Iterator[Finding]:
@@ -97,10 +102,11 @@ def po_usual(ctx: Context) -> Iterator[Finding]:
     usual = ctx.pack.rule("PO-USUAL").quantity("usual_max")
     if regimen.daily_dose > usual:
         yield ctx.finding(
-            "PO-USUAL", "above",
+            "PO-USUAL",
+            "above",
             f"{regimen.daily_dose.text()} is above {usual.text()}, the dose that usually "
             "controls symptoms: adjust carefully to the individual patient.",
-        )  # fmt: skip
+        )
 
 
 def po_max(ctx: Context) -> Iterator[Finding]:
@@ -112,16 +118,18 @@ def po_max(ctx: Context) -> Iterator[Finding]:
         return
     if ctx.patient.setting == "inpatient":
         yield ctx.finding(
-            "PO-MAX", "inpatient",
+            "PO-MAX",
+            "inpatient",
             f"{regimen.daily_dose.text()} is above the {limit.text()} maximum; allowed only in "
             "hospital under careful medical supervision.",
-        )  # fmt: skip
+        )
     else:
         yield ctx.finding(
-            "PO-MAX", "outpatient",
+            "PO-MAX",
+            "outpatient",
             f"{regimen.daily_dose.text()} is above the {limit.text()} maximum for a patient "
             "who is not in hospital.",
-        )  # fmt: skip
+        )
 
 
 def sup_po_paed(ctx: Context) -> Iterator[Finding]:
@@ -133,55 +141,62 @@ def sup_po_paed(ctx: Context) -> Iterator[Finding]:
     maximum = paediatric_max(ctx.pack, ctx.age)
     if daily > maximum:
         yield ctx.finding(
-            "SUP-PO-PAED", "above_max",
+            "SUP-PO-PAED",
+            "above_max",
             f"{daily.text()} is above the children's maximum of {maximum.text()} at this age.",
-        )  # fmt: skip
+        )
     rise = _increase_since_change(ctx, regimen)
     interval = rule.quantity("step_interval")
     if rise is not None and rise[1] < interval.in_("h"):
         yield ctx.finding(
-            "SUP-PO-PAED", "too_fast",
+            "SUP-PO-PAED",
+            "too_fast",
             f"A child's dose is increased {Quantity.of(rise[1], 'h').to('d').text(places=1)} "
             f"after the last change; increase cautiously, about every {interval.text()}.",
-        )  # fmt: skip
+        )
     weight = ctx.patient.weight
     if weight is None:
         yield ctx.finding(
-            "SUP-PO-PAED", "weight_missing",
+            "SUP-PO-PAED",
+            "weight_missing",
             "A child's oral dose depends on body weight, which is not recorded (`weight_kg`): "
             "only the absolute maximum was checked.",
-        )  # fmt: skip
+        )
         return
     maintenance = rule.range("maintenance")
     if daily > maintenance.high * weight:
         yield ctx.finding(
-            "SUP-PO-PAED", "above_maintenance",
+            "SUP-PO-PAED",
+            "above_maintenance",
             f"{daily.text()} is above the usual maintenance of {maintenance.high.text()} "
             f"({(maintenance.high * weight).to('mg/d').text(places=1)} at {weight.text()}).",
-        )  # fmt: skip
+        )
     start = rule.quantity("start") * weight
     if ctx.oral_active is None and daily > start:
         yield ctx.finding(
-            "SUP-PO-PAED", "start_above",
+            "SUP-PO-PAED",
+            "start_above",
             f"A child's oral start of {daily.text()} is above about "
             f"{rule.quantity('start').text()} ({start.to('mg/d').text(places=2)} at "
             f"{weight.text()}).",
-        )  # fmt: skip
+        )
     per_admin = rule.range("per_administration").high * weight
     if max(regimen.doses) > per_admin:
         yield ctx.finding(
-            "SUP-PO-PAED", "per_administration_above",
+            "SUP-PO-PAED",
+            "per_administration_above",
             f"A single dose of {max(regimen.doses).text()} is above "
             f"{rule.range('per_administration').high.text()} "
             f"({per_admin.to('mg').text(places=2)} at {weight.text()}).",
-        )  # fmt: skip
+        )
     min_weight = rule.quantity("tablet_min_weight")
     if regimen.form == "tablet" and weight < min_weight:
         yield ctx.finding(
-            "SUP-PO-PAED", "tablet_under_weight",
+            "SUP-PO-PAED",
+            "tablet_under_weight",
             f"Tablets are unsuitable under {min_weight.text()}; use the oral solution and state "
             "its strength.",
-        )  # fmt: skip
+        )
 
 
 def sup_po_renal(ctx: Context) -> Iterator[Finding]:
@@ -194,17 +209,19 @@ def sup_po_renal(ctx: Context) -> Iterator[Finding]:
     if conditions & set(rule.code_list("dialysis")):
         if regimen.daily_dose > low_dose:
             yield ctx.finding(
-                "SUP-PO-RENAL", "above",
+                "SUP-PO-RENAL",
+                "above",
                 f"On haemodialysis a particularly low oral dose is used, about {low_dose.text()}; "
                 f"{regimen.daily_dose.text()} is above it.",
-            )  # fmt: skip
+            )
         return
     if conditions & set(rule.code_list("renal")) and ctx.patient.creatinine_clearance is None:
         yield ctx.finding(
-            "SUP-PO-RENAL", "clearance_unknown",
+            "SUP-PO-RENAL",
+            "clearance_unknown",
             "Renal impairment is recorded without a creatinine clearance "
             "(`creatinine_clearance_ml_min`): the reduced target could not be worked out.",
-        )  # fmt: skip
+        )
 
 
 def sup_po_renal_crcl(ctx: Context) -> Iterator[Finding]:
@@ -217,10 +234,11 @@ def sup_po_renal_crcl(ctx: Context) -> Iterator[Finding]:
     target = renal_target(ctx.pack, clearance)
     if target is not None and regimen.daily_dose > target[0]:
         yield ctx.finding(
-            "SUP-PO-RENAL-CRCL", "above",
+            "SUP-PO-RENAL-CRCL",
+            "above",
             f"With a creatinine clearance of {clearance.text()} the dose is reduced by about "
             f"{target[1]} to {target[0].text()}; {regimen.daily_dose.text()} is above it.",
-        )  # fmt: skip
+        )
 
 
 def sup_po_strengths(ctx: Context) -> Iterator[Finding]:
@@ -232,34 +250,38 @@ def sup_po_strengths(ctx: Context) -> Iterator[Finding]:
         marketed = rule.quantities("solutions") + rule.quantities("solutions_us")
         if regimen.strength is None:
             yield ctx.finding(
-                "SUP-PO-STRENGTHS", "solution_without_strength",
+                "SUP-PO-STRENGTHS",
+                "solution_without_strength",
                 "An oral solution is ordered without its strength: state it (for example "
                 f"{marketed[0].text()}); mixed-up strengths have caused ten-fold overdoses.",
-            )  # fmt: skip
+            )
         elif regimen.strength not in marketed:
             yield ctx.finding(
-                "SUP-PO-STRENGTHS", "unknown_strength",
+                "SUP-PO-STRENGTHS",
+                "unknown_strength",
                 f"No oral solution of {regimen.strength.text()} is on the market "
                 f"({', '.join(q.text() for q in marketed)}).",
-            )  # fmt: skip
+            )
         return
     tablets = rule.quantities("tablets") + rule.quantities("tablets_us")
     if regimen.strength is not None and regimen.strength not in tablets:
         yield ctx.finding(
-            "SUP-PO-STRENGTHS", "unknown_strength",
+            "SUP-PO-STRENGTHS",
+            "unknown_strength",
             f"No {regimen.strength.text()} tablet is on the market "
             f"({', '.join(q.text() for q in tablets)}).",
-        )  # fmt: skip
+        )
         return
     smallest = regimen.strength or min(rule.quantities("tablets"))
     half = smallest / 2
     for dose in sorted(set(regimen.doses), key=lambda q: q.base):
         if dose.ratio(half).denominator != 1:
             yield ctx.finding(
-                "SUP-PO-STRENGTHS", "not_makeable",
+                "SUP-PO-STRENGTHS",
+                "not_makeable",
                 f"{dose.text()} cannot be given with {smallest.text()} tablets (whole or "
                 "halved): round to a dose the tablets can make, or use the oral solution.",
-            )  # fmt: skip
+            )
             return
 
 
@@ -275,12 +297,23 @@ def sup_it_oral_wean(ctx: Context) -> Iterator[Finding]:
     cut = 1 - regimen.daily_dose.ratio(before.daily_dose)
     if cut > step.high:
         yield ctx.finding(
-            "SUP-IT-ORAL-WEAN", "step_too_large",
+            "SUP-IT-ORAL-WEAN",
+            "step_too_large",
             f"Oral baclofen is cut by {format_percent(cut)} in one step while intrathecal therapy "
             f"runs; wean by {format_percent(step.low)} to {format_percent(step.high)} a step and "
             f"reassess within {rule.quantity('reassess_within').text()}.",
-        )  # fmt: skip
+        )
 
 
-CHECKS = (po_daily_range, po_start, po_titration, po_usual, po_max, sup_po_paed, sup_po_renal,
-          sup_po_renal_crcl, sup_po_strengths, sup_it_oral_wean)  # fmt: skip
+CHECKS = (
+    po_daily_range,
+    po_start,
+    po_titration,
+    po_usual,
+    po_max,
+    sup_po_paed,
+    sup_po_renal,
+    sup_po_renal_crcl,
+    sup_po_strengths,
+    sup_it_oral_wean,
+)

@@ -22,11 +22,12 @@ def sup_it_conc(ctx: Context) -> Iterator[Finding]:
     marketed = ctx.pack.rule("SUP-IT-CONC").quantities("marketed")
     if refill.concentration not in marketed:
         yield ctx.finding(
-            "SUP-IT-CONC", "unknown",
+            "SUP-IT-CONC",
+            "unknown",
             f"{refill.concentration.to('ug/mL').text()} is not a marketed concentration "
             f"({', '.join(q.text() for q in marketed)}): it is a dilution with preservative-free "
             "sodium chloride; check the preparation and the pump programme.",
-        )  # fmt: skip
+        )
 
 
 def sup_it_bridge(ctx: Context) -> Iterator[Finding]:
@@ -36,11 +37,12 @@ def sup_it_bridge(ctx: Context) -> Iterator[Finding]:
     previous = ctx.refills[-1]
     if refill.concentration != previous.concentration:
         yield ctx.finding(
-            "SUP-IT-BRIDGE", "concentration_change",
+            "SUP-IT-BRIDGE",
+            "concentration_change",
             f"The concentration changes from {previous.concentration.to('ug/mL').text()} to "
             f"{refill.concentration.to('ug/mL').text()}: program a bridge bolus, or the old "
             "drug in the tubing and catheter is delivered at the new rate.",
-        )  # fmt: skip
+        )
 
 
 def sup_it_max_interval(ctx: Context) -> Iterator[Finding]:
@@ -53,10 +55,11 @@ def sup_it_max_interval(ctx: Context) -> Iterator[Finding]:
     hours = hours_between(last.at, ctx.proposal.at)
     if hours > limit.in_("h"):
         yield ctx.finding(
-            "SUP-IT-MAX-INTERVAL", "exceeded",
+            "SUP-IT-MAX-INTERVAL",
+            "exceeded",
             f"The last refill was {Quantity.of(hours, 'h').to('d').text(places=0)} ago; the "
             f"drug may stay in the pump at most {limit.text()}.",
-        )  # fmt: skip
+        )
 
 
 def sup_it_refill(ctx: Context) -> Iterator[Finding]:
@@ -66,15 +69,17 @@ def sup_it_refill(ctx: Context) -> Iterator[Finding]:
         reservoir = pump.reservoir if pump else None
         if reservoir is None:
             yield ctx.finding(
-                "SUP-IT-REFILL", "reservoir_unknown",
+                "SUP-IT-REFILL",
+                "reservoir_unknown",
                 "The pump's reservoir volume is not recorded (`pump.reservoir_ml`): the fill "
                 "volume could not be checked against it.",
-            )  # fmt: skip
+            )
         elif refill.volume > reservoir:
             yield ctx.finding(
-                "SUP-IT-REFILL", "overfill",
+                "SUP-IT-REFILL",
+                "overfill",
                 f"{refill.volume.text()} is more than the {reservoir.text()} reservoir holds.",
-            )  # fmt: skip
+            )
         return
     if not isinstance(ctx.proposal, INTRATHECAL_KINDS) or not ctx.refills:
         return
@@ -85,12 +90,12 @@ def sup_it_refill(ctx: Context) -> Iterator[Finding]:
     alarm = alarm_volume(ctx.pack, last)
     if left <= alarm:
         yield ctx.finding(
-            "SUP-IT-REFILL", "below_alarm",
+            "SUP-IT-REFILL",
+            "below_alarm",
             f"By now the reservoir holds about {left.text(places=1)}, at or below its "
             f"{alarm.text()} alarm volume: refill first, or the pump may run dry and cause "
             "withdrawal.",
-        )  # fmt: skip
+        )
 
 
 CHECKS = (sup_it_conc, sup_it_bridge, sup_it_max_interval, sup_it_refill)
-
