@@ -127,6 +127,16 @@ def _number(value: object, path: str, *, low: Fraction, high: Fraction, what: st
     return number
 
 
+def _amount(
+    obj: Mapping[str, Any], key: str, path: str, high: Fraction, unit: str, what: str
+) -> Quantity | None:
+    """An optional plain number whose unit the field name carries (``weight_kg``)."""
+    if obj.get(key) is None:
+        return None
+    value = _number(obj[key], _join(path, key), low=Fraction(0), high=high, what=what)
+    return Quantity.of(value, unit)
+
+
 def _quantity(value: object, path: str, *kinds: Dimension) -> Quantity:
     return parse_quantity(value, field=path, kinds=kinds)
 
@@ -205,42 +215,36 @@ def parse_patient(data: object, path: str = "patient") -> Patient:
         raise InputError(p("age_years"), "missing; give age_years or birth_date")
     if age is not None and birth is not None:
         raise InputError(p("birth_date"), "give either age_years or birth_date, not both")
-    weight = None
-    if obj.get("weight_kg") is not None:
-        kg = _number(
-            obj["weight_kg"],
-            p("weight_kg"),
-            low=Fraction(0),
-            high=_MAX_WEIGHT,
-            what="body weight in kilograms, above 0 and at most 400",
-        )
-        weight = Quantity.of(kg, "kg")
-    clearance = None
-    if obj.get("creatinine_clearance_ml_min") is not None:
-        value = _number(
-            obj["creatinine_clearance_ml_min"],
-            p("creatinine_clearance_ml_min"),
-            low=Fraction(0),
-            high=_MAX_CLEARANCE,
-            what="creatinine clearance in mL/min, above 0 and at most 300",
-        )
-        clearance = Quantity.of(value, "mL/min")
+    weight = _amount(
+        obj,
+        "weight_kg",
+        path,
+        _MAX_WEIGHT,
+        "kg",
+        "body weight in kilograms, above 0 and at most 400",
+    )
+    clearance = _amount(
+        obj,
+        "creatinine_clearance_ml_min",
+        path,
+        _MAX_CLEARANCE,
+        "mL/min",
+        "creatinine clearance in mL/min, above 0 and at most 300",
+    )
     pump = None
     if obj.get("pump") is not None:
         pump_obj = _object(obj["pump"], p("pump"), (), ("programmable", "reservoir_ml"))
         programmable = None
         if pump_obj.get("programmable") is not None:
             programmable = _bool(pump_obj["programmable"], p("pump.programmable"))
-        reservoir = None
-        if pump_obj.get("reservoir_ml") is not None:
-            ml = _number(
-                pump_obj["reservoir_ml"],
-                p("pump.reservoir_ml"),
-                low=Fraction(0),
-                high=_MAX_RESERVOIR,
-                what="reservoir volume in mL, e.g. 20 or 40",
-            )
-            reservoir = Quantity.of(ml, "mL")
+        reservoir = _amount(
+            pump_obj,
+            "reservoir_ml",
+            p("pump"),
+            _MAX_RESERVOIR,
+            "mL",
+            "reservoir volume in mL, e.g. 20 or 40",
+        )
         pump = Pump(programmable, reservoir)
 
     def optional_bool(key: str) -> bool | None:

@@ -137,21 +137,6 @@ Event = Union[
     Review,
 ]
 
-EVENT_TYPES: dict[str, type] = {
-    t.kind: t
-    for t in (
-        OralRegimen,
-        OralStop,
-        ItTestDose,
-        PumpImplant,
-        ItInfusion,
-        PumpRefill,
-        ItStable,
-        ItStop,
-        Review,
-    )
-}
-
 
 def schedule_mean(schedule: tuple[ScheduleSegment, ...]) -> Quantity:
     """The time-weighted mean daily rate of a 24-hour profile (it wraps past midnight)."""
