@@ -330,6 +330,16 @@ class Quantity:
         return f"Quantity({self.code()!r})"
 
 
+def per_day(amount: Quantity) -> Quantity:
+    """A mass given every day as a daily dose in the same mass unit (``45 mg`` → ``45 mg/d``);
+    a daily dose or rate is returned unchanged."""
+    if amount.dim == MASS_RATE:
+        return amount
+    if amount.dim != MASS:
+        raise DimensionError(f"cannot make a daily dose of a {kind_name(amount.dim)}")
+    return Quantity(amount.magnitude, unit(f"{amount.unit.code}/d"))
+
+
 def _derived(base_value: Fraction, dim: Dimension) -> Quantity:
     u = preferred_unit(dim)
     return Quantity(base_value / u.factor, u)

@@ -8,10 +8,8 @@ date without a time, or two events at one instant that contradict each other, ea
 
 from __future__ import annotations
 
-import difflib
 import json
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,7 +17,8 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import InputError
-from ..units import CONCENTRATION, MASS, MASS_RATE, Dimension, Quantity, parse_quantity
+from ..units import CONCENTRATION, MASS, MASS_RATE, Quantity
+from . import fields as F
 from .events import (
     Event,
     ItInfusion,
@@ -37,7 +36,6 @@ from .events import (
 )
 from .patient import CONDITIONS, DIAGNOSES, MEDICATIONS, ORIGINS, SETTINGS, SEXES, Patient, Pump
 
-CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 FORMS = ("tablet", "solution")
 MAX_TIMES_PER_DAY = 24
 # Agreement allowed between a flex schedule's time-weighted mean and its stated daily dose:
@@ -73,91 +71,6 @@ def load_json(text: str | bytes) -> Any:
         raise InputError("", "not valid UTF-8 text; save the file as UTF-8 JSON") from None
 
 
-# -- field helpers ------------------------------------------------------------------------
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _object(
-    data: object, path: str, required: Iterable[str], optional: Iterable[str]
-) -> Mapping[str, Any]:
-    if not isinstance(data, dict):
-        raise InputError(path, "must be a JSON object")
-    req, opt = tuple(required), tuple(optional)
-    known = req + opt
-    for key in data:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(known)}"
-            raise InputError(_join(path, str(key)), f"unknown field; {hint}")
-    for key in req:
-        if key not in data or data[key] is None:
-            raise InputError(_join(path, key), "missing; this field is required")
-    return data
-
-
-def _code(value: object, path: str, allowed: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        close = difflib.get_close_matches(str(value), allowed, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise InputError(path, f"unknown code {value!r}; {hint}use one of: {', '.join(allowed)}")
-    return value
-
-
-def _codes(value: object, path: str, allowed: tuple[str, ...]) -> frozenset[str]:
-    if not isinstance(value, list):
-        raise InputError(path, "must be a list of codes, e.g. []")
-    return frozenset(_code(v, f"{path}[{i}]", allowed) for i, v in enumerate(value))
-
-
-def _bool(value: object, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise InputError(path, "must be true or false")
-    return value
-
-
-def _number(value: object, path: str, *, low: Fraction, high: Fraction, what: str) -> Fraction:
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise InputError(path, f"must be a number ({what})")
-    number = Fraction(value)
-    if not low < number <= high:
-        raise InputError(path, f"{value} is out of range; {what}")
-    return number
-
-
-def _amount(
-    obj: Mapping[str, Any], key: str, path: str, high: Fraction, unit: str, what: str
-) -> Quantity | None:
-    """An optional plain number whose unit the field name carries (``weight_kg``)."""
-    if obj.get(key) is None:
-        return None
-    value = _number(obj[key], _join(path, key), low=Fraction(0), high=high, what=what)
-    return Quantity.of(value, unit)
-
-
-def _quantity(value: object, path: str, *kinds: Dimension) -> Quantity:
-    return parse_quantity(value, field=path, kinds=kinds)
-
-
-def _instant(value: object, path: str) -> datetime:
-    if not isinstance(value, str) or "T" not in value.upper():
-        raise InputError(path, 'must be an ISO 8601 date and time, e.g. "2026-12-01T08:00"')
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise InputError(
-            path, f'{value!r} is not a valid date and time; write e.g. "2026-12-01T08:00"'
-        ) from None
-
-
-def _clock(value: object, path: str) -> str:
-    if not isinstance(value, str) or not CLOCK.match(value):
-        raise InputError(path, 'must be a clock time "HH:MM" from 00:00 to 23:59, e.g. "08:00"')
-    return value
-
-
 # -- patient ------------------------------------------------------------------------------
 
 _PATIENT_FIELDS = (
@@ -186,15 +99,15 @@ _MAX_RESERVOIR = Fraction(100)
 
 def parse_patient(data: object, path: str = "patient") -> Patient:
     """A PATIENT object into a :class:`Patient`; age (or birth date) and diagnosis required."""
-    obj = _object(data, path, ("diagnosis",), _PATIENT_FIELDS)
+    obj = F.json_object(data, path, ("diagnosis",), _PATIENT_FIELDS)
 
     def p(key: str) -> str:
-        return _join(path, key)
+        return F.join(path, key)
 
     age: Fraction | None = None
     birth: date | None = None
     if obj.get("age_years") is not None:
-        age = _number(
+        age = F.number(
             obj["age_years"],
             p("age_years"),
             low=Fraction(-1),
@@ -215,7 +128,7 @@ def parse_patient(data: object, path: str = "patient") -> Patient:
         raise InputError(p("age_years"), "missing; give age_years or birth_date")
     if age is not None and birth is not None:
         raise InputError(p("birth_date"), "give either age_years or birth_date, not both")
-    weight = _amount(
+    weight = F.amount(
         obj,
         "weight_kg",
         path,
@@ -223,7 +136,7 @@ def parse_patient(data: object, path: str = "patient") -> Patient:
         "kg",
         "body weight in kilograms, above 0 and at most 400",
     )
-    clearance = _amount(
+    clearance = F.amount(
         obj,
         "creatinine_clearance_ml_min",
         path,
@@ -233,11 +146,11 @@ def parse_patient(data: object, path: str = "patient") -> Patient:
     )
     pump = None
     if obj.get("pump") is not None:
-        pump_obj = _object(obj["pump"], p("pump"), (), ("programmable", "reservoir_ml"))
+        pump_obj = F.json_object(obj["pump"], p("pump"), (), ("programmable", "reservoir_ml"))
         programmable = None
         if pump_obj.get("programmable") is not None:
-            programmable = _bool(pump_obj["programmable"], p("pump.programmable"))
-        reservoir = _amount(
+            programmable = F.boolean(pump_obj["programmable"], p("pump.programmable"))
+        reservoir = F.amount(
             pump_obj,
             "reservoir_ml",
             p("pump"),
@@ -248,29 +161,29 @@ def parse_patient(data: object, path: str = "patient") -> Patient:
         pump = Pump(programmable, reservoir)
 
     def optional_bool(key: str) -> bool | None:
-        return None if obj.get(key) is None else _bool(obj[key], p(key))
+        return None if obj.get(key) is None else F.boolean(obj[key], p(key))
 
     def optional_list(key: str) -> object:
         return [] if obj.get(key) is None else obj[key]
 
     return Patient(
-        diagnosis=_code(obj["diagnosis"], p("diagnosis"), DIAGNOSES),
-        sex="unknown" if obj.get("sex") is None else _code(obj["sex"], p("sex"), SEXES),
+        diagnosis=F.code(obj["diagnosis"], p("diagnosis"), DIAGNOSES),
+        sex="unknown" if obj.get("sex") is None else F.code(obj["sex"], p("sex"), SEXES),
         age_years=age,
         birth_date=birth,
         weight=weight,
-        origin=None if obj.get("origin") is None else _code(obj["origin"], p("origin"), ORIGINS),
+        origin=None if obj.get("origin") is None else F.code(obj["origin"], p("origin"), ORIGINS),
         setting=(
             "outpatient"
             if obj.get("setting") is None
-            else _code(obj["setting"], p("setting"), SETTINGS)
+            else F.code(obj["setting"], p("setting"), SETTINGS)
         ),
         spasticity_stable=optional_bool("spasticity_stable"),
-        conditions=_codes(optional_list("conditions"), p("conditions"), CONDITIONS),
+        conditions=F.codes(optional_list("conditions"), p("conditions"), CONDITIONS),
         pregnant=optional_bool("pregnant"),
         breastfeeding=optional_bool("breastfeeding"),
         creatinine_clearance=clearance,
-        medications=_codes(optional_list("medications"), p("medications"), MEDICATIONS),
+        medications=F.codes(optional_list("medications"), p("medications"), MEDICATIONS),
         tone_supports_function=optional_bool("tone_supports_function"),
         pump=pump,
     )
@@ -281,7 +194,7 @@ def parse_patient(data: object, path: str = "patient") -> Patient:
 
 def _oral_regimen(obj: Mapping[str, Any], at: datetime, path: str) -> OralRegimen:
     def p(key: str) -> str:
-        return _join(path, key)
+        return F.join(path, key)
 
     if "doses" in obj and ("dose" in obj or "times_per_day" in obj):
         raise InputError(p("doses"), "give either doses or dose with times_per_day, not both")
@@ -289,7 +202,7 @@ def _oral_regimen(obj: Mapping[str, Any], at: datetime, path: str) -> OralRegime
         raw = obj["doses"]
         if not isinstance(raw, list) or not raw or len(raw) > MAX_TIMES_PER_DAY:
             raise InputError(p("doses"), 'must be a list of 1 to 24 doses, e.g. ["5 mg", "5 mg"]')
-        doses = tuple(_quantity(d, f"{p('doses')}[{i}]", MASS) for i, d in enumerate(raw))
+        doses = tuple(F.quantity(d, f"{p('doses')}[{i}]", MASS) for i, d in enumerate(raw))
     else:
         if "dose" not in obj:
             raise InputError(p("dose"), "missing; give dose and times_per_day, or doses")
@@ -298,13 +211,13 @@ def _oral_regimen(obj: Mapping[str, Any], at: datetime, path: str) -> OralRegime
         n = obj["times_per_day"]
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_TIMES_PER_DAY:
             raise InputError(p("times_per_day"), "must be a whole number from 1 to 24")
-        doses = (_quantity(obj["dose"], p("dose"), MASS),) * n
+        doses = (F.quantity(obj["dose"], p("dose"), MASS),) * n
     times = None
     if obj.get("times") is not None:
         raw_times = obj["times"]
         if not isinstance(raw_times, list):
             raise InputError(p("times"), 'must be a list of clock times, e.g. ["08:00", "13:00"]')
-        times = tuple(_clock(t, f"{p('times')}[{i}]") for i, t in enumerate(raw_times))
+        times = tuple(F.clock(t, f"{p('times')}[{i}]") for i, t in enumerate(raw_times))
         if len(times) != len(doses):
             raise InputError(
                 p("times"),
@@ -313,10 +226,10 @@ def _oral_regimen(obj: Mapping[str, Any], at: datetime, path: str) -> OralRegime
             )
         if len(set(times)) != len(times):
             raise InputError(p("times"), "has the same clock time twice")
-    form = None if obj.get("form") is None else _code(obj["form"], p("form"), FORMS)
+    form = None if obj.get("form") is None else F.code(obj["form"], p("form"), FORMS)
     strength = None
     if obj.get("strength") is not None:
-        strength = _quantity(obj["strength"], p("strength"), MASS, CONCENTRATION)
+        strength = F.quantity(obj["strength"], p("strength"), MASS, CONCENTRATION)
         want = CONCENTRATION if form == "solution" else MASS if form == "tablet" else None
         if want is not None and strength.dim != want:
             example = '"1 mg/mL"' if form == "solution" else '"10 mg"'
@@ -325,24 +238,24 @@ def _oral_regimen(obj: Mapping[str, Any], at: datetime, path: str) -> OralRegime
 
 
 def _response(data: object, path: str) -> Response:
-    obj = _object(data, path, ("effect",), ("duration_h",))
-    effect = _bool(obj["effect"], _join(path, "effect"))
+    obj = F.json_object(data, path, ("effect",), ("duration_h",))
+    effect = F.boolean(obj["effect"], F.join(path, "effect"))
     raw = obj.get("duration_h")
     if effect and raw is None:
-        raise InputError(_join(path, "duration_h"), "missing; how many hours the effect lasted")
+        raise InputError(F.join(path, "duration_h"), "missing; how many hours the effect lasted")
     duration = None
     if raw is not None:
         if isinstance(raw, bool) or not isinstance(raw, (int, Decimal)):
-            raise InputError(_join(path, "duration_h"), "must be a number of hours")
+            raise InputError(F.join(path, "duration_h"), "must be a number of hours")
         hours = Fraction(raw)
         if hours < 0 or hours > 72 or (effect and hours == 0):
             raise InputError(
-                _join(path, "duration_h"),
+                F.join(path, "duration_h"),
                 "must be above 0 and at most 72 hours when there was an effect (0 or absent "
                 "when there was none)",
             )
         if not effect and hours != 0:
-            raise InputError(_join(path, "duration_h"), "must be 0 or absent when effect is false")
+            raise InputError(F.join(path, "duration_h"), "must be 0 or absent when effect is false")
         duration = Quantity.of(hours, "h") if hours else None
     return Response(effect, duration)
 
@@ -353,11 +266,11 @@ def _schedule(data: object, path: str, daily_dose: Quantity) -> tuple[ScheduleSe
     segments = []
     for i, item in enumerate(data):
         sp = f"{path}[{i}]"
-        obj = _object(item, sp, ("start", "daily_rate"), ())
+        obj = F.json_object(item, sp, ("start", "daily_rate"), ())
         segments.append(
             ScheduleSegment(
-                _clock(obj["start"], _join(sp, "start")),
-                _quantity(obj["daily_rate"], _join(sp, "daily_rate"), MASS_RATE),
+                F.clock(obj["start"], F.join(sp, "start")),
+                F.quantity(obj["daily_rate"], F.join(sp, "daily_rate"), MASS_RATE),
             )
         )
     starts = [s.start for s in segments]
@@ -375,25 +288,25 @@ def _schedule(data: object, path: str, daily_dose: Quantity) -> tuple[ScheduleSe
 
 
 def _pump_refill(obj: Mapping[str, Any], at: datetime, path: str) -> PumpRefill:
-    conc = _quantity(obj["concentration"], _join(path, "concentration"), CONCENTRATION)
-    volume = _number(
+    conc = F.quantity(obj["concentration"], F.join(path, "concentration"), CONCENTRATION)
+    volume = F.number(
         obj["volume_ml"],
-        _join(path, "volume_ml"),
+        F.join(path, "volume_ml"),
         low=Fraction(0),
         high=_MAX_RESERVOIR,
         what="volume filled in mL, e.g. 20",
     )
     alarm = None
     if obj.get("alarm_ml") is not None:
-        alarm_value = _number(
+        alarm_value = F.number(
             obj["alarm_ml"],
-            _join(path, "alarm_ml"),
+            F.join(path, "alarm_ml"),
             low=Fraction(0),
             high=volume,
             what="alarm volume in mL, below the volume filled",
         )
         if alarm_value >= volume:
-            raise InputError(_join(path, "alarm_ml"), "must be below volume_ml")
+            raise InputError(F.join(path, "alarm_ml"), "must be below volume_ml")
         alarm = Quantity.of(alarm_value, "mL")
     return PumpRefill(at, conc, Quantity.of(volume, "mL"), alarm)
 
@@ -415,35 +328,35 @@ def parse_event(data: object, path: str) -> Event:
     """One EVENT object into its event value."""
     if not isinstance(data, dict):
         raise InputError(path, "must be a JSON object with at least `at` and `kind`")
-    kind = _code(data.get("kind"), _join(path, "kind"), tuple(_EVENT_FIELDS))
+    kind = F.code(data.get("kind"), F.join(path, "kind"), tuple(_EVENT_FIELDS))
     required, optional = _EVENT_FIELDS[kind]
-    obj = _object(data, path, ("at", "kind", *required), optional)
-    at = _instant(obj["at"], _join(path, "at"))
+    obj = F.json_object(data, path, ("at", "kind", *required), optional)
+    at = F.instant(obj["at"], F.join(path, "at"))
     builders: dict[str, Callable[[], Event]] = {
         "oral-regimen": lambda: _oral_regimen(obj, at, path),
         "oral-stop": lambda: OralStop(at),
         "it-test-dose": lambda: ItTestDose(
             at,
-            _quantity(obj["dose"], _join(path, "dose"), MASS),
+            F.quantity(obj["dose"], F.join(path, "dose"), MASS),
             None
             if obj.get("response") is None
-            else _response(obj["response"], _join(path, "response")),
+            else _response(obj["response"], F.join(path, "response")),
         ),
         "pump-implant": lambda: PumpImplant(at),
         "it-infusion": lambda: _infusion(obj, at, path),
         "pump-refill": lambda: _pump_refill(obj, at, path),
         "it-stable": lambda: ItStable(at),
         "it-stop": lambda: ItStop(at),
-        "review": lambda: Review(at, _note(obj["note"], _join(path, "note"))),
+        "review": lambda: Review(at, _note(obj["note"], F.join(path, "note"))),
     }
     return builders[kind]()
 
 
 def _infusion(obj: Mapping[str, Any], at: datetime, path: str) -> ItInfusion:
-    daily = _quantity(obj["daily_dose"], _join(path, "daily_dose"), MASS_RATE)
+    daily = F.quantity(obj["daily_dose"], F.join(path, "daily_dose"), MASS_RATE)
     schedule = None
     if obj.get("schedule") is not None:
-        schedule = _schedule(obj["schedule"], _join(path, "schedule"), daily)
+        schedule = _schedule(obj["schedule"], F.join(path, "schedule"), daily)
     return ItInfusion(at, daily, schedule)
 
 
@@ -472,7 +385,7 @@ def _check_instants(events: list[tuple[str, Event]]) -> None:
     if len(aware) > 1:
         path = next(p for p, e in events if e.at.tzinfo is None)
         raise InputError(
-            _join(path, "at"),
+            F.join(path, "at"),
             "has no time zone while other instants do; give every instant a zone or none",
         )
 
@@ -510,7 +423,7 @@ def sort_history(events: list[tuple[str, Event]]) -> tuple[Event, ...]:
 
 def parse_case(data: object) -> Case:
     """A CASE document into a :class:`Case` (history sorted, duplicates folded)."""
-    obj = _object(data, "", ("patient", "proposal"), ("history",))
+    obj = F.json_object(data, "", ("patient", "proposal"), ("history",))
     patient = parse_patient(obj["patient"], "patient")
     raw_history = [] if obj.get("history") is None else obj["history"]
     if not isinstance(raw_history, list):

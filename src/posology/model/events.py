@@ -11,12 +11,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import ClassVar, Union
 
-from ..units import Quantity, unit
-
-
-def per_day(mass: Quantity) -> Quantity:
-    """A mass given every day, as a daily dose in the same mass unit (``45 mg`` → ``45 mg/d``)."""
-    return Quantity(mass.magnitude, unit(f"{mass.unit.code}/d"))
+from ..units import Quantity, per_day
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,101 @@
+"""Readers for the fields of JSON documents: each refuses a bad value naming the field and the fix.
+
+Shared by the CASE reader (``documents``) and the REQUEST reader (``planning.request``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from ..errors import InputError
+from ..units import Dimension, Quantity, parse_quantity
+
+CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def json_object(
+    data: object, path: str, required: Iterable[str], optional: Iterable[str]
+) -> Mapping[str, Any]:
+    if not isinstance(data, dict):
+        raise InputError(path, "must be a JSON object")
+    req, opt = tuple(required), tuple(optional)
+    known = req + opt
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(known)}"
+            raise InputError(join(path, str(key)), f"unknown field; {hint}")
+    for key in req:
+        if key not in data or data[key] is None:
+            raise InputError(join(path, key), "missing; this field is required")
+    return data
+
+
+def code(value: object, path: str, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        close = difflib.get_close_matches(str(value), allowed, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise InputError(path, f"unknown code {value!r}; {hint}use one of: {', '.join(allowed)}")
+    return value
+
+
+def codes(value: object, path: str, allowed: tuple[str, ...]) -> frozenset[str]:
+    if not isinstance(value, list):
+        raise InputError(path, "must be a list of codes, e.g. []")
+    return frozenset(code(v, f"{path}[{i}]", allowed) for i, v in enumerate(value))
+
+
+def boolean(value: object, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(path, "must be true or false")
+    return value
+
+
+def number(value: object, path: str, *, low: Fraction, high: Fraction, what: str) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise InputError(path, f"must be a number ({what})")
+    number = Fraction(value)
+    if not low < number <= high:
+        raise InputError(path, f"{value} is out of range; {what}")
+    return number
+
+
+def amount(
+    obj: Mapping[str, Any], key: str, path: str, high: Fraction, unit: str, what: str
+) -> Quantity | None:
+    """An optional plain number whose unit the field name carries (``weight_kg``)."""
+    if obj.get(key) is None:
+        return None
+    value = number(obj[key], join(path, key), low=Fraction(0), high=high, what=what)
+    return Quantity.of(value, unit)
+
+
+def quantity(value: object, path: str, *kinds: Dimension) -> Quantity:
+    return parse_quantity(value, field=path, kinds=kinds)
+
+
+def instant(value: object, path: str) -> datetime:
+    if not isinstance(value, str) or "T" not in value.upper():
+        raise InputError(path, 'must be an ISO 8601 date and time, e.g. "2026-12-01T08:00"')
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            path, f'{value!r} is not a valid date and time; write e.g. "2026-12-01T08:00"'
+        ) from None
+
+
+def clock(value: object, path: str) -> str:
+    if not isinstance(value, str) or not CLOCK.match(value):
+        raise InputError(path, 'must be a clock time "HH:MM" from 00:00 to 23:59, e.g. "08:00"')
+    return value

@@ -1,0 +1,159 @@
+"""The REQUEST document of ``posology plan``: patient, history, goal and start, read strictly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+from ..errors import InputError
+from ..model import fields as F
+from ..model.documents import load_json, parse_event, parse_patient, sort_history
+from ..model.events import Event
+from ..model.patient import Patient
+from ..units import CONCENTRATION, MASS, MASS_RATE, Quantity, per_day
+
+# Plausibility bound for a typed alarm volume (a typing slip), not a clinical limit.
+MAX_ALARM_ML = Fraction(10)
+
+GOALS = (
+    "oral-titration",
+    "oral-taper",
+    "it-screening",
+    "it-titration",
+    "it-refill",
+    "it-flex",
+    "it-tolerance-holiday",
+    "it-taper",
+)
+_GOAL_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "oral-titration": (
+        (),
+        ("target_daily_dose", "night_only", "times_per_day", "pre_task_times", "form"),
+    ),
+    "oral-taper": ((), ("form",)),
+    "it-screening": ((), ()),
+    "it-titration": ((), ("target_daily_dose",)),
+    "it-refill": ((), ("concentration", "alarm_ml")),
+    "it-flex": (("night_onset",), ("night_end",)),
+    "it-tolerance-holiday": ((), ()),
+    "it-taper": ((), ()),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Goal:
+    """What the plan is for, with the options the request gave (None: the engine decides)."""
+
+    kind: str
+    target_daily_dose: Quantity | None = None
+    night_only: bool = False
+    times_per_day: int | None = None
+    pre_task_times: tuple[str, ...] = ()
+    form: str | None = None
+    concentration: Quantity | None = None
+    alarm_ml: Quantity | None = None
+    night_onset: str | None = None
+    night_end: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    patient: Patient
+    history: tuple[Event, ...]
+    goal: Goal
+    start: datetime
+
+
+def _goal(data: object) -> Goal:
+    if not isinstance(data, dict):
+        raise InputError("goal", 'must be a JSON object, e.g. {"kind": "oral-titration"}')
+    kind = F.code(data.get("kind"), "goal.kind", GOALS)
+    required, optional = _GOAL_FIELDS[kind]
+    obj: Mapping[str, Any] = F.json_object(data, "goal", ("kind", *required), optional)
+    target = None
+    if obj.get("target_daily_dose") is not None:
+        raw = F.quantity(obj["target_daily_dose"], "goal.target_daily_dose", MASS, MASS_RATE)
+        target = per_day(raw)  # "60 mg" as a daily target means 60 mg/day
+    times_per_day = None
+    if obj.get("times_per_day") is not None:
+        n = obj["times_per_day"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 6:
+            raise InputError("goal.times_per_day", "must be a whole number from 1 to 6")
+        times_per_day = n
+    tasks: tuple[str, ...] = ()
+    if obj.get("pre_task_times") is not None:
+        raw_tasks = obj["pre_task_times"]
+        if not isinstance(raw_tasks, list) or not raw_tasks or len(raw_tasks) > 6:
+            raise InputError(
+                "goal.pre_task_times", 'must be a list of 1 to 6 times, e.g. ["09:00"]'
+            )
+        tasks = tuple(F.clock(t, f"goal.pre_task_times[{i}]") for i, t in enumerate(raw_tasks))
+        if len(set(tasks)) != len(tasks):
+            raise InputError("goal.pre_task_times", "has the same time twice")
+    night_only = (
+        False if obj.get("night_only") is None else F.boolean(obj["night_only"], "goal.night_only")
+    )
+    if night_only and (tasks or times_per_day not in (None, 1)):
+        raise InputError(
+            "goal.night_only",
+            "a night-only plan has one dose: drop times_per_day and pre_task_times",
+        )
+    if tasks and times_per_day is not None:
+        raise InputError(
+            "goal.times_per_day", "pre_task_times already sets the doses a day; give one of them"
+        )
+    form = (
+        None
+        if obj.get("form") is None
+        else F.code(obj["form"], "goal.form", ("tablet", "solution"))
+    )
+    concentration = None
+    if obj.get("concentration") is not None:
+        concentration = F.quantity(obj["concentration"], "goal.concentration", CONCENTRATION)
+    alarm = F.amount(obj, "alarm_ml", "goal", MAX_ALARM_ML, "mL", "alarm volume in mL, e.g. 2 or 4")
+    return Goal(
+        kind=kind,
+        target_daily_dose=target,
+        night_only=night_only,
+        times_per_day=times_per_day,
+        pre_task_times=tasks,
+        form=form,
+        concentration=concentration,
+        alarm_ml=alarm,
+        night_onset=None
+        if obj.get("night_onset") is None
+        else F.clock(obj["night_onset"], "goal.night_onset"),
+        night_end=None
+        if obj.get("night_end") is None
+        else F.clock(obj["night_end"], "goal.night_end"),
+    )
+
+
+def parse_request(data: object) -> PlanRequest:
+    """A REQUEST document into a :class:`PlanRequest` (history sorted, checked as for a case)."""
+    obj = F.json_object(data, "", ("patient", "goal", "start"), ("history",))
+    patient = parse_patient(obj["patient"], "patient")
+    raw_history = [] if obj.get("history") is None else obj["history"]
+    if not isinstance(raw_history, list):
+        raise InputError("history", "must be a list of events")
+    events = [(f"history[{i}]", parse_event(e, f"history[{i}]")) for i, e in enumerate(raw_history)]
+    history = sort_history(events)
+    start = F.instant(obj["start"], "start")
+    if history and (start.tzinfo is None) != (history[0].at.tzinfo is None):
+        raise InputError(
+            "start", "give it a time zone exactly when the history's instants have one"
+        )
+    if history and start < history[-1].at:
+        raise InputError(
+            "start",
+            f"is before the last history event ({history[-1].at.isoformat()}); "
+            "a plan starts after the history",
+        )
+    return PlanRequest(patient, history, _goal(obj["goal"]), start)
+
+
+def read_request(text: str | bytes) -> PlanRequest:
+    return parse_request(load_json(text))
