@@ -180,3 +180,15 @@ def test_sup_it_oral_wean_steps_of_at_most_half_during_intrathecal_therapy() -> 
     assert fired(more, "SUP-IT-ORAL-WEAN") == ["warning"]
     without_it = run(adult(), history[:1], oral("2026-11-06T08:00", "5 mg"))
     assert fired(without_it, "SUP-IT-ORAL-WEAN") == []
+
+
+def test_po_max_a_reduction_still_above_the_maximum_is_a_warning_not_an_error() -> None:
+    history = [oral("2026-11-01T08:00", "40 mg")]
+    f = run(adult(), history, oral("2026-11-10T08:00", "35 mg"))
+    assert fired(f, "PO-MAX") == ["warning"]
+    child = adult(age_years=6, diagnosis="cerebral-palsy", weight_kg=25)
+    paed = run(
+        child, [oral("2026-11-01T08:00", "15 mg", 4)], oral("2026-11-10T08:00", "12.5 mg", 4)
+    )
+    assert "error" not in fired(paed, "SUP-PO-PAED")
+    assert "warning" in fired(paed, "SUP-PO-PAED")

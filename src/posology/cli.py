@@ -1,4 +1,4 @@
-"""The ``posology`` command: check, explain, rules.
+"""The ``posology`` command: check, plan, explain, rules.
 
 A thin shell over the pure core, built on the standard library's argparse so that it starts in
 a few milliseconds (a CLI framework that imports a validation library on start-up costs more
@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC
 from pathlib import Path
 
 from .errors import InputError, PosologyError
@@ -74,6 +75,37 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if serious else EXIT_OK
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .knowledge import load_pack
+    from .planning import plan, read_request
+
+    try:
+        request = read_request(_read_input(args.request))
+    except InputError as exc:
+        raise UsageError(f"input error: {exc}") from None
+    result = plan(request, load_pack())
+    if args.format == "json":
+        from .serialize import plan_json
+
+        _print_json(plan_json(result))
+    elif args.format == "csv":
+        from .export.plan_csv import render_csv
+
+        sys.stdout.write(render_csv(result))
+    elif args.format == "ics":
+        from datetime import datetime
+
+        from .export.plan_ics import render_ics
+
+        sys.stdout.flush()
+        sys.stdout.buffer.write(render_ics(result, datetime.now(UTC)))
+    else:
+        from .export.plan_text import render_plan
+
+        print(render_plan(result))
+    return EXIT_OK if result.made else EXIT_FINDINGS
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from .knowledge import load_pack
 
@@ -114,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("case", metavar="CASE.json", help="the CASE document, or - for stdin")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=cmd_check)
+
+    p = sub.add_parser("plan", help="a tailored plan for one patient and one goal")
+    p.add_argument("request", metavar="REQUEST.json", help="the REQUEST document, or - for stdin")
+    p.add_argument("--format", choices=("text", "json", "ics", "csv"), default="text")
+    p.set_defaults(run=cmd_plan)
 
     p = sub.add_parser("explain", help="a rule with its numbers and quoted source")
     p.add_argument("rule_id", metavar="RULE-ID")

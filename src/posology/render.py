@@ -13,12 +13,8 @@ from collections.abc import Iterable, Mapping
 from .knowledge.derived import treatment_fields
 from .knowledge.schema import Pack, Rule
 from .model.finding import Finding, verdict
-from .serialize import value_json
+from .serialize import DISCLAIMER, value_json
 
-DISCLAIMER = (
-    "Posology supports clinical judgement; it does not replace it. Check every dose against the "
-    "patient in front of you and the current product information."
-)
 _SEV_WIDTH = 9
 _RULE_WIDTH = 24
 

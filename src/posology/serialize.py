@@ -7,14 +7,28 @@ a decimal is written to six places, which is below any dose that matters.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
 from .knowledge.schema import Citation, Range, Rule, Value
+from .model.events import (
+    Event,
+    ItInfusion,
+    ItTestDose,
+    OralRegimen,
+    PumpRefill,
+    Review,
+)
 from .model.finding import Finding, verdict
+from .planning.model import Plan
 from .units import Quantity, format_number, terminates
 
 JSON_PLACES = 6
+DISCLAIMER = (
+    "Posology supports clinical judgement; it does not replace it. Check every dose against the "
+    "patient in front of you and the current product information."
+)
 
 
 def quantity_json(q: Quantity) -> str:
@@ -90,3 +104,70 @@ def rule_json(rule: Rule) -> dict[str, Any]:
     if rule.interpretation:
         out["interpretation"] = rule.interpretation
     return out
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """An event as the contract's EVENT object, readable back by the document reader."""
+    out: dict[str, Any] = {"at": instant_json(event.at), "kind": event.kind}
+    if isinstance(event, OralRegimen):
+        if len(set(event.doses)) == 1:
+            out["dose"] = quantity_json(event.doses[0])
+            out["times_per_day"] = len(event.doses)
+        else:
+            out["doses"] = [quantity_json(d) for d in event.doses]
+        if event.times:
+            out["times"] = list(event.times)
+        if event.form:
+            out["form"] = event.form
+        if event.strength:
+            out["strength"] = quantity_json(event.strength)
+    elif isinstance(event, ItTestDose):
+        out["dose"] = quantity_json(event.dose)
+        if event.response is not None:
+            out["response"] = {"effect": event.response.effect}
+            if event.response.duration is not None:
+                out["response"]["duration_h"] = float(event.response.duration.in_("h"))
+    elif isinstance(event, ItInfusion):
+        out["daily_dose"] = quantity_json(event.daily_dose)
+        if event.schedule:
+            out["schedule"] = [
+                {"start": s.start, "daily_rate": quantity_json(s.daily_rate)}
+                for s in event.schedule
+            ]
+    elif isinstance(event, PumpRefill):
+        out["concentration"] = quantity_json(event.concentration)
+        out["volume_ml"] = _plain(event.volume.in_("mL"))
+        if event.alarm is not None:
+            out["alarm_ml"] = _plain(event.alarm.in_("mL"))
+    elif isinstance(event, Review):
+        out["note"] = event.note
+    return out
+
+
+def instant_json(at: datetime) -> str:
+    """ISO 8601, to the minute when that loses nothing, else as precise as the value."""
+    whole_minute = at.second == 0 and at.microsecond == 0
+    return at.isoformat(timespec="minutes" if whole_minute else "auto")
+
+
+def _plain(value: Fraction) -> int | float:
+    return int(value) if value.denominator == 1 else float(value)
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The plan answer: the steps (events with rules, instructions, condition) and findings."""
+    return {
+        "goal": plan.goal,
+        "verdict": verdict(list(plan.findings)),
+        "steps": [
+            {
+                "event": event_json(step.event),
+                "rules": list(step.rules),
+                "instructions": step.instructions,
+                "condition": step.condition,
+            }
+            for step in plan.steps
+        ],
+        "findings": [finding_json(f) for f in plan.findings],
+        "disclaimer": DISCLAIMER,
+    }

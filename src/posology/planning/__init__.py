@@ -108,8 +108,11 @@ def _withdrawal_text(pack: Pack) -> str:
     )
 
 
+GOALS_MADE = frozenset(BUILDERS)
+
 __all__ = [
     "BUILDERS",
+    "GOALS_MADE",
     "Goal",
     "Plan",
     "PlanRequest",

@@ -101,5 +101,13 @@ def at_clock(day: datetime, clock: str) -> datetime:
 
 
 def days(amount: Quantity) -> timedelta:
-    """A duration quantity as a timedelta (exact to the second)."""
-    return timedelta(seconds=int(amount.in_("min") * 60))
+    """A duration quantity as a timedelta, rounded down to the whole minute (plans are dated to
+    the minute; earlier is the safe side for an alarm or a refill)."""
+    return timedelta(minutes=math.floor(amount.in_("min")))
+
+
+def book(latest: datetime, like: datetime) -> datetime:
+    """The last instant at ``like``'s clock time not after ``latest``: appointments keep the
+    clinic's usual time of day and are never later than the date worked out."""
+    booked = latest.replace(hour=like.hour, minute=like.minute, second=0, microsecond=0)
+    return booked if booked <= latest else booked - timedelta(days=1)

@@ -232,8 +232,14 @@ def oral_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Findi
         when = max(when, last_change + days(ladder.interval))
     steps: list[Step] = []
     previous: Quantity | None = begin
+    fixed = req.goal.night_only or bool(req.goal.pre_task_times) or bool(req.goal.times_per_day)
     for amount in _amounts(ladder, begin):
+        step_times = times
         doses = split_daily(amount, len(times), step_size)
+        while doses is None and not fixed and len(step_times) > 1:
+            # a small amount goes in fewer doses rather than unmakeable ones
+            step_times = clock_times(pack, len(step_times) - 1)
+            doses = split_daily(amount, len(step_times), step_size)
         if doses is None:
             refuse(
                 pack,
@@ -246,7 +252,8 @@ def oral_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Findi
             refuse(
                 pack,
                 "PO-DAILY-RANGE",
-                f"A single dose would be {max(doses).text()}, above {per_admin_max.text()}: "
+                f"A single dose would be {max(doses).text()}, above "
+                f"{per_admin_max.to(max(doses).unit).text()}: "
                 "give more doses a day.",
                 Severity.WARNING,
             )
@@ -255,7 +262,7 @@ def oral_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Findi
             continue
         form = choose_form(pack, kind, doses)
         event = OralRegimen(
-            when + days(ladder.interval) * len(steps), doses, times, form.kind, form.strength
+            when + days(ladder.interval) * len(steps), doses, step_times, form.kind, form.strength
         )
         condition = (
             ""
@@ -269,7 +276,7 @@ def oral_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Findi
             Step(
                 event,
                 (*ladder.rules, "PO-MEALS", "SUP-PO-STRENGTHS"),
-                _instruction(pack, form, doses, times, req.goal.night_only),
+                _instruction(pack, form, doses, step_times, req.goal.night_only),
                 condition,
             )
         )

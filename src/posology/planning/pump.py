@@ -11,7 +11,7 @@ from ..model.finding import Finding
 from ..rules.context import build_context
 from ..rules.limits import alarm_volume, reservoir_at
 from ..units import Quantity
-from .doses import days
+from .doses import book, days
 from .model import Step
 from .notes import note, refuse
 from .request import PlanRequest
@@ -100,7 +100,8 @@ def it_refill(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
         last_alarm = last.alarm or alarm
         until_alarm = (left - last_alarm) / daily_volume(daily, last.concentration)
         alarm_at = req.start + days(until_alarm.to("d")) if left > last_alarm else req.start
-        refill_at = max(req.start, min(alarm_at - days(book_before), last.at + days(max_interval)))
+        due = min(alarm_at - days(book_before), last.at + days(max_interval))
+        refill_at = max(req.start, book(due, req.start))
         notes.append(
             note(
                 pack,
@@ -145,7 +146,7 @@ def it_refill(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
             "if the daily dose is unchanged",
         )
     )
-    next_at = min(alarm_at - days(book_before), refill_at + days(max_interval))
+    next_at = book(min(alarm_at - days(book_before), refill_at + days(max_interval)), refill_at)
     nxt = PumpRefill(next_at, conc, reservoir, alarm)
     steps.append(
         Step(

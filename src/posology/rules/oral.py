@@ -26,6 +26,11 @@ def _increase_since_change(ctx: Context, regimen: OralRegimen) -> tuple[Quantity
     )
 
 
+def _reduces(ctx: Context, regimen: OralRegimen) -> bool:
+    """True when the proposal lowers the daily dose of the regimen in force."""
+    return ctx.oral_active is not None and regimen.daily_dose < ctx.oral_active.daily_dose
+
+
 def po_daily_range(ctx: Context) -> Iterator[Finding]:
     regimen = _proposal(ctx)
     if regimen is None or ctx.is_child:
@@ -116,7 +121,14 @@ def po_max(ctx: Context) -> Iterator[Finding]:
     limit = ctx.pack.rule("PO-MAX").quantity("max_daily_outpatient")
     if regimen.daily_dose <= limit:
         return
-    if ctx.patient.setting == "inpatient":
+    if _reduces(ctx, regimen):
+        yield ctx.finding(
+            "PO-MAX",
+            "reducing",
+            f"{regimen.daily_dose.text()} is still above the {limit.text()} maximum; continue "
+            "reducing gradually.",
+        )
+    elif ctx.patient.setting == "inpatient":
         yield ctx.finding(
             "PO-MAX",
             "inpatient",
@@ -142,7 +154,7 @@ def sup_po_paed(ctx: Context) -> Iterator[Finding]:
     if daily > maximum:
         yield ctx.finding(
             "SUP-PO-PAED",
-            "above_max",
+            "above_max_reducing" if _reduces(ctx, regimen) else "above_max",
             f"{daily.text()} is above the children's maximum of {maximum.text()} at this age.",
         )
     rise = _increase_since_change(ctx, regimen)

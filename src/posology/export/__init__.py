@@ -1,0 +1,1 @@
+"""Plans for people and calendars: text schedules, CSV, iCalendar."""

@@ -1,0 +1,39 @@
+"""One line saying what an event does, for schedules, spreadsheets and calendars."""
+
+from __future__ import annotations
+
+from ..model.events import (
+    Event,
+    ItInfusion,
+    ItStable,
+    ItStop,
+    ItTestDose,
+    OralRegimen,
+    OralStop,
+    PumpImplant,
+    PumpRefill,
+    Review,
+)
+
+
+def describe(event: Event) -> str:
+    if isinstance(event, OralRegimen):
+        return f"Oral baclofen {event.daily_dose.text()} ({len(event.doses)} doses a day)"
+    if isinstance(event, OralStop):
+        return "Stop oral baclofen"
+    if isinstance(event, ItTestDose):
+        return f"Intrathecal test dose {event.dose.to('ug').text()}"
+    if isinstance(event, PumpImplant):
+        return "Pump implantation"
+    if isinstance(event, ItInfusion):
+        flex = " (flex schedule)" if event.schedule else ""
+        return f"Intrathecal infusion {event.daily_dose.text(places=1)}{flex}"
+    if isinstance(event, PumpRefill):
+        return f"Pump refill: {event.volume.text()} of {event.concentration.text()}"
+    if isinstance(event, ItStable):
+        return "Titration complete: maintenance from here"
+    if isinstance(event, ItStop):
+        return "Stop intrathecal baclofen"
+    if isinstance(event, Review):
+        return f"Review: {event.note}"
+    raise TypeError(f"not an event: {event!r}")
