@@ -233,6 +233,7 @@ def test_it_tolerance_holiday_tapers_switches_and_resumes_at_the_first_dose() ->
     assert switch.event.kind == "review" and "morphine" in switch.event.note
     resume = p.steps[-1].event
     assert isinstance(resume, ItInfusion) and resume.daily_dose == parse_quantity("150 ug/d")
+    assert (resume.at - p.steps[stop].event.at).days == 14  # resumption planned 14 days on
 
 
 def test_it_taper_lists_withdrawal_signs_and_never_stops_abruptly() -> None:
