@@ -26,7 +26,7 @@ from .doses import choose_form, clock_times, days, minus
 from .model import Step
 from .notes import note, refuse
 from .oral import _instruction, _taper_levels
-from .pump import choose_concentration, refill_instruction
+from .pump import choose_concentration, fill_step
 from .request import PlanRequest
 
 
@@ -381,14 +381,7 @@ def _implant_and_fill(
             alarm = pack.rule("SUP-IT-REFILL").quantity("alarm_volume")
             conc = choose_concentration(pack, target, pump.reservoir, alarm)
             fill = PumpRefill(req.start, conc, pump.reservoir, alarm)
-            steps.append(
-                Step(
-                    fill,
-                    ("IT-DELIVERY-CONC", "SUP-IT-CONC", "SUP-IT-REFILL"),
-                    refill_instruction(pack, fill, start),
-                    "",
-                )
-            )
+            steps.append(fill_step(pack, fill, start))
     return steps
 
 

@@ -61,6 +61,12 @@ def refill_instruction(pack: Pack, fill: PumpRefill, daily: Quantity) -> str:
     )
 
 
+def fill_step(pack: Pack, fill: PumpRefill, daily: Quantity) -> Step:
+    """The step of filling the pump, with the arithmetic behind its dates spelt out."""
+    rules = ("IT-DELIVERY-CONC", "SUP-IT-CONC", "SUP-IT-REFILL")
+    return Step(fill, rules, refill_instruction(pack, fill, daily), "")
+
+
 def it_refill(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     ctx = build_context(req.patient, req.history, Review(req.start, "plan start"), pack)
     active = ctx.infusion_active
@@ -128,14 +134,7 @@ def it_refill(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
                 "",
             )
         )
-    steps.append(
-        Step(
-            fill,
-            ("IT-DELIVERY-CONC", "SUP-IT-CONC", "SUP-IT-REFILL"),
-            refill_instruction(pack, fill, daily),
-            "",
-        )
-    )
+    steps.append(fill_step(pack, fill, daily))
     to_alarm = days_to_alarm(reservoir, alarm, daily, conc)
     alarm_at = refill_at + days(to_alarm)
     steps.append(

@@ -285,9 +285,9 @@ def sup_po_strengths(ctx: Context) -> Iterator[Finding]:
         )
         return
     smallest = regimen.strength or min(rule.quantities("tablets"))
-    half = smallest / 2
+    part = smallest / rule.count("tablet_parts")
     for dose in sorted(set(regimen.doses), key=lambda q: q.base):
-        if dose.ratio(half).denominator != 1:
+        if dose.ratio(part).denominator != 1:
             yield ctx.finding(
                 "SUP-PO-STRENGTHS",
                 "not_makeable",
