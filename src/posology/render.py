@@ -118,7 +118,8 @@ def _derived_lines(rule: Rule, pack: Pack) -> list[str]:
     fields = treatment_fields(pack, route)
     lines = [
         "Derived fields:",
-        f"  dose range: {fields.daily_range.text()}",
+        f"  route: {fields.route}",
+        f"  dose range and defined daily dose: {fields.daily_range.text()}",
         f"  dosage regimen: {fields.regimen_text()}",
     ]
     if fields.starting_dose is not None:
