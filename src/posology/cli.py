@@ -1,4 +1,4 @@
-"""The ``posology`` command: check, plan, explain, rules.
+"""The ``posology`` command: check, plan, explain, rules, serve, user, token, db.
 
 A thin shell over the pure core, built on the standard library's argparse so that it starts in
 a few milliseconds (a CLI framework that imports a validation library on start-up costs more
@@ -137,6 +137,48 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .api.app import create_app
+    from .store.db import open_engine
+
+    app = create_app(open_engine())
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return EXIT_OK
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from .store import records
+    from .store.db import open_engine, upgrade
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    engine = open_engine()
+    upgrade(engine)
+    user = records.add_user(engine, args.email, args.clinic, args.role, password)
+    print(f"added {user.email} ({user.role}) to clinic {user.clinic}")
+    return EXIT_OK
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from .store import records
+    from .store.db import open_engine, upgrade
+
+    engine = open_engine()
+    upgrade(engine)
+    print(records.create_token(engine, args.email))
+    return EXIT_OK
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from .store.db import database_url, open_engine, upgrade
+
+    upgrade(open_engine())
+    url = database_url()
+    print(f"database at the latest schema ({url.split('@')[-1] if '@' in url else url})")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="posology", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -156,6 +198,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rule_id", metavar="RULE-ID")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=cmd_explain)
+
+    p = sub.add_parser("serve", help="start the HTTP server (DATABASE_URL, default a SQLite file)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("user", help="manage accounts")
+    user_sub = p.add_subparsers(dest="user_command", metavar="ACTION", parser_class=_Parser)
+    user_sub.required = True
+    q = user_sub.add_parser("add", help="create an account")
+    q.add_argument("email")
+    q.add_argument("--clinic", required=True)
+    q.add_argument("--role", required=True, choices=("clinician", "pharmacist", "admin"))
+    q.add_argument("--password-stdin", action="store_true", help="read a login password from stdin")
+    q.set_defaults(run=cmd_user_add)
+
+    p = sub.add_parser("token", help="manage API tokens")
+    token_sub = p.add_subparsers(dest="token_command", metavar="ACTION", parser_class=_Parser)
+    token_sub.required = True
+    q = token_sub.add_parser("create", help="print a new API token for an account")
+    q.add_argument("email")
+    q.set_defaults(run=cmd_token_create)
+
+    p = sub.add_parser("db", help="database maintenance")
+    db_sub = p.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)
+    db_sub.required = True
+    q = db_sub.add_parser("upgrade", help="apply pending schema migrations")
+    q.set_defaults(run=cmd_db_upgrade)
 
     p = sub.add_parser("rules", help="every rule of the pack")
     p.add_argument("--route", choices=("oral", "intrathecal"))

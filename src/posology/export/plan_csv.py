@@ -10,8 +10,19 @@ from ..planning.model import Plan
 from ..serialize import event_json, quantity_json
 from .describe import describe
 
-COLUMNS = ("at", "kind", "what", "dose", "daily_dose", "times", "concentration", "volume_ml",
-           "rules", "instructions", "condition")  # fmt: skip
+COLUMNS = (
+    "at",
+    "kind",
+    "what",
+    "dose",
+    "daily_dose",
+    "times",
+    "concentration",
+    "volume_ml",
+    "rules",
+    "instructions",
+    "condition",
+)
 
 
 def render_csv(plan: Plan) -> str:

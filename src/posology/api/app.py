@@ -1,0 +1,469 @@
+"""The Posology server: the contract's HTTP API over the same core as the command line.
+
+Bodies are read by the same strict document readers as ``posology check`` and ``posology plan``,
+so an input error names the same field with the same fix: 400 for a body that is not JSON, 422
+for a document that is not usable, never 500. Every call but ``/healthz`` needs a bearer token
+(or a login session with its CSRF token for unsafe methods).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import InputError, PosologyError, UnknownRuleError
+from ..knowledge import Pack, load_pack
+from ..model.documents import load_json
+from ..store import records as R
+from .schemas import COMPONENTS, answers, body, many, ref
+
+MAX_BODY = 1_000_000
+SESSION_COOKIE = "posology_session"
+CSRF_HEADER = "x-csrf-token"
+TOKEN_CACHE_SECONDS = 10.0
+
+
+def error(status: int, field: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"field": field, "message": message}, **extra}, status_code=status
+    )
+
+
+class Auth:
+    """Who is calling: a bearer token, or a session cookie (with CSRF for unsafe methods).
+
+    Token look-ups are cached for a few seconds: a revoked token stops working within
+    ``TOKEN_CACHE_SECONDS``.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.cache: dict[str, tuple[float, R.User]] = {}
+
+    def __call__(self, request: Request) -> R.User:
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            token = header[7:].strip()
+            hit = self.cache.get(token)
+            if hit and hit[0] > time.monotonic():
+                return hit[1]
+            user = R.user_for_token(self.engine, token)
+            if len(self.cache) > 10_000:
+                self.cache.clear()
+            self.cache[token] = (time.monotonic() + TOKEN_CACHE_SECONDS, user)
+            return user
+        session = request.cookies.get(SESSION_COOKIE)
+        if session:
+            user, csrf = R.user_for_session(self.engine, session)
+            if (
+                request.method not in ("GET", "HEAD", "OPTIONS")
+                and request.headers.get(CSRF_HEADER) != csrf
+            ):
+                raise R.Forbidden("missing or wrong CSRF token (send the X-CSRF-Token header)")
+            return user
+        raise R.Unauthorized("authentication needed: send Authorization: Bearer TOKEN")
+
+
+async def json_body(request: Request) -> Any:
+    """The request body as JSON (exact decimals); 400 when it is not JSON, 413 when too large."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise BodyTooLarge()
+    try:
+        return load_json(raw)
+    except InputError as exc:
+        raise BadJson(exc.message) from None
+
+
+class BadJson(PosologyError):
+    pass
+
+
+class BodyTooLarge(PosologyError):
+    pass
+
+
+def _fields(document: Any, allowed: tuple[str, ...], required: tuple[str, ...]) -> dict[str, Any]:
+    from ..model import fields as F
+
+    return dict(F.json_object(document, "", required, allowed))
+
+
+def _version(request: Request) -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    text = raw.strip().strip('"').removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise InputError("If-Match", 'must be the patient\'s version, e.g. If-Match: "3"')
+    return int(text)
+
+
+def create_app(
+    engine: Engine | None = None, pack: Pack | None = None, migrate: bool = True
+) -> FastAPI:
+    """The application on ``engine`` (default: ``DATABASE_URL``), migrated to the latest schema."""
+    from ..store.db import open_engine, upgrade
+
+    engine = engine or open_engine()
+    if migrate:
+        upgrade(engine)
+    pack = pack or load_pack()
+    auth = Auth(engine)
+    app = FastAPI(
+        title="Posology",
+        version="0.1.0",
+        description="Checks and plans baclofen doses against cited label rules. It supports "
+        "clinical judgement; it does not replace it.",
+    )
+    app.state.engine = engine
+    _errors(app)
+    _routes(app, engine, pack, auth)
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = original()
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(COMPONENTS)
+        schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        schema["security"] = [{"bearer": []}]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _errors(app: FastAPI) -> None:
+    table: list[tuple[type[Exception], Callable[[Any], JSONResponse]]] = [
+        (BadJson, lambda e: error(400, "", f"the body is {e}")),
+        (BodyTooLarge, lambda e: error(413, "", f"the body is larger than {MAX_BODY} bytes")),
+        (
+            R.NeedsOverride,
+            lambda e: error(
+                422,
+                "override_reason",
+                "the event has findings of severity error or critical: give an override_reason to "
+                "record it anyway (clinicians only)",
+                findings=[_finding(f) for f in e.findings],
+            ),
+        ),
+        (InputError, lambda e: error(422, e.field, e.message)),
+        (UnknownRuleError, lambda e: error(404, "id", str(e))),
+        (R.NotFound, lambda e: error(404, "", str(e))),
+        (R.Conflict, lambda e: error(409, "If-Match", str(e))),
+        (R.Forbidden, lambda e: error(403, "", str(e))),
+        (
+            R.Unauthorized,
+            lambda e: JSONResponse(
+                {"error": {"field": "Authorization", "message": str(e)}},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            ),
+        ),
+        (PosologyError, lambda e: error(422, "", str(e))),
+    ]
+    for exc_type, make in table:
+        app.add_exception_handler(exc_type, lambda _r, e, make=make: make(e))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        field = ".".join(str(x) for x in first.get("loc", ()) if x not in ("body", "path", "query"))
+        return error(422, field, str(first.get("msg", "invalid value")))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error(exc.status_code, "", str(exc.detail))
+
+
+def _finding(f: Any) -> dict[str, Any]:
+    from ..serialize import finding_json
+
+    return finding_json(f)
+
+
+def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
+    from ..serialize import check_answer, plan_json, rule_json
+
+    User = Depends(auth)
+    Body = Depends(json_body)
+
+    @app.get("/healthz", tags=["service"], responses=answers(200, {"type": "object"}))
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post(
+        "/api/v1/check",
+        tags=["engine"],
+        openapi_extra=body("Case"),
+        responses=answers(200, ref("CheckAnswer"), 400, 401, 403, 413, 422),
+    )
+    def check_case(user: R.User = User, document: Any = Body) -> dict[str, Any]:
+        from ..model import parse_case
+        from ..rules import check
+
+        case = parse_case(document)
+        return check_answer(check(case.patient, case.history, case.proposal, pack))
+
+    @app.post(
+        "/api/v1/plan",
+        tags=["engine"],
+        openapi_extra=body("PlanRequest"),
+        responses=answers(200, ref("PlanAnswer"), 400, 401, 403, 413, 422),
+    )
+    def make_plan(user: R.User = User, document: Any = Body) -> JSONResponse:
+        from ..planning import parse_request, plan
+
+        result = plan(parse_request(document), pack)
+        return JSONResponse(plan_json(result), status_code=200 if result.made else 422)
+
+    @app.get("/api/v1/rules", tags=["rules"], responses=answers(200, many("Rule"), 401))
+    def rules(user: R.User = User, route: str | None = None) -> list[dict[str, Any]]:
+        if route not in (None, "oral", "intrathecal"):
+            raise InputError("route", "must be oral or intrathecal")
+        return [rule_json(r) for r in pack.by_route(route)]
+
+    @app.get(
+        "/api/v1/rules/{rule_id}", tags=["rules"], responses=answers(200, ref("Rule"), 401, 404)
+    )
+    def rule(rule_id: str, user: R.User = User) -> dict[str, Any]:
+        return rule_json(pack.rule(rule_id))
+
+    # -- sessions -------------------------------------------------------------------------------
+    @app.post(
+        "/api/v1/login",
+        tags=["session"],
+        openapi_extra=body("Login"),
+        responses=answers(200, {"type": "object"}, 400, 401, 422),
+    )
+    def login(document: Any = Body) -> JSONResponse:
+        fields = _fields(document, ("email", "password"), ("email", "password"))
+        if not all(isinstance(fields[k], str) for k in ("email", "password")):
+            raise InputError("email", "email and password must be strings")
+        user, session, csrf = R.login(engine, fields["email"], fields["password"])
+        response = JSONResponse(
+            {"email": user.email, "role": user.role, "clinic": user.clinic, "csrf_token": csrf}
+        )
+        response.set_cookie(
+            SESSION_COOKIE,
+            session,
+            httponly=True,
+            secure=True,
+            samesite="strict",
+            max_age=int(R.SESSION_LIFETIME.total_seconds()),
+        )
+        return response
+
+    @app.post(
+        "/api/v1/logout", tags=["session"], responses=answers(200, {"type": "object"}, 401, 403)
+    )
+    def logout(request: Request, user: R.User = User) -> JSONResponse:
+        session = request.cookies.get(SESSION_COOKIE)
+        if session:
+            R.logout(engine, session)
+        response = JSONResponse({"status": "logged out"})
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    # -- patients -------------------------------------------------------------------------------
+    @app.post(
+        "/api/v1/patients",
+        tags=["patients"],
+        status_code=201,
+        openapi_extra=body("PatientInput"),
+        responses=answers(201, ref("PatientRecord"), 400, 401, 403, 413, 422),
+    )
+    def create_patient(user: R.User = User, document: Any = Body) -> JSONResponse:
+        fields = _fields(document, ("patient", "label"), ("patient",))
+        label = _label(fields.get("label"))
+        record = R.create_patient(engine, user, fields["patient"], label)
+        return JSONResponse(record, status_code=201, headers={"ETag": f'"{record["version"]}"'})
+
+    @app.get(
+        "/api/v1/patients", tags=["patients"], responses=answers(200, many("PatientRecord"), 401)
+    )
+    def list_patients(user: R.User = User) -> list[dict[str, Any]]:
+        return R.list_patients(engine, user)
+
+    @app.get(
+        "/api/v1/patients/{patient_id}",
+        tags=["patients"],
+        responses=answers(200, ref("PatientRecord"), 401, 404, 422),
+    )
+    def get_patient(patient_id: int, user: R.User = User) -> JSONResponse:
+        record = R.get_patient(engine, user, patient_id)
+        return JSONResponse(record, headers={"ETag": f'"{record["version"]}"'})
+
+    @app.put(
+        "/api/v1/patients/{patient_id}",
+        tags=["patients"],
+        openapi_extra=body("PatientInput"),
+        responses=answers(200, ref("PatientRecord"), 400, 401, 403, 404, 409, 413, 422),
+    )
+    def update_patient(
+        patient_id: int, request: Request, user: R.User = User, document: Any = Body
+    ) -> JSONResponse:
+        fields = _fields(document, ("patient", "label"), ("patient",))
+        label = None if fields.get("label") is None else _label(fields["label"])
+        record = R.update_patient(
+            engine, user, patient_id, fields["patient"], label, _version(request)
+        )
+        return JSONResponse(record, headers={"ETag": f'"{record["version"]}"'})
+
+    @app.get(
+        "/api/v1/patients/{patient_id}/events",
+        tags=["history"],
+        responses=answers(200, many("EventRecord"), 401, 404, 422),
+    )
+    def list_events(patient_id: int, user: R.User = User) -> list[dict[str, Any]]:
+        return R.list_events(engine, user, patient_id)
+
+    @app.post(
+        "/api/v1/patients/{patient_id}/events",
+        tags=["history"],
+        status_code=201,
+        openapi_extra=body("EventInput"),
+        responses=answers(201, ref("EventRecord"), 400, 401, 403, 404, 409, 413, 422),
+    )
+    def append_event(
+        patient_id: int, request: Request, user: R.User = User, document: Any = Body
+    ) -> JSONResponse:
+        fields = _fields(document, ("event", "override_reason", "supersedes"), ("event",))
+        reason = _text(fields.get("override_reason"), "override_reason")
+        supersedes = fields.get("supersedes")
+        if supersedes is not None and (
+            isinstance(supersedes, bool) or not isinstance(supersedes, int)
+        ):
+            raise InputError("supersedes", "must be the id of an event of this patient")
+        record = R.append_event(
+            engine, pack, user, patient_id, fields["event"], reason, supersedes, _version(request)
+        )
+        return JSONResponse(record, status_code=201, headers={"ETag": f'"{record["version"]}"'})
+
+    @app.post(
+        "/api/v1/patients/{patient_id}/check",
+        tags=["history"],
+        openapi_extra=body("ProposalInput"),
+        responses=answers(200, ref("CheckAnswer"), 400, 401, 404, 413, 422),
+    )
+    def check_for_patient(
+        patient_id: int, user: R.User = User, document: Any = Body
+    ) -> dict[str, Any]:
+        from ..model import parse_event, parse_patient
+        from ..rules import check
+
+        fields = _fields(document, ("proposal",), ("proposal",))
+        patient_doc, history = R.case_for(engine, user, patient_id)
+        proposal = parse_event(fields["proposal"], "proposal")
+        return check_answer(check(parse_patient(patient_doc), history, proposal, pack))
+
+    # -- plans ----------------------------------------------------------------------------------
+    @app.post(
+        "/api/v1/patients/{patient_id}/plans",
+        tags=["plans"],
+        status_code=201,
+        openapi_extra=body("PlanInput"),
+        responses=answers(201, {"type": "object"}, 400, 401, 403, 404, 413, 422),
+    )
+    def save_plan(patient_id: int, user: R.User = User, document: Any = Body) -> JSONResponse:
+        fields = _fields(document, ("goal", "start"), ("goal", "start"))
+        saved = R.save_plan(
+            engine, pack, user, patient_id, fields["goal"], _text(fields["start"], "start") or ""
+        )
+        if saved.get("id") is None:
+            return JSONResponse(saved["plan"], status_code=422)
+        return JSONResponse(saved, status_code=201)
+
+    @app.get(
+        "/api/v1/patients/{patient_id}/plans",
+        tags=["plans"],
+        responses=answers(200, {"type": "array"}, 401, 404, 422),
+    )
+    def list_plans(patient_id: int, user: R.User = User) -> list[dict[str, Any]]:
+        return R.list_plans(engine, user, patient_id)
+
+    @app.get(
+        "/api/v1/patients/{patient_id}/plans/{plan_id}",
+        tags=["plans"],
+        responses=answers(200, {"type": "object"}, 401, 404, 422),
+    )
+    def get_plan(patient_id: int, plan_id: int, user: R.User = User) -> dict[str, Any]:
+        return R.get_plan(engine, user, patient_id, plan_id)
+
+    @app.post(
+        "/api/v1/patients/{patient_id}/plans/{plan_id}/steps/{position}/confirm",
+        tags=["plans"],
+        status_code=201,
+        openapi_extra=body("ConfirmInput"),
+        responses=answers(201, ref("EventRecord"), 400, 401, 403, 404, 409, 413, 422),
+    )
+    def confirm(
+        patient_id: int,
+        plan_id: int,
+        position: int,
+        request: Request,
+        user: R.User = User,
+        document: Any = Body,
+    ) -> JSONResponse:
+        fields = _fields(document, ("override_reason",), ())
+        record = R.confirm_step(
+            engine,
+            pack,
+            user,
+            patient_id,
+            plan_id,
+            position,
+            _text(fields.get("override_reason"), "override_reason"),
+            _version(request),
+        )
+        return JSONResponse(record, status_code=201)
+
+    # -- audit ----------------------------------------------------------------------------------
+    @app.get("/api/v1/audit", tags=["audit"], responses=answers(200, {"type": "array"}, 401, 403))
+    def audit(user: R.User = User) -> list[dict[str, Any]]:
+        return R.audit_rows(engine, user)
+
+    @app.get(
+        "/api/v1/audit.csv",
+        tags=["audit"],
+        response_class=PlainTextResponse,
+        responses={
+            200: {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+            401: {
+                "description": "error",
+                "content": {"application/json": {"schema": ref("Error")}},
+            },
+            403: {
+                "description": "error",
+                "content": {"application/json": {"schema": ref("Error")}},
+            },
+        },
+    )
+    def audit_csv(user: R.User = User) -> Response:
+        return Response(
+            R.audit_csv(engine, user),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+        )
+
+
+def _label(value: Any) -> str:
+    if value is None:
+        return "patient"
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise InputError("label", "must be a short non-empty text (at most 200 characters)")
+    return value.strip()
+
+
+def _text(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(field, "must be a text")
+    return value

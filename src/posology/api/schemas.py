@@ -1,0 +1,301 @@
+"""JSON Schemas of the contract's documents, for the OpenAPI description of the HTTP API.
+
+The server reads bodies with the same strict reader as the command line (so the messages are the
+same); these schemas describe the documents to integrators and to schema-driven test tools.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model.patient import CONDITIONS, DIAGNOSES, MEDICATIONS, ORIGINS, SETTINGS, SEXES
+from ..planning.request import GOALS
+
+QUANTITY = {
+    "type": "string",
+    "description": 'a number and a unit, e.g. "50 ug", "150 ug/d"',
+    "examples": ["50 ug"],
+}
+CLOCK = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
+INSTANT = {
+    "type": "string",
+    "description": "ISO 8601 date and time",
+    "examples": ["2026-12-01T08:00"],
+}
+KINDS = [
+    "oral-regimen",
+    "oral-stop",
+    "it-test-dose",
+    "pump-implant",
+    "it-infusion",
+    "pump-refill",
+    "it-stable",
+    "it-stop",
+    "review",
+]
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+COMPONENTS: dict[str, Any] = {
+    "Patient": {
+        "type": "object",
+        "required": ["diagnosis"],
+        "additionalProperties": False,
+        "properties": {
+            "age_years": {"type": "number", "minimum": 0, "maximum": 130},
+            "birth_date": {"type": "string", "format": "date"},
+            "sex": {"enum": list(SEXES)},
+            "weight_kg": {"type": "number", "exclusiveMinimum": 0, "maximum": 400},
+            "diagnosis": {"enum": list(DIAGNOSES)},
+            "origin": {"enum": list(ORIGINS)},
+            "setting": {"enum": list(SETTINGS)},
+            "spasticity_stable": {"type": "boolean"},
+            "conditions": {"type": "array", "items": {"enum": list(CONDITIONS)}},
+            "pregnant": {"type": "boolean"},
+            "breastfeeding": {"type": "boolean"},
+            "creatinine_clearance_ml_min": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 300,
+            },
+            "medications": {"type": "array", "items": {"enum": list(MEDICATIONS)}},
+            "tone_supports_function": {"type": "boolean"},
+            "pump": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "programmable": {"type": "boolean"},
+                    "reservoir_ml": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+                },
+            },
+        },
+    },
+    "Event": {
+        "type": "object",
+        "required": ["at", "kind"],
+        "additionalProperties": False,
+        "properties": {
+            "at": INSTANT,
+            "kind": {"enum": KINDS},
+            "dose": QUANTITY,
+            "times_per_day": {"type": "integer", "minimum": 1, "maximum": 24},
+            "doses": {"type": "array", "items": QUANTITY, "minItems": 1, "maxItems": 24},
+            "times": {"type": "array", "items": CLOCK},
+            "form": {"enum": ["tablet", "solution"]},
+            "strength": QUANTITY,
+            "response": {
+                "type": "object",
+                "required": ["effect"],
+                "additionalProperties": False,
+                "properties": {"effect": {"type": "boolean"}, "duration_h": {"type": "number"}},
+            },
+            "daily_dose": QUANTITY,
+            "schedule": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["start", "daily_rate"],
+                    "additionalProperties": False,
+                    "properties": {"start": CLOCK, "daily_rate": QUANTITY},
+                },
+            },
+            "concentration": QUANTITY,
+            "volume_ml": {"type": "number"},
+            "alarm_ml": {"type": "number"},
+            "note": {"type": "string"},
+        },
+    },
+    "Case": {
+        "type": "object",
+        "required": ["patient", "proposal"],
+        "additionalProperties": False,
+        "properties": {
+            "patient": ref("Patient"),
+            "history": {"type": "array", "items": ref("Event")},
+            "proposal": ref("Event"),
+        },
+    },
+    "Goal": {
+        "type": "object",
+        "required": ["kind"],
+        "additionalProperties": False,
+        "properties": {
+            "kind": {"enum": list(GOALS)},
+            "target_daily_dose": QUANTITY,
+            "night_only": {"type": "boolean"},
+            "times_per_day": {"type": "integer", "minimum": 1, "maximum": 6},
+            "pre_task_times": {"type": "array", "items": CLOCK},
+            "form": {"enum": ["tablet", "solution"]},
+            "concentration": QUANTITY,
+            "alarm_ml": {"type": "number"},
+            "night_onset": CLOCK,
+            "night_end": CLOCK,
+        },
+    },
+    "PlanRequest": {
+        "type": "object",
+        "required": ["patient", "goal", "start"],
+        "additionalProperties": False,
+        "properties": {
+            "patient": ref("Patient"),
+            "history": {"type": "array", "items": ref("Event")},
+            "goal": ref("Goal"),
+            "start": INSTANT,
+        },
+    },
+    "Citation": {
+        "type": "object",
+        "required": ["source", "quote"],
+        "properties": {
+            "source": {"type": "string"},
+            "quote": {"type": "string"},
+            "evidence": {"type": "string"},
+            "url": {"type": "string"},
+        },
+    },
+    "Finding": {
+        "type": "object",
+        "required": ["rule", "severity", "message", "citation"],
+        "properties": {
+            "rule": {"type": "string"},
+            "severity": {"enum": ["info", "warning", "error", "critical"]},
+            "message": {"type": "string"},
+            "citation": ref("Citation"),
+        },
+    },
+    "CheckAnswer": {
+        "type": "object",
+        "required": ["verdict", "findings"],
+        "properties": {
+            "verdict": {"enum": ["ok", "info", "warning", "error", "critical"]},
+            "findings": {"type": "array", "items": ref("Finding")},
+        },
+    },
+    "PlanStep": {
+        "type": "object",
+        "required": ["event", "rules", "instructions", "condition"],
+        "properties": {
+            "event": {"type": "object"},
+            "rules": {"type": "array", "items": {"type": "string"}},
+            "instructions": {"type": "string"},
+            "condition": {"type": "string"},
+        },
+    },
+    "PlanAnswer": {
+        "type": "object",
+        "required": ["steps", "findings"],
+        "properties": {
+            "goal": {"type": "string"},
+            "steps": {"type": "array", "items": ref("PlanStep")},
+            "findings": {"type": "array", "items": ref("Finding")},
+        },
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+            "findings": {"type": "array", "items": ref("Finding")},
+        },
+    },
+    "Rule": {
+        "type": "object",
+        "required": ["id", "source", "quote", "evidence"],
+        "properties": {
+            "id": {"type": "string"},
+            "source": {"type": "string"},
+            "quote": {"type": "string"},
+            "evidence": {"type": "string"},
+        },
+    },
+    "PatientRecord": {
+        "type": "object",
+        "required": ["id", "label", "version", "patient"],
+        "properties": {
+            "id": {"type": "integer"},
+            "label": {"type": "string"},
+            "version": {"type": "integer"},
+            "patient": {"type": "object"},
+        },
+    },
+    "PatientInput": {
+        "type": "object",
+        "required": ["patient"],
+        "additionalProperties": False,
+        "properties": {"patient": ref("Patient"), "label": {"type": "string", "maxLength": 200}},
+    },
+    "EventInput": {
+        "type": "object",
+        "required": ["event"],
+        "additionalProperties": False,
+        "properties": {
+            "event": ref("Event"),
+            "override_reason": {"type": "string"},
+            "supersedes": {"type": "integer"},
+        },
+    },
+    "EventRecord": {
+        "type": "object",
+        "required": ["id", "seq", "event", "findings"],
+        "properties": {
+            "id": {"type": "integer"},
+            "seq": {"type": "integer"},
+            "event": {"type": "object"},
+            "findings": {"type": "array", "items": ref("Finding")},
+        },
+    },
+    "ProposalInput": {
+        "type": "object",
+        "required": ["proposal"],
+        "additionalProperties": False,
+        "properties": {"proposal": ref("Event")},
+    },
+    "PlanInput": {
+        "type": "object",
+        "required": ["goal", "start"],
+        "additionalProperties": False,
+        "properties": {"goal": ref("Goal"), "start": INSTANT},
+    },
+    "ConfirmInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"override_reason": {"type": "string"}},
+    },
+    "Login": {
+        "type": "object",
+        "required": ["email", "password"],
+        "additionalProperties": False,
+        "properties": {"email": {"type": "string"}, "password": {"type": "string"}},
+    },
+}
+
+
+def body(name: str) -> dict[str, Any]:
+    """An ``openapi_extra`` declaring a JSON request body of a component schema."""
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": ref(name)}}}
+    }
+
+
+def many(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": ref(name)}
+
+
+def answers(ok: int, schema: dict[str, Any], *errors: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of a route: its success schema and the error document for the rest."""
+    out: dict[int | str, dict[str, Any]] = {
+        ok: {"description": "success", "content": {"application/json": {"schema": schema}}}
+    }
+    for status in errors:
+        out[status] = {
+            "description": "error",
+            "content": {"application/json": {"schema": ref("Error")}},
+        }
+    return out

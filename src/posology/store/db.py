@@ -1,0 +1,72 @@
+"""Opening the database: SQLite (the embedded default) or PostgreSQL, by ``DATABASE_URL``.
+
+SQLite runs in WAL mode with ``synchronous=FULL``: every acknowledged commit is on disk before
+the answer goes out, so a killed server loses nothing it acknowledged. Schema changes go through
+Alembic migrations, applied at start or by ``posology db upgrade``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+
+from ..errors import PosologyError
+
+
+class DatabaseError(PosologyError):
+    """The database cannot be opened or migrated; the message says which URL and why."""
+
+
+def default_url() -> str:
+    """A SQLite file in the user's data folder (``$XDG_DATA_HOME/posology``)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    folder = Path(base) / "posology"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'posology.db'}"
+
+
+def database_url() -> str:
+    return os.environ.get("DATABASE_URL") or default_url()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # transactions are begun by the "begin" hook
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def open_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: ``DATABASE_URL``, else the SQLite file)."""
+    url = url or database_url()
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # SQLite's own transaction handling is bypassed so that BEGIN IMMEDIATE can take the
+        # write lock before reading the version a write depends on.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    if url.startswith("postgresql"):
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    raise DatabaseError(
+        f"unsupported DATABASE_URL {url.split(':', 1)[0]!r}: use sqlite:///PATH or "
+        "postgresql+psycopg://USER@HOST/NAME"
+    )
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every pending migration (Alembic ``upgrade head``)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
