@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import Engine
@@ -25,6 +25,9 @@ from ..store import records as R
 from .schemas import COMPONENTS, answers, body, many, ref
 
 MAX_BODY = 1_000_000
+MAX_ID = 2**31 - 1  # record ids are 32-bit integers in every supported database
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
+StepPosition = Annotated[int, Path(ge=0, le=MAX_ID)]
 SESSION_COOKIE = "posology_session"
 CSRF_HEADER = "x-csrf-token"
 TOKEN_CACHE_SECONDS = 10.0
@@ -296,7 +299,7 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         tags=["patients"],
         responses=answers(200, ref("PatientRecord"), 401, 404, 422),
     )
-    def get_patient(patient_id: int, user: R.User = User) -> JSONResponse:
+    def get_patient(patient_id: RecordId, user: R.User = User) -> JSONResponse:
         record = R.get_patient(engine, user, patient_id)
         return JSONResponse(record, headers={"ETag": f'"{record["version"]}"'})
 
@@ -307,7 +310,7 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         responses=answers(200, ref("PatientRecord"), 400, 401, 403, 404, 409, 413, 422),
     )
     def update_patient(
-        patient_id: int, request: Request, user: R.User = User, document: Any = Body
+        patient_id: RecordId, request: Request, user: R.User = User, document: Any = Body
     ) -> JSONResponse:
         fields = _fields(document, ("patient", "label"), ("patient",))
         label = None if fields.get("label") is None else _label(fields["label"])
@@ -321,7 +324,7 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         tags=["history"],
         responses=answers(200, many("EventRecord"), 401, 404, 422),
     )
-    def list_events(patient_id: int, user: R.User = User) -> list[dict[str, Any]]:
+    def list_events(patient_id: RecordId, user: R.User = User) -> list[dict[str, Any]]:
         return R.list_events(engine, user, patient_id)
 
     @app.post(
@@ -332,7 +335,7 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         responses=answers(201, ref("EventRecord"), 400, 401, 403, 404, 409, 413, 422),
     )
     def append_event(
-        patient_id: int, request: Request, user: R.User = User, document: Any = Body
+        patient_id: RecordId, request: Request, user: R.User = User, document: Any = Body
     ) -> JSONResponse:
         fields = _fields(document, ("event", "override_reason", "supersedes"), ("event",))
         reason = _text(fields.get("override_reason"), "override_reason")
@@ -353,7 +356,7 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         responses=answers(200, ref("CheckAnswer"), 400, 401, 404, 413, 422),
     )
     def check_for_patient(
-        patient_id: int, user: R.User = User, document: Any = Body
+        patient_id: RecordId, user: R.User = User, document: Any = Body
     ) -> dict[str, Any]:
         from ..model import parse_event, parse_patient
         from ..rules import check
@@ -371,7 +374,7 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         openapi_extra=body("PlanInput"),
         responses=answers(201, {"type": "object"}, 400, 401, 403, 404, 413, 422),
     )
-    def save_plan(patient_id: int, user: R.User = User, document: Any = Body) -> JSONResponse:
+    def save_plan(patient_id: RecordId, user: R.User = User, document: Any = Body) -> JSONResponse:
         fields = _fields(document, ("goal", "start"), ("goal", "start"))
         saved = R.save_plan(
             engine, pack, user, patient_id, fields["goal"], _text(fields["start"], "start") or ""
@@ -385,7 +388,7 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         tags=["plans"],
         responses=answers(200, {"type": "array"}, 401, 404, 422),
     )
-    def list_plans(patient_id: int, user: R.User = User) -> list[dict[str, Any]]:
+    def list_plans(patient_id: RecordId, user: R.User = User) -> list[dict[str, Any]]:
         return R.list_plans(engine, user, patient_id)
 
     @app.get(
@@ -393,7 +396,7 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         tags=["plans"],
         responses=answers(200, {"type": "object"}, 401, 404, 422),
     )
-    def get_plan(patient_id: int, plan_id: int, user: R.User = User) -> dict[str, Any]:
+    def get_plan(patient_id: RecordId, plan_id: RecordId, user: R.User = User) -> dict[str, Any]:
         return R.get_plan(engine, user, patient_id, plan_id)
 
     @app.post(
@@ -404,9 +407,9 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         responses=answers(201, ref("EventRecord"), 400, 401, 403, 404, 409, 413, 422),
     )
     def confirm(
-        patient_id: int,
-        plan_id: int,
-        position: int,
+        patient_id: RecordId,
+        plan_id: RecordId,
+        position: StepPosition,
         request: Request,
         user: R.User = User,
         document: Any = Body,
