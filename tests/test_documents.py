@@ -225,3 +225,9 @@ def test_json_errors(text: str, fragment: str) -> None:
 def test_decimal_doses_stay_exact() -> None:
     parsed = read_case(json.dumps(case(proposal=oral("2026-12-01T08:00", "33.333 mg"))))
     assert str(parsed.proposal.daily_dose.magnitude) == "99999/1000"  # type: ignore[union-attr]
+
+
+def test_a_nul_character_is_refused_before_it_reaches_a_database() -> None:
+    # regression: a NUL in a login e-mail made PostgreSQL raise (a 500) under schemathesis
+    with pytest.raises(InputError, match="NUL"):
+        read_case('{"patient": {"age_years": 40, "diagnosis": "stroke", "sex": "\\u0000"}}')

@@ -60,7 +60,13 @@ def _reject_constant(name: str) -> Any:
 
 
 def load_json(text: str | bytes) -> Any:
-    """Parse JSON keeping decimals exact and refusing NaN and Infinity."""
+    """Parse JSON keeping decimals exact and refusing NaN, Infinity and NUL characters.
+
+    NUL (``\\u0000``) has no place in a clinical document and databases refuse it in text.
+    """
+    nul = b"\\u0000" in text if isinstance(text, bytes) else "\\u0000" in text
+    if nul:
+        raise InputError("", "the document contains a NUL character (\\u0000); remove it")
     try:
         return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
