@@ -143,6 +143,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .api.app import create_app
     from .store.db import open_engine
 
+    if args.workers > 1:
+        # each worker process builds its own app (and engine) from DATABASE_URL
+        create_app(open_engine())  # migrate once, before the workers start
+        uvicorn.run(
+            "posology.api.app:app_from_environment",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="warning",
+            access_log=False,
+        )
+        return EXIT_OK
     app = create_app(open_engine())
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return EXIT_OK
@@ -202,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="start the HTTP server (DATABASE_URL, default a SQLite file)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="worker processes (one per core)")
     p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("user", help="manage accounts")

@@ -426,8 +426,25 @@ def parse_quantity(
     Refuses, with a message naming ``field`` and the fix: a non-string, a number without a unit,
     an unknown unit, a unit of a kind not in ``kinds``, a comma (decimal comma or thousands
     separator, both ambiguous), NaN or infinity, a negative number, and zero unless allowed.
+    Quantities are immutable, so a spelling read once is served from a cache afterwards.
     """
     wanted = tuple(kinds) if kinds is not None else None
+    if isinstance(text, str) and len(text) <= 64:
+        try:
+            return _parse_cached(text, wanted, allow_zero)
+        except UnitError as exc:
+            raise UnitError(field, exc.message) from None
+    return _parse(text, field, wanted, allow_zero)
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(text: str, wanted: tuple[Dimension, ...] | None, allow_zero: bool) -> Quantity:
+    return _parse(text, "", wanted, allow_zero)
+
+
+def _parse(
+    text: object, field: str, wanted: tuple[Dimension, ...] | None, allow_zero: bool
+) -> Quantity:
     example = EXAMPLES.get(wanted[0], '"50 ug"') if wanted else '"50 ug"'
     if not isinstance(text, str):
         raise UnitError(field, f"must be a string of a number and a unit, e.g. {example}")

@@ -338,24 +338,28 @@ def parse_event(data: object, path: str) -> Event:
     required, optional = _EVENT_FIELDS[kind]
     obj = F.json_object(data, path, ("at", "kind", *required), optional)
     at = F.instant(obj["at"], F.join(path, "at"))
-    builders: dict[str, Callable[[], Event]] = {
-        "oral-regimen": lambda: _oral_regimen(obj, at, path),
-        "oral-stop": lambda: OralStop(at),
-        "it-test-dose": lambda: ItTestDose(
+    if kind == "oral-regimen":
+        return _oral_regimen(obj, at, path)
+    if kind == "it-test-dose":
+        response = obj.get("response")
+        return ItTestDose(
             at,
             F.quantity(obj["dose"], F.join(path, "dose"), MASS),
-            None
-            if obj.get("response") is None
-            else _response(obj["response"], F.join(path, "response")),
-        ),
-        "pump-implant": lambda: PumpImplant(at),
-        "it-infusion": lambda: _infusion(obj, at, path),
-        "pump-refill": lambda: _pump_refill(obj, at, path),
-        "it-stable": lambda: ItStable(at),
-        "it-stop": lambda: ItStop(at),
-        "review": lambda: Review(at, _note(obj["note"], F.join(path, "note"))),
+            None if response is None else _response(response, F.join(path, "response")),
+        )
+    if kind == "it-infusion":
+        return _infusion(obj, at, path)
+    if kind == "pump-refill":
+        return _pump_refill(obj, at, path)
+    if kind == "review":
+        return Review(at, _note(obj["note"], F.join(path, "note")))
+    simple: dict[str, Callable[[datetime], Event]] = {
+        "oral-stop": OralStop,
+        "pump-implant": PumpImplant,
+        "it-stable": ItStable,
+        "it-stop": ItStop,
     }
-    return builders[kind]()
+    return simple[kind](at)
 
 
 def _infusion(obj: Mapping[str, Any], at: datetime, path: str) -> ItInfusion:

@@ -1,0 +1,78 @@
+"""The server's commands: accounts, tokens, migrations."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import POSTGRES
+
+
+def run(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "posology.cli", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_user_add_token_create_and_db_upgrade(tmp_path: Path, engine) -> None:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "DATABASE_URL": POSTGRES or f"sqlite:///{tmp_path / 'cli.db'}"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    added = run(
+        "user",
+        "add",
+        "nurse@east.example",
+        "--clinic",
+        "East",
+        "--role",
+        "clinician",
+        "--password-stdin",
+        env=env,
+        stdin="a long enough password\n",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "nurse@east.example" in added.stdout
+    again = run(
+        "user", "add", "nurse@east.example", "--clinic", "East", "--role", "clinician", env=env
+    )
+    assert (
+        again.returncode == 2
+        and "exists already" in again.stderr
+        and "Traceback" not in again.stderr
+    )
+    token = run("token", "create", "nurse@east.example", env=env)
+    assert token.returncode == 0 and token.stdout.startswith("pos_")
+    unknown = run("token", "create", "nobody@east.example", env=env)
+    assert unknown.returncode == 2 and "no active account" in unknown.stderr
+    bad_role = run(
+        "user", "add", "x@east.example", "--clinic", "East", "--role", "surgeon", env=env
+    )
+    assert bad_role.returncode == 2 and "invalid choice" in bad_role.stderr
+    short = run(
+        "user",
+        "add",
+        "y@east.example",
+        "--clinic",
+        "East",
+        "--role",
+        "admin",
+        "--password-stdin",
+        env=env,
+        stdin="short\n",
+    )
+    assert short.returncode == 2 and "at least 10 characters" in short.stderr
+
+
+def test_an_unsupported_database_url_is_refused_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": "mysql://root@localhost/x"}
+    result = run("db", "upgrade", env=env)
+    assert result.returncode == 2 and "unsupported DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
