@@ -243,6 +243,10 @@ def _oral_regimen(obj: Mapping[str, Any], at: datetime, path: str) -> OralRegime
     return OralRegimen(at, doses, times, form, strength)
 
 
+# Plausibility bound for a typed effect duration (a slip), not a clinical limit.
+MAX_EFFECT_HOURS = Fraction(72)
+
+
 def _response(data: object, path: str) -> Response:
     obj = F.json_object(data, path, ("effect",), ("duration_h",))
     effect = F.boolean(obj["effect"], F.join(path, "effect"))
@@ -251,10 +255,14 @@ def _response(data: object, path: str) -> Response:
         raise InputError(F.join(path, "duration_h"), "missing; how many hours the effect lasted")
     duration = None
     if raw is not None:
-        if isinstance(raw, bool) or not isinstance(raw, (int, Decimal)):
-            raise InputError(F.join(path, "duration_h"), "must be a number of hours")
-        hours = Fraction(raw)
-        if hours < 0 or hours > 72 or (effect and hours == 0):
+        hours = F.number(
+            raw,
+            F.join(path, "duration_h"),
+            low=Fraction(-1),
+            high=MAX_EFFECT_HOURS,
+            what="hours the effect lasted, at most 72",
+        )
+        if hours < 0 or (effect and hours == 0):
             raise InputError(
                 F.join(path, "duration_h"),
                 "must be above 0 and at most 72 hours when there was an effect (0 or absent "

@@ -6,6 +6,7 @@ Shared by the CASE reader (``documents``) and the REQUEST reader (``planning.req
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -62,6 +63,10 @@ def boolean(value: object, path: str) -> bool:
 
 
 def number(value: object, path: str, *, low: Fraction, high: Fraction, what: str) -> Fraction:
+    """A JSON number read exactly: an int, a Decimal (from ``load_json``) or a finite float
+    (from Python callers, read by its shortest decimal spelling, so 70.1 means 70.1)."""
+    if isinstance(value, float) and math.isfinite(value):
+        value = Decimal(repr(value))
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise InputError(path, f"must be a number ({what})")
     number = Fraction(value)
