@@ -156,7 +156,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             access_log=False,
         )
         return EXIT_OK
+    from .api.app import settle_memory
+
     app = create_app(open_engine())
+    settle_memory()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return EXIT_OK
 

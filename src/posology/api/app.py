@@ -142,9 +142,21 @@ def create_app(
     return app
 
 
+def settle_memory() -> None:
+    """Move what start-up built (the pack, the app) out of the collector's way, and let the
+    short-lived values of a check be collected less often: fewer pauses under load."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
 def app_from_environment() -> FastAPI:
     """The app for a worker process of ``posology serve --workers N`` (already migrated)."""
-    return create_app(migrate=False)
+    app = create_app(migrate=False)
+    settle_memory()
+    return app
 
 
 def _errors(app: FastAPI) -> None:
