@@ -108,16 +108,17 @@ def it_screening(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding
             Severity.WARNING,
         )
     notes: list[Finding] = []
+    previous: Quantity | None = None
     if status.state == "in-progress":
         assert status.last is not None
-        dose = status.last.dose.to("ug") + step
+        previous = status.last.dose.to("ug")
+        dose = previous + step
         at = max(req.start, status.last.at + days(interval))
         first = False
     else:
         dose, first = _first_test_dose(ctx, pack, notes), True
         at = req.start
     steps: list[Step] = []
-    previous: Quantity | None = None if first else status.last.dose.to("ug")  # type: ignore[union-attr]
     while dose <= max_dose:
         steps.append(_test_dose_step(ctx, pack, ItTestDose(at, dose), previous, first))
         previous, first = dose, False

@@ -284,12 +284,13 @@ def oral_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Findi
     if not steps:
         refuse(pack, "PO-TITRATION", "No step up to the target can be made.", Severity.INFO)
     reached = steps[-1].event.at
+    assert previous is not None  # the daily dose of the last step
     review_after = pack.rule("SUP-PO-REVIEW").quantity("after")
     steps.append(
         Step(
             Review(
                 reached + days(review_after),
-                f"Review {review_after.text()} after reaching {steps[-1].event.daily_dose.text()}: "  # type: ignore[union-attr]
+                f"Review {review_after.text()} after reaching {previous.text()}: "
                 "if no therapeutic effect is apparent, decide whether to continue.",
             ),
             ("SUP-PO-REVIEW",),
