@@ -303,13 +303,10 @@ def _schedule(data: object, path: str, daily_dose: Quantity) -> tuple[ScheduleSe
 
 def _pump_refill(obj: Mapping[str, Any], at: datetime, path: str) -> PumpRefill:
     conc = F.quantity(obj["concentration"], F.join(path, "concentration"), CONCENTRATION)
-    volume = F.number(
-        obj["volume_ml"],
-        F.join(path, "volume_ml"),
-        low=Fraction(0),
-        high=_MAX_RESERVOIR,
-        what="volume filled in mL, e.g. 20",
-    )
+    filled = F.amount(obj, "volume_ml", path, _MAX_RESERVOIR, "mL", "volume filled in mL, e.g. 20")
+    if filled is None:
+        raise InputError(F.join(path, "volume_ml"), "missing; the volume filled in mL")
+    volume = filled.magnitude
     alarm = None
     if obj.get("alarm_ml") is not None:
         alarm_value = F.number(
@@ -322,7 +319,7 @@ def _pump_refill(obj: Mapping[str, Any], at: datetime, path: str) -> PumpRefill:
         if alarm_value >= volume:
             raise InputError(F.join(path, "alarm_ml"), "must be below volume_ml")
         alarm = Quantity.of(alarm_value, "mL")
-    return PumpRefill(at, conc, Quantity.of(volume, "mL"), alarm)
+    return PumpRefill(at, conc, filled, alarm)
 
 
 _EVENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -338,13 +335,17 @@ _EVENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+_KINDS = tuple(_EVENT_FIELDS)
+_EVENT_KEYS = {kind: (("at", "kind", *req), opt) for kind, (req, opt) in _EVENT_FIELDS.items()}
+
+
 def parse_event(data: object, path: str) -> Event:
     """One EVENT object into its event value."""
     if not isinstance(data, dict):
         raise InputError(path, "must be a JSON object with at least `at` and `kind`")
-    kind = F.code(data.get("kind"), F.join(path, "kind"), tuple(_EVENT_FIELDS))
-    required, optional = _EVENT_FIELDS[kind]
-    obj = F.json_object(data, path, ("at", "kind", *required), optional)
+    kind = F.code(data.get("kind"), F.join(path, "kind"), _KINDS)
+    required, optional = _EVENT_KEYS[kind]
+    obj = F.json_object(data, path, required, optional)
     at = F.instant(obj["at"], F.join(path, "at"))
     if kind == "oral-regimen":
         return _oral_regimen(obj, at, path)

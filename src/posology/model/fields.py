@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from ..errors import InputError
@@ -79,9 +80,23 @@ def amount(
     obj: Mapping[str, Any], key: str, path: str, high: Fraction, unit: str, what: str
 ) -> Quantity | None:
     """An optional plain number whose unit the field name carries (``weight_kg``)."""
-    if obj.get(key) is None:
+    raw = obj.get(key)
+    if raw is None:
         return None
-    value = number(obj[key], join(path, key), low=Fraction(0), high=high, what=what)
+    if type(raw) in (int, Decimal):  # exact and hashable: read once, then from the cache
+        try:
+            return _cached_amount(raw, high, unit)
+        except ValueError:
+            pass  # out of range: the uncached path below words the error with the field
+    value = number(raw, join(path, key), low=Fraction(0), high=high, what=what)
+    return Quantity.of(value, unit)
+
+
+@lru_cache(maxsize=2048)
+def _cached_amount(raw: int | Decimal, high: Fraction, unit: str) -> Quantity:
+    value = Fraction(raw)
+    if not 0 < value <= high:
+        raise ValueError(raw)
     return Quantity.of(value, unit)
 
 
