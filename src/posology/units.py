@@ -248,7 +248,10 @@ class Quantity:
 
     def in_(self, target: str | Unit) -> Fraction:
         """The exact magnitude in another unit: ``parse_quantity("1 mg").in_("ug") == 1000``."""
-        return self.to(target).magnitude
+        u = target if isinstance(target, Unit) else unit(target)
+        if u.dim != self.dim:
+            self._same_kind(u.dim, "convert")
+        return self.base / u.factor
 
     def _same_kind(self, other: Dimension, verb: str) -> None:
         if other != self.dim:

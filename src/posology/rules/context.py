@@ -42,6 +42,7 @@ class Context:
     history: tuple[Event, ...]
     age: Fraction | None
     origin: str | None
+    is_child: bool
     # oral
     oral_events: tuple[OralRegimen | OralStop, ...]
     oral_active: OralRegimen | None
@@ -60,17 +61,9 @@ class Context:
 
     # -- derived answers ----------------------------------------------------------------------
     @property
-    def adult_age(self) -> Fraction:
-        return self.pack.rule("IND-POPULATION").quantity("adult_age").in_("a")
-
-    @property
     def age_quantity(self) -> Quantity | None:
         """The age as a duration in years, to compare with the pack's age bands."""
         return None if self.age is None else Quantity.of(self.age, "a")
-
-    @property
-    def is_child(self) -> bool:
-        return self.age is not None and self.age < self.adult_age
 
     @property
     def maintenance(self) -> bool:
@@ -95,6 +88,7 @@ def build_context(
     proposal are not its past and are left out.
     """
     prior = tuple(e for e in history if e.at <= proposal.at)
+    age = age_at(patient, proposal.at)
     oral_events: list[OralRegimen | OralStop] = []
     oral_active: OralRegimen | None = None
     oral_last_change: OralRegimen | None = None
@@ -153,8 +147,9 @@ def build_context(
         patient=patient,
         proposal=proposal,
         history=prior,
-        age=age_at(patient, proposal.at),
+        age=age,
         origin=origin_of(patient, pack),
+        is_child=age is not None and age < _adult_age(pack),
         oral_events=tuple(oral_events),
         oral_active=oral_active,
         oral_last_change=oral_last_change,
@@ -169,6 +164,11 @@ def build_context(
         stable_at=stable_at,
         refills=tuple(refills),
     )
+
+
+def _adult_age(pack: Pack) -> Fraction:
+    """IND-POPULATION's adult age, in years."""
+    return pack.rule("IND-POPULATION").quantity("adult_age").in_("a")
 
 
 def hours_between(earlier: datetime, later: datetime) -> Fraction:
