@@ -231,3 +231,19 @@ def test_a_nul_character_is_refused_before_it_reaches_a_database() -> None:
     # regression: a NUL in a login e-mail made PostgreSQL raise (a 500) under schemathesis
     with pytest.raises(InputError, match="NUL"):
         read_case('{"patient": {"age_years": 40, "diagnosis": "stroke", "sex": "\\u0000"}}')
+
+
+def test_the_event_memo_keeps_types_apart() -> None:
+    # events read once are memoised by content; a boolean and a number must never share a key
+    good = {
+        "at": "2026-11-01T08:00",
+        "kind": "it-test-dose",
+        "dose": "50 ug",
+        "response": {"effect": True, "duration_h": 6},
+    }
+    bad = {**good, "response": {"effect": 1, "duration_h": 6}}
+    assert parse_case(case(history=[good])).history[0].response.effect is True  # type: ignore[union-attr]
+    err = refused(case(history=[bad]))
+    assert err.field == "history[0].response.effect"
+    again = parse_case(case(history=[good]))
+    assert again.history == parse_case(case(history=[dict(good)])).history

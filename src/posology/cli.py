@@ -144,17 +144,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .store.db import open_engine
 
     if args.workers > 1:
-        # each worker process builds its own app (and engine) from DATABASE_URL
+        from .api.workers import serve
+
         create_app(open_engine())  # migrate once, before the workers start
-        uvicorn.run(
-            "posology.api.app:app_from_environment",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level="warning",
-            access_log=False,
-        )
+        serve(args.host, args.port, args.workers)  # each worker builds its app from DATABASE_URL
         return EXIT_OK
     from .api.app import settle_memory
 

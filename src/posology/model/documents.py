@@ -340,7 +340,54 @@ _EVENT_KEYS = {kind: (("at", "kind", *req), opt) for kind, (req, opt) in _EVENT_
 
 
 def parse_event(data: object, path: str) -> Event:
-    """One EVENT object into its event value."""
+    """One EVENT object into its event value.
+
+    Reading is a pure function of the object, and histories are sent again and again (every
+    check of a patient carries the same past), so events read once are kept in a bounded memo
+    keyed by their content, types included (``true`` and ``1`` are different keys).
+    """
+    key = _content_key(data)
+    if key is not None:
+        hit = _EVENT_MEMO.get(key)
+        if hit is not None:
+            return hit
+    event = _read_event(data, path)
+    if key is not None:
+        if len(_EVENT_MEMO) >= _EVENT_MEMO_SIZE:
+            _EVENT_MEMO.clear()
+        _EVENT_MEMO[key] = event
+    return event
+
+
+_EVENT_MEMO: dict[object, Event] = {}
+_EVENT_MEMO_SIZE = 20_000
+
+
+def _content_key(value: object) -> object:
+    """A hashable key for a decoded JSON value, its types included; None for anything else."""
+    kind = type(value)
+    if kind is dict:
+        items = []
+        for k, v in value.items():  # type: ignore[attr-defined]
+            frozen = _content_key(v)
+            if frozen is None and v is not None:
+                return None
+            items.append((k, frozen))
+        return (dict, tuple(items))
+    if kind is list:
+        parts = []
+        for v in value:  # type: ignore[attr-defined]
+            frozen = _content_key(v)
+            if frozen is None and v is not None:
+                return None
+            parts.append(frozen)
+        return (list, tuple(parts))
+    if kind in (str, int, bool, Decimal, float):
+        return (kind, value)
+    return None
+
+
+def _read_event(data: object, path: str) -> Event:
     if not isinstance(data, dict):
         raise InputError(path, "must be a JSON object with at least `at` and `kind`")
     kind = F.code(data.get("kind"), F.join(path, "kind"), _KINDS)
