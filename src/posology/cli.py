@@ -83,11 +83,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
         request = read_request(_read_input(args.request))
     except InputError as exc:
         raise UsageError(f"input error: {exc}") from None
-    result = plan(request, load_pack())
+    pack = load_pack()
+    result = plan(request, pack)
     if args.format == "json":
         from .serialize import plan_json
 
         _print_json(plan_json(result))
+    elif args.format == "fhir":
+        from .interop.fhir_out import daily_ceiling, plan_bundle
+
+        _print_json(plan_bundle(result, pack, daily_ceiling(request, pack)))
     elif args.format == "csv":
         from .export.plan_csv import render_csv
 
@@ -200,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plan", help="a tailored plan for one patient and one goal")
     p.add_argument("request", metavar="REQUEST.json", help="the REQUEST document, or - for stdin")
-    p.add_argument("--format", choices=("text", "json", "ics", "csv"), default="text")
+    p.add_argument("--format", choices=("text", "json", "ics", "csv", "fhir"), default="text")
     p.set_defaults(run=cmd_plan)
 
     p = sub.add_parser("explain", help="a rule with its numbers and quoted source")

@@ -1,0 +1,88 @@
+"""`posology plan --format fhir`: a validated FHIR R4 Bundle with sequenced dosage instructions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from casebuild import EXAMPLES, SHARED
+from posology.interop.fhir_out import validate
+from test_cli import posology
+
+PLANS = sorted((EXAMPLES / "plan").glob("*.json"))
+
+
+def bundle_for(name: str) -> dict:  # type: ignore[type-arg]
+    result = posology("plan", str(EXAMPLES / "plan" / name), "--format", "fhir")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def dosages(bundle: dict) -> list[dict]:  # type: ignore[type-arg]
+    return bundle["entry"][0]["resource"]["dosageInstruction"]
+
+
+@pytest.mark.parametrize("path", PLANS, ids=lambda p: p.stem)
+def test_every_goal_gives_a_valid_bundle_with_ucum_units(path) -> None:  # type: ignore[no-untyped-def]
+    result = posology("plan", str(path), "--format", "fhir")
+    assert result.returncode == 0, result.stderr
+    bundle = json.loads(result.stdout)
+    validate(bundle)
+    assert "mcg" not in result.stdout
+    request = bundle["entry"][0]["resource"]
+    assert request["resourceType"] == "MedicationRequest" and request["intent"] == "plan"
+    assert request["medicationCodeableConcept"]["coding"][0]["code"] == "M03BX01"
+
+
+def test_oral_titration_is_sequenced_with_bounds_times_and_mg() -> None:
+    steps = dosages(bundle_for("oral-titration.json"))
+    assert [d["sequence"] for d in steps] == [1, 2, 3, 4]
+    assert [d["doseAndRate"][0]["doseQuantity"]["value"] for d in steps] == [5, 10, 15, 20]
+    assert {d["doseAndRate"][0]["doseQuantity"]["code"] for d in steps} == {"mg"}
+    first = steps[0]["timing"]["repeat"]
+    assert first["boundsPeriod"] == {"start": "2026-12-01", "end": "2026-12-03"}  # until day 4
+    assert first["frequency"] == 3 and first["period"] == 1 and first["periodUnit"] == "d"
+    assert first["timeOfDay"] == ["08:00:00", "13:00:00", "18:00:00"]
+    assert steps[0]["route"]["coding"][0]["code"] == "26643006"
+    assert steps[0]["maxDosePerPeriod"]["numerator"]["value"] == 100  # PO-MAX
+    assert "end" not in steps[-1]["timing"]["repeat"]["boundsPeriod"]
+
+
+def test_a_childs_plan_states_the_childrens_maximum() -> None:
+    steps = dosages(bundle_for("oral-titration-child.json"))
+    assert {d["maxDosePerPeriod"]["numerator"]["value"] for d in steps} == {40}  # under 8 years
+
+
+def test_intrathecal_steps_use_the_intrathecal_route_and_ug_per_day_rates() -> None:
+    steps = dosages(bundle_for("it-titration.json"))
+    rates = [d for d in steps if "rateQuantity" in d["doseAndRate"][0]]
+    assert rates and all(d["route"]["coding"][0]["code"] == "72607000" for d in rates)
+    assert rates[0]["doseAndRate"][0]["rateQuantity"] == {
+        "value": 150,
+        "unit": "ug/d",
+        "system": "http://unitsofmeasure.org",
+        "code": "ug/d",
+    }
+    test_doses = dosages(bundle_for("it-screening.json"))
+    assert [d["doseAndRate"][0]["doseQuantity"]["value"] for d in test_doses] == [50, 75, 100]
+    assert {d["doseAndRate"][0]["doseQuantity"]["code"] for d in test_doses} == {"ug"}
+
+
+def test_findings_travel_as_detected_issues() -> None:
+    bundle = bundle_for("oral-taper.json")  # a patient with diabetes: a SUP-CAUTION note
+    issues = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DetectedIssue"
+    ]
+    assert any(i["code"]["text"] == "SUP-CAUTION" and i["severity"] == "moderate" for i in issues)
+
+
+def test_the_fhir_taper_example_has_the_shape_we_write() -> None:
+    example = SHARED / "fixtures" / "fhir-r4" / "MedicationRequest-medrx0303.json"
+    if not example.exists():
+        pytest.skip("needs the FHIR R4 example MedicationRequest medrx0303 from ../shared/fixtures")
+    dosage = json.loads(example.read_text())["dosageInstruction"][0]
+    ours = dosages(bundle_for("oral-taper.json"))[0]
+    assert set(dosage["timing"]["repeat"]) >= {"boundsPeriod", "frequency", "period", "periodUnit"}
+    assert set(ours["timing"]["repeat"]) >= set(dosage["timing"]["repeat"])
+    assert "sequence" in dosage and "sequence" in ours
