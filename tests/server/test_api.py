@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from casebuild import EXAMPLES
-from conftest import Accounts
+from dbhelp import Accounts
 
 PATIENT = {
     "age_years": 45,

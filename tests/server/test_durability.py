@@ -19,7 +19,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from conftest import POSTGRES, bearer
+from dbhelp import POSTGRES, bearer
 from posology.store import tables as T
 from posology.store.db import upgrade
 

@@ -20,7 +20,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from conftest import bearer, fresh_engine
+from dbhelp import bearer, fresh_engine
 from posology.api.app import create_app
 
 CASES_PER_OPERATION = 200

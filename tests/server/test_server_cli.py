@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import POSTGRES
+from dbhelp import POSTGRES
 
 
 def run(

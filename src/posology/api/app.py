@@ -130,6 +130,9 @@ def create_app(
     app.state.engine = engine
     _errors(app)
     _routes(app, engine, pack, auth)
+    from ..web.pages import add_pages
+
+    add_pages(app, engine, pack)
     original = app.openapi
 
     def openapi() -> dict[str, Any]:

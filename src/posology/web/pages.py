@@ -1,0 +1,341 @@
+"""The clinician's pages, rendered on the server over the same store and core as the API.
+
+Pages need a login session (an HttpOnly cookie); page forms that change anything carry the
+session's CSRF token, and the pages' scripts send it as ``X-CSRF-Token`` to the JSON API. All
+assets are in the package: nothing is fetched from elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from ..errors import InputError
+from ..knowledge import Pack
+from ..knowledge.derived import treatment_fields
+from ..model.events import Event, ItInfusion
+from ..model.patient import DIAGNOSES, SEXES
+from ..planning.request import GOALS
+from ..serialize import DISCLAIMER
+from ..store import records as R
+from ..units import Quantity
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "posology_session"
+KINDS = [
+    "oral-regimen",
+    "oral-stop",
+    "it-test-dose",
+    "pump-implant",
+    "it-infusion",
+    "pump-refill",
+    "it-stable",
+    "it-stop",
+    "review",
+]
+GOAL_OPTIONS = ("target_daily_dose", "concentration", "night_onset", "night_end")
+
+
+def _environment() -> Any:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
+    env.globals["disclaimer"] = DISCLAIMER
+    env.filters["plain"] = plain_value
+    return env
+
+
+def plain_value(value: Any) -> str:
+    """A stored patient field for people: lists joined, the pump described, booleans as yes/no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', ' ')}: {plain_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+def quantity_html(q: Quantity) -> str:
+    """A quantity for the page: µg and mg styled apart, so a glance tells them apart."""
+    mass = q.unit.code.split("/")[0]
+    css = {"ug": "unit-ug", "mg": "unit-mg"}.get(mass, "")
+    return f'<span class="qty {css}">{escape(q.text())}</span>'
+
+
+def describe_html(event: Event) -> str:
+    from ..export.describe import describe
+
+    text = escape(describe(event))
+    for q in _quantities(event):
+        plain = escape(q.text())
+        if plain in text:
+            text = text.replace(plain, quantity_html(q), 1)
+    return text
+
+
+def _quantities(event: Event) -> list[Quantity]:
+    out: list[Quantity] = []
+    for name in ("daily_dose", "dose", "concentration", "volume"):
+        value = getattr(event, name, None)
+        if isinstance(value, Quantity):
+            out.append(value)
+    return out
+
+
+def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
+    env = _environment()
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(env.get_template(name).render(**context), status_code=status)
+
+    def session(request: Request) -> tuple[R.User, str] | None:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        try:
+            return R.user_for_session(engine, token)
+        except R.Unauthorized:
+            return None
+
+    def to_login() -> RedirectResponse:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request) -> Response:
+        return RedirectResponse("/patients" if session(request) else "/login", status_code=303)
+
+    @app.get("/login", include_in_schema=False)
+    def login_page(request: Request) -> Response:
+        return render("login.html", user=None, csrf="")
+
+    @app.post("/login", include_in_schema=False)
+    async def login_form(request: Request) -> Response:
+        form = await request.form()
+        try:
+            _user, token, _csrf = R.login(
+                engine, str(form.get("email", "")), str(form.get("password", ""))
+            )
+        except R.Unauthorized as exc:
+            return render("login.html", status=401, user=None, csrf="", error=str(exc))
+        response = RedirectResponse("/patients", status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            httponly=True,
+            secure=True,
+            samesite="strict",
+            max_age=int(R.SESSION_LIFETIME.total_seconds()),
+        )
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    async def logout_form(request: Request) -> Response:
+        current = session(request)
+        form = await request.form()
+        if current is None:
+            return to_login()
+        if form.get("csrf") != current[1]:  # a forged form: the session stays as it is
+            return RedirectResponse("/patients", status_code=303)
+        R.logout(engine, request.cookies[SESSION_COOKIE])
+        response = to_login()
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @app.get("/indication", include_in_schema=False)
+    def indication(request: Request) -> Response:
+        current = session(request)
+        if current is None:
+            return to_login()
+        treatments = []
+        for route in ("oral", "intrathecal"):
+            fields = treatment_fields(pack, route)
+            treatments.append(
+                {
+                    "route": route,
+                    "range": f"{quantity_html(fields.daily_range.low)} to "
+                    f"{quantity_html(fields.daily_range.high)}",
+                    "regimen": fields.regimen_text(),
+                    "start": quantity_html(fields.starting_dose) if fields.starting_dose else None,
+                    "rules": [r for r in pack.rules.values() if r.route == route],
+                }
+            )
+        general = [r for r in pack.rules.values() if r.route == "general"]
+        return render(
+            "indication.html",
+            user=current[0],
+            csrf=current[1],
+            general=general,
+            treatments=treatments,
+        )
+
+    @app.get("/patients", include_in_schema=False)
+    def patients(request: Request) -> Response:
+        current = session(request)
+        if current is None:
+            return to_login()
+        return render(
+            "patients.html",
+            user=current[0],
+            csrf=current[1],
+            patients=R.list_patients(engine, current[0]),
+            diagnoses=DIAGNOSES,
+            sexes=SEXES,
+        )
+
+    @app.get("/patients/{patient_id}", include_in_schema=False)
+    def patient(request: Request, patient_id: int) -> Response:
+        current = session(request)
+        if current is None:
+            return to_login()
+        from ..model import parse_event
+
+        record = R.get_patient(engine, current[0], patient_id)
+        events = R.list_events(engine, current[0], patient_id)
+        for e in events:
+            e["what"] = describe_html(parse_event(e["event"], "event"))
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")
+        return render(
+            "patient.html",
+            user=current[0],
+            csrf=current[1],
+            record=record,
+            events=events,
+            kinds=KINDS,
+            goals=GOALS,
+            now=now,
+        )
+
+    def plan_for(
+        request: Request, user: R.User, patient_id: int
+    ) -> tuple[Any, Any, dict[str, Any], str]:
+        from ..planning import parse_request, plan
+        from ..serialize import event_json
+
+        params = request.query_params
+        goal: dict[str, Any] = {"kind": params.get("goal", "")}
+        for option in GOAL_OPTIONS:
+            if params.get(option):
+                goal[option] = params[option]
+        start = params.get("start", "")
+        document, history = R.case_for(engine, user, patient_id)
+        request_doc = {
+            "patient": document,
+            "history": [event_json(e) for e in history],
+            "goal": goal,
+            "start": start,
+        }
+        parsed = parse_request(request_doc)
+        return parsed, plan(parsed, pack), goal, start
+
+    @app.get("/patients/{patient_id}/plan", include_in_schema=False)
+    def plan_page(request: Request, patient_id: int) -> Response:
+        current = session(request)
+        if current is None:
+            return to_login()
+        from .charts import daily_dose_staircase, rate_profile, reservoir_curve
+
+        record = R.get_patient(engine, current[0], patient_id)
+        try:
+            parsed, result, goal, start = plan_for(request, current[0], patient_id)
+        except InputError as exc:
+            return render(
+                "patient_error.html",
+                status=422,
+                user=current[0],
+                csrf=current[1],
+                record=record,
+                error=f"{exc.field}: {exc.message}",
+            )
+        daily = _daily_dose_for_reservoir(parsed.history, result)
+        charts = [
+            c
+            for c in (
+                daily_dose_staircase(result),
+                rate_profile(result),
+                reservoir_curve(result, daily),
+            )
+            if c
+        ]
+        steps = [
+            {
+                "when": f"{s.event.at:%Y-%m-%d %H:%M}",
+                "what": describe_html(s.event),
+                "instructions": s.instructions,
+                "condition": s.condition,
+                "rules": s.rules,
+            }
+            for s in result.steps
+        ]
+        query = urlencode({k: v for k, v in request.query_params.items()})
+        return render(
+            "plan.html",
+            user=current[0],
+            csrf=current[1],
+            record=record,
+            plan=result,
+            goal=goal,
+            goal_json=json.dumps(goal),
+            start=start,
+            steps=steps,
+            charts=charts,
+            query=query,
+        )
+
+    @app.get("/patients/{patient_id}/plan.{fmt}", include_in_schema=False)
+    def plan_download(request: Request, patient_id: int, fmt: str) -> Response:
+        current = session(request)
+        if current is None:
+            return to_login()
+        if fmt not in ("pdf", "ics", "csv"):
+            return Response("unknown format; use pdf, ics or csv", status_code=404)
+        try:
+            _parsed, result, goal, _start = plan_for(request, current[0], patient_id)
+        except InputError as exc:
+            return Response(f"{exc.field}: {exc.message}", status_code=422)
+        if not result.made:
+            return Response("no plan can be given for this request", status_code=422)
+        name = f"baclofen-{goal['kind']}"
+        if fmt == "csv":
+            from ..export.plan_csv import render_csv
+
+            return Response(
+                render_csv(result),
+                media_type="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+            )
+        if fmt == "ics":
+            from ..export.plan_ics import render_ics
+
+            return Response(
+                render_ics(result, datetime.now(UTC)),
+                media_type="text/calendar",
+                headers={"Content-Disposition": f'attachment; filename="{name}.ics"'},
+            )
+        from .handout import handout_pdf
+
+        pdf = handout_pdf(env, result, pack, current[0].clinic)
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
+        )
+
+
+def _daily_dose_for_reservoir(history: tuple[Event, ...], result: Any) -> Quantity | None:
+    """The daily dose a plan's refill will deliver: the plan's last infusion, else the history's."""
+    infusions = [s.event for s in result.steps if isinstance(s.event, ItInfusion)]
+    if infusions:
+        return infusions[0].daily_dose
+    running = [e for e in history if isinstance(e, ItInfusion)]
+    return running[-1].daily_dose if running else None

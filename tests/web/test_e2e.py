@@ -1,0 +1,213 @@
+"""End-to-end in real headless Chromium (Playwright driving Debian's /usr/bin/chromium).
+
+A clinician logs in, creates a patient, adds history, sees the checker's findings before saving,
+needs an override for an error, makes and saves an oral titration and a pump refill plan, and
+downloads the PDF handout, whose text (pdftotext) holds the schedule. Screenshots of each main
+page go to `screenshots/` at the project root (see docs/screenshots.md); the browser console
+must stay free of errors.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from posology.store import records
+from posology.store.db import open_engine, upgrade
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery staple"
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'posology.db'}"
+    engine = open_engine(url)
+    upgrade(engine)
+    records.add_user(engine, "doc@north.example", "North", "clinician", PASSWORD)
+    engine.dispose()
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "posology.cli", "serve", "--port", str(port)],
+        env={**os.environ, "DATABASE_URL": url},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+def test_a_clinician_goes_from_login_to_a_pdf_handout(server: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    SHOTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: console_errors.append(str(e)))
+
+    page.goto(server + "/")
+    assert page.url.endswith("/login")
+    page.fill("#email", "doc@north.example")
+    page.fill("#password", PASSWORD)
+    page.screenshot(path=str(SHOTS / "01-login.png"))
+    page.click("button[type=submit]")
+    page.wait_for_url("**/patients")
+
+    page.goto(server + "/indication")
+    assert page.locator("#PO-MAX").is_visible()
+    assert "From 5 To 33.333 mg 3 time(s) per day every day" in page.content()
+    page.screenshot(path=str(SHOTS / "02-indication.png"), full_page=True)
+
+    page.goto(server + "/patients")
+    page.fill("#label", "J.B.")
+    page.select_option("#diagnosis", "multiple-sclerosis")
+    page.select_option("#sex", "male")
+    page.fill("#age_years", "48")
+    page.fill("#weight_kg", "80")
+    page.select_option("#programmable", "yes")
+    page.fill("#reservoir_ml", "20")
+    page.screenshot(path=str(SHOTS / "03-patients.png"), full_page=True)
+    page.click("#patient-form button[type=submit]")
+    page.wait_for_url("**/patients/*")
+    patient_url = page.url
+
+    # history: a first oral regimen, checked before it is saved
+    page.select_option("#kind", "oral-regimen")
+    page.fill("#at", "2026-11-01T08:00")
+    page.fill("#dose", "5 mg")
+    page.fill("#times_per_day", "3")
+    page.click("#check-button")
+    page.wait_for_selector("#check-result p, #check-result .finding")
+    with page.expect_navigation():
+        page.click("#event-form button[type=submit]")
+    assert "Oral baclofen 15 mg/day" in page.inner_text("ol.timeline"), page.inner_text(
+        "#event-error"
+    )
+
+    # a dose typed in the wrong unit is caught before saving, and an error needs an override
+    page.fill("#at", "2026-11-04T08:00")
+    page.fill("#dose", "10 ug")
+    page.click("#check-button")
+    page.wait_for_selector("#check-result .finding.error")
+    assert "SUP-UNIT-MIXUP" in page.inner_text("#check-result")
+    page.fill("#dose", "40 mg")
+    page.click("#event-form button[type=submit]")
+    page.wait_for_selector("#override-box:not([hidden])")
+    assert "PO-MAX" in page.inner_text("#check-result")
+    page.screenshot(path=str(SHOTS / "04-patient-findings.png"), full_page=True)
+    page.fill("#dose", "10 mg")
+    page.fill("#override_reason", "")
+    with page.expect_navigation():
+        page.click("#event-form button[type=submit]")
+    assert "Oral baclofen 30 mg/day" in page.inner_text("ol.timeline"), page.inner_text(
+        "#event-error"
+    )
+
+    # an oral titration plan, shown with its chart, saved, and its PDF handout downloaded
+    page.goto(
+        patient_url + "/plan?goal=oral-titration&start=2026-11-10T08%3A00&target_daily_dose=60+mg"
+    )
+    assert page.locator("svg.chart").count() >= 1
+    page.screenshot(path=str(SHOTS / "05-plan-oral.png"), full_page=True)
+    page.click("#save-plan")
+    page.wait_for_selector("#save-result:has-text('Saved as plan')")
+    with page.expect_download() as download:
+        page.click("text=Download the patient handout (PDF)")
+    pdf = tmp_path / "handout.pdf"
+    download.value.save_as(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Your baclofen plan" in text and "Never stop suddenly" in text
+    assert "60 mg/day" in text
+
+    # a pump started elsewhere: the infusion has no screening here, so it needs an override
+    page.goto(patient_url)
+    page.select_option("#kind", "it-infusion")
+    page.fill("#at", "2026-11-20T09:00")
+    page.fill("#daily_dose", "250 ug/d")
+    page.click("#event-form button[type=submit]")
+    page.wait_for_selector("#override-box:not([hidden])")
+    assert "IT-SCREEN-REQUIRED" in page.inner_text("#check-result")
+    page.fill("#override_reason", "screened and implanted at the regional centre in 2025")
+    with page.expect_navigation():
+        page.click("#event-form button[type=submit]")
+    assert "override: screened and implanted" in page.inner_text("ol.timeline")
+    page.goto(
+        patient_url + "/plan?goal=it-refill&start=2026-12-01T09%3A00&concentration=500+ug%2FmL"
+    )
+    content = page.content()
+    assert "No plan can be given" not in content, page.inner_text("main")[:500]
+    assert page.locator("svg.chart").count() >= 1
+    page.screenshot(path=str(SHOTS / "06-plan-refill.png"), full_page=True)
+    page.click("#save-plan")
+    page.wait_for_selector("#save-result:has-text('Saved as plan')")
+    assert console_errors == []
+    context.close()
+
+
+def test_pages_fit_a_tablet(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(
+        viewport={"width": 820, "height": 1180}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.goto(server + "/login")
+    page.fill("#email", "doc@north.example")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/patients")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 820, "the page scrolls sideways on a tablet"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.tagName") in ("A", "BUTTON", "INPUT", "SELECT")
+    page.screenshot(path=str(SHOTS / "07-tablet-patients.png"), full_page=True)
+    context.close()

@@ -1,0 +1,87 @@
+"""The pages as HTML: logins, the indication page from the pack, patients, plans, downloads."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+
+def test_pages_need_a_login(pages: TestClient) -> None:
+    for path in (
+        "/",
+        "/patients",
+        "/indication",
+        "/patients/1",
+        "/patients/1/plan?goal=oral-taper",
+    ):
+        answer = pages.get(path, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/login"
+    wrong = pages.post("/login", data={"email": "doc@north.example", "password": "nope"})
+    assert wrong.status_code == 401 and "wrong e-mail address or password" in wrong.text
+
+
+def test_the_indication_page_is_generated_from_the_pack(logged_in: TestClient) -> None:
+    html = logged_in.get("/indication").text
+    assert "From 5 To 33.333 mg 3 time(s) per day every day" in html
+    assert "From 25 To 1400 ug once every day" in html
+    assert 'id="PO-MAX"' in html and 'id="SUP-PO-PAED"' in html
+    assert "supplementary · label" in html  # supplementary facts carry source and evidence
+    assert 'class="qty unit-mg"' in html and 'class="qty unit-ug"' in html  # µg and mg styled apart
+    assert "Dosage may be slowly increased" in html  # quotes shown
+
+
+def test_every_field_has_a_label(logged_in: TestClient) -> None:
+    html = logged_in.get("/patients").text
+    ids = re.findall(r'<(?:input|select|textarea)[^>]* id="([^"]+)"', html)
+    assert ids
+    for field_id in ids:
+        assert f'for="{field_id}"' in html, field_id
+
+
+def test_patient_page_and_plan_page_with_downloads(logged_in: TestClient) -> None:
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', logged_in.get("/patients").text).group(
+        1
+    )
+    created = logged_in.post(
+        "/api/v1/patients",
+        headers={"X-CSRF-Token": csrf},
+        json={"patient": {"age_years": 50, "diagnosis": "stroke", "sex": "male"}, "label": "K.L."},
+    )
+    pid = created.json()["id"]
+    logged_in.post(
+        f"/api/v1/patients/{pid}/events",
+        headers={"X-CSRF-Token": csrf},
+        json={
+            "event": {
+                "at": "2026-11-01T08:00",
+                "kind": "oral-regimen",
+                "dose": "20 mg",
+                "times_per_day": 3,
+            }
+        },
+    )
+    page = logged_in.get(f"/patients/{pid}").text
+    assert "Oral baclofen" in page and "K.L." in page
+    query = "goal=oral-taper&start=2026-12-01T08%3A00"
+    plan = logged_in.get(f"/patients/{pid}/plan?{query}")
+    assert plan.status_code == 200 and "<svg" in plan.text and "Stop oral baclofen" in plan.text
+    pdf = logged_in.get(f"/patients/{pid}/plan.pdf?{query}")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    ics = logged_in.get(f"/patients/{pid}/plan.ics?{query}")
+    assert ics.status_code == 200 and b"BEGIN:VCALENDAR" in ics.content
+    csv = logged_in.get(f"/patients/{pid}/plan.csv?{query}")
+    assert csv.status_code == 200 and csv.text.startswith("at,kind")
+    bad = logged_in.get(f"/patients/{pid}/plan?goal=oral-taper&start=tomorrow")
+    assert bad.status_code == 422 and "start" in bad.text
+
+
+def test_logout_needs_the_csrf_token(logged_in: TestClient) -> None:
+    logged_in.post("/logout", data={"csrf": "forged"})
+    assert logged_in.get("/patients", follow_redirects=False).status_code == 200  # still logged in
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', logged_in.get("/patients").text).group(
+        1
+    )
+    logged_in.post("/logout", data={"csrf": csrf})
+    logged_in.cookies.clear()
+    assert logged_in.get("/patients", follow_redirects=False).status_code == 303
