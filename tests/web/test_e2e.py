@@ -120,6 +120,14 @@ def test_a_clinician_goes_from_login_to_a_pdf_handout(server: str, browser, tmp_
     page.wait_for_url("**/patients/*")
     patient_url = page.url
 
+    # the profile form: a new weight is saved as a new version, the old one kept
+    page.click("summary")
+    profile = page.input_value("#profile-json").replace('"weight_kg": 80', '"weight_kg": 82')
+    page.fill("#profile-json", profile)
+    with page.expect_navigation():
+        page.click("#profile-form button[type=submit]")
+    assert "82" in page.inner_text("table")
+
     # history: a first oral regimen, checked before it is saved
     page.select_option("#kind", "oral-regimen")
     page.fill("#at", "2026-11-01T08:00")
@@ -187,7 +195,7 @@ def test_a_clinician_goes_from_login_to_a_pdf_handout(server: str, browser, tmp_
     )
     content = page.content()
     assert "No plan can be given" not in content, page.inner_text("main")[:500]
-    assert page.locator("svg.chart").count() >= 1
+    assert page.locator("svg.chart").count() == 2  # the 24-hour rate profile and the reservoir
     page.screenshot(path=str(SHOTS / "06-plan-refill.png"), full_page=True)
     page.click("#save-plan")
     page.wait_for_selector("#save-result:has-text('Saved as plan')")
@@ -200,6 +208,8 @@ def test_pages_fit_a_tablet(server: str, browser) -> None:  # type: ignore[no-un
         viewport={"width": 820, "height": 1180}, is_mobile=True, has_touch=True
     )
     page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     page.goto(server + "/login")
     page.fill("#email", "doc@north.example")
     page.fill("#password", PASSWORD)
@@ -210,4 +220,5 @@ def test_pages_fit_a_tablet(server: str, browser) -> None:  # type: ignore[no-un
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.tagName") in ("A", "BUTTON", "INPUT", "SELECT")
     page.screenshot(path=str(SHOTS / "07-tablet-patients.png"), full_page=True)
+    assert console_errors == []
     context.close()

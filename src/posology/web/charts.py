@@ -66,12 +66,13 @@ def daily_dose_staircase(plan: Plan) -> str | None:
     return _frame(title, f'<path d="{path}" class="line"/>{marks}', "days", unit)
 
 
-def rate_profile(plan: Plan) -> str | None:
-    """The 24-hour hourly-rate profile of the last infusion step that has a schedule."""
+def rate_profile(plan: Plan, running: ItInfusion | None = None) -> str | None:
+    """The 24-hour hourly-rate profile of the plan's last infusion step, else of the infusion
+    running when the plan starts."""
     infusions = [s.event for s in plan.steps if isinstance(s.event, ItInfusion)]
-    if not infusions:
+    last = infusions[-1] if infusions else running
+    if last is None:
         return None
-    last = infusions[-1]
     segments = last.schedule or ()
     if not segments:
         rates = [(0, last.daily_dose)]

@@ -214,6 +214,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
             kinds=KINDS,
             goals=GOALS,
             now=now,
+            profile_json=json.dumps(record["patient"], indent=2, ensure_ascii=False),
         )
 
     def plan_for(
@@ -258,11 +259,12 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
                 error=f"{exc.field}: {exc.message}",
             )
         daily = _daily_dose_for_reservoir(parsed.history, result)
+        running = next((e for e in reversed(parsed.history) if isinstance(e, ItInfusion)), None)
         charts = [
             c
             for c in (
                 daily_dose_staircase(result),
-                rate_profile(result),
+                rate_profile(result, running if result.made else None),
                 reservoir_curve(result, daily),
             )
             if c

@@ -104,6 +104,25 @@
     });
   }
 
+  const profileForm = document.getElementById("profile-form");
+  if (profileForm) {
+    profileForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const box = document.getElementById("profile-error");
+      let patient;
+      try { patient = JSON.parse(profileForm.elements["profile"].value); }
+      catch (e) { box.textContent = "profile: not valid JSON"; return; }
+      const response = await fetch(`/api/v1/patients/${profileForm.dataset.patient}`, {
+        method: "PUT", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "If-Match": `"${profileForm.dataset.version}"` },
+        body: JSON.stringify({ patient }),
+      });
+      if (response.ok) { window.location.reload(); return; }
+      const data = await response.json().catch(() => null);
+      box.textContent = data && data.error ? `${data.error.field}: ${data.error.message}` : "Not saved.";
+    });
+  }
+
   const saveButton = document.getElementById("save-plan");
   if (saveButton) {
     saveButton.addEventListener("click", async () => {
