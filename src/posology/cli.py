@@ -174,6 +174,17 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_clinic_contact(args: argparse.Namespace) -> int:
+    from .store import records
+    from .store.db import open_engine, upgrade
+
+    engine = open_engine()
+    upgrade(engine)
+    records.set_clinic_contact(engine, args.clinic, args.contact)
+    print(f"contact of {args.clinic} set")
+    return EXIT_OK
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
     from .store import records
     from .store.db import open_engine, upgrade
@@ -228,6 +239,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--role", required=True, choices=("clinician", "pharmacist", "admin"))
     q.add_argument("--password-stdin", action="store_true", help="read a login password from stdin")
     q.set_defaults(run=cmd_user_add)
+
+    p = sub.add_parser("clinic", help="manage clinics")
+    clinic_sub = p.add_subparsers(dest="clinic_command", metavar="ACTION", parser_class=_Parser)
+    clinic_sub.required = True
+    q = clinic_sub.add_parser("contact", help="how patients reach the clinic (printed on handouts)")
+    q.add_argument("clinic")
+    q.add_argument("contact")
+    q.set_defaults(run=cmd_clinic_contact)
 
     p = sub.add_parser("token", help="manage API tokens")
     token_sub = p.add_subparsers(dest="token_command", metavar="ACTION", parser_class=_Parser)

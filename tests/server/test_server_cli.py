@@ -48,6 +48,10 @@ def test_user_add_token_create_and_db_upgrade(tmp_path: Path, engine) -> None:  
         and "exists already" in again.stderr
         and "Traceback" not in again.stderr
     )
+    contact = run("clinic", "contact", "East", "East clinic, 0800 000 000", env=env)
+    assert contact.returncode == 0, contact.stderr
+    nowhere = run("clinic", "contact", "Nowhere", "0800", env=env)
+    assert nowhere.returncode == 2 and "no clinic" in nowhere.stderr
     token = run("token", "create", "nurse@east.example", env=env)
     assert token.returncode == 0 and token.stdout.startswith("pos_")
     unknown = run("token", "create", "nobody@east.example", env=env)

@@ -45,6 +45,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine = open_engine(url)
     upgrade(engine)
     records.add_user(engine, "doc@north.example", "North", "clinician", PASSWORD)
+    records.set_clinic_contact(engine, "North", "North spasticity clinic, 01234 567890")
     engine.dispose()
     port = free_port()
     process = subprocess.Popen(
@@ -177,6 +178,7 @@ def test_a_clinician_goes_from_login_to_a_pdf_handout(server: str, browser, tmp_
     ).stdout
     assert "Your baclofen plan" in text and "Never stop suddenly" in text
     assert "60 mg/day" in text
+    assert "01234 567890" in " ".join(text.split())  # the clinic's contact
 
     # a pump started elsewhere: the infusion has no screening here, so it needs an override
     page.goto(patient_url)

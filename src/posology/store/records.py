@@ -168,6 +168,28 @@ def add_user(engine: Engine, email: str, clinic: str, role: str, password: str |
     return user
 
 
+def set_clinic_contact(engine: Engine, clinic: str, contact: str) -> None:
+    """How patients reach the clinic (a phone number, a line of text), printed on handouts."""
+    contact = contact.strip()
+    if not contact or len(contact) > 300:
+        raise InputError("contact", "must be a short non-empty text, e.g. a phone number")
+    with engine.begin() as conn:
+        done = conn.execute(
+            update(T.clinics).where(T.clinics.c.name == clinic).values(contact=contact)
+        )
+        if done.rowcount != 1:
+            raise NotFound(f"no clinic {clinic!r}; clinics are created with `posology user add`")
+        _audit(conn, None, "clinic.contact", "clinic", None, {"clinic": clinic, "contact": contact})
+
+
+def clinic_contact(engine: Engine, user: User) -> str | None:
+    with engine.connect() as conn:
+        value = conn.execute(
+            select(T.clinics.c.contact).where(T.clinics.c.id == user.clinic_id)
+        ).scalar()
+    return str(value) if value else None
+
+
 def _user_row(conn: Connection, where: Any) -> User | None:
     row = conn.execute(
         select(T.users.c.id, T.users.c.email, T.users.c.clinic_id, T.clinics.c.name, T.users.c.role)

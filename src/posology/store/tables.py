@@ -30,6 +30,7 @@ clinics = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("contact", Text),  # how patients reach the clinic: printed on handouts
 )
 
 users = Table(

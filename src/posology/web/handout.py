@@ -53,7 +53,7 @@ def plain(step: Step) -> str:
     return step.instructions
 
 
-def handout_html(env: Any, plan: Plan, pack: Pack, clinic: str) -> str:
+def handout_html(env: Any, plan: Plan, pack: Pack, clinic: str, contact: str | None = None) -> str:
     withdrawal = pack.rule("SUP-IT-WITHDRAWAL")
     steps = [
         {
@@ -66,6 +66,7 @@ def handout_html(env: Any, plan: Plan, pack: Pack, clinic: str) -> str:
     return str(
         env.get_template("handout.html").render(
             clinic=clinic,
+            contact=contact,
             steps=steps,
             disclaimer=DISCLAIMER,
             pump=any(isinstance(s.event, _PUMP) for s in plan.steps),
@@ -75,7 +76,7 @@ def handout_html(env: Any, plan: Plan, pack: Pack, clinic: str) -> str:
     )
 
 
-def handout_pdf(env: Any, plan: Plan, pack: Pack, clinic: str) -> bytes:
+def handout_pdf(env: Any, plan: Plan, pack: Pack, clinic: str, contact: str | None = None) -> bytes:
     from weasyprint import HTML
 
-    return bytes(HTML(string=handout_html(env, plan, pack, clinic)).write_pdf())
+    return bytes(HTML(string=handout_html(env, plan, pack, clinic, contact)).write_pdf())

@@ -326,7 +326,9 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
             )
         from .handout import handout_pdf
 
-        pdf = handout_pdf(env, result, pack, current[0].clinic)
+        pdf = handout_pdf(
+            env, result, pack, current[0].clinic, R.clinic_contact(engine, current[0])
+        )
         return Response(
             pdf,
             media_type="application/pdf",
