@@ -1,0 +1,213 @@
+"""FHIR R4 in: orders and administrations into EVENTs, lenient on shape, strict on units."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from casebuild import SHARED
+from posology.errors import InputError
+from posology.interop.fhir_in import (
+    events_from_medication_administration,
+    events_from_medication_request,
+    patient_from_fhir,
+)
+from posology.interop.fhir_out import plan_bundle
+from posology.knowledge import load_pack
+from posology.model import ItInfusion, OralRegimen, parse_event
+from posology.planning import parse_request, plan
+
+FIXTURES = SHARED / "fixtures" / "fhir-r4"
+BACLOFEN = {
+    "coding": [{"system": "http://www.whocc.no/atc", "code": "M03BX01", "display": "baclofen"}]
+}
+ORAL = {"coding": [{"system": "http://snomed.info/sct", "code": "26643006"}]}
+INTRATHECAL = {"coding": [{"system": "http://snomed.info/sct", "code": "72607000"}]}
+
+
+def order(*dosages: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationRequest",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": BACLOFEN,
+        "dosageInstruction": list(dosages),
+    }
+
+
+def dosage(**fields: Any) -> dict[str, Any]:
+    base = {
+        "route": ORAL,
+        "timing": {
+            "repeat": {
+                "boundsPeriod": {"start": "2026-12-01T08:00:00+01:00"},
+                "frequency": 3,
+                "period": 1,
+                "periodUnit": "d",
+            }
+        },
+    }
+    return {**base, **fields}
+
+
+def test_an_oral_order_becomes_an_oral_regimen() -> None:
+    events = events_from_medication_request(
+        order(
+            dosage(
+                doseAndRate=[
+                    {
+                        "doseQuantity": {
+                            "value": 5,
+                            "unit": "mg",
+                            "system": "http://unitsofmeasure.org",
+                            "code": "mg",
+                        }
+                    }
+                ]
+            )
+        )
+    )
+    assert events == [
+        {
+            "at": "2026-12-01T08:00:00+01:00",
+            "kind": "oral-regimen",
+            "dose": "5 mg",
+            "times_per_day": 3,
+        }
+    ]
+    assert isinstance(parse_event(events[0], "e"), OralRegimen)
+
+
+def test_lenient_stu3_dose_on_the_dosage_and_mcg_without_a_system() -> None:
+    it = dosage(route=INTRATHECAL, rateQuantity={"value": 150, "unit": "mcg/d"})
+    events = events_from_medication_request(order(it))
+    assert events[0]["daily_dose"] == "150 ug/d"  # UCUM out, whatever came in
+    stu3 = dosage(doseQuantity={"value": 10, "unit": "mg"})
+    assert events_from_medication_request(order(stu3))[0]["dose"] == "10 mg"
+
+
+@pytest.mark.parametrize(
+    ("bad", "field", "fragment"),
+    [
+        (dosage(doseAndRate=[{"doseQuantity": {"value": 5}}]), "doseQuantity", "no unit"),
+        (
+            dosage(doseAndRate=[{"doseQuantity": {"value": 1, "unit": "TAB", "code": "TAB"}}]),
+            "doseQuantity",
+            "unknown unit",
+        ),
+        (
+            dosage(doseAndRate=[{"doseQuantity": {"value": 5, "unit": "mL", "code": "mL"}}]),
+            "doseQuantity",
+            "a mass is due",
+        ),
+        (
+            dosage(
+                route={"coding": [{"system": "http://snomed.info/sct", "code": "47625008"}]},
+                doseAndRate=[{"doseQuantity": {"value": 5, "code": "mg"}}],
+            ),
+            "route",
+            "oral",
+        ),
+    ],
+)
+def test_strict_where_safety_needs_it(bad: dict[str, Any], field: str, fragment: str) -> None:
+    with pytest.raises(InputError) as err:
+        events_from_medication_request(order(bad))
+    assert field in err.value.field and fragment in err.value.message
+
+
+def test_not_baclofen_is_refused() -> None:
+    other = {**order(dosage()), "medicationCodeableConcept": {"text": "amoxicillin"}}
+    with pytest.raises(InputError, match="not baclofen"):
+        events_from_medication_request(other)
+
+
+def test_an_intrathecal_bolus_administration_is_a_test_dose() -> None:
+    given = {
+        "resourceType": "MedicationAdministration",
+        "status": "completed",
+        "medicationCodeableConcept": BACLOFEN,
+        "effectiveDateTime": "2026-11-20T09:00:00+01:00",
+        "dosage": {
+            "route": INTRATHECAL,
+            "dose": {
+                "value": 50,
+                "unit": "ug",
+                "system": "http://unitsofmeasure.org",
+                "code": "ug",
+            },
+        },
+    }
+    assert events_from_medication_administration(given) == [
+        {"at": "2026-11-20T09:00:00+01:00", "kind": "it-test-dose", "dose": "50 ug"}
+    ]
+
+
+def test_patient_weight_and_clearance_from_observations() -> None:
+    doc = patient_from_fhir(
+        {"resourceType": "Patient", "gender": "female", "birthDate": "1970-05-02"},
+        [
+            {
+                "resourceType": "Observation",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+                "effectiveDateTime": "2026-10-01",
+                "valueQuantity": {"value": 154, "unit": "lb", "code": "[lb_av]"},
+            },
+            {
+                "resourceType": "Observation",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "2164-2"}]},
+                "effectiveDateTime": "2026-10-01",
+                "valueQuantity": {"value": 45, "code": "mL/min"},
+            },
+        ],
+        diagnosis="multiple-sclerosis",
+    )
+    assert doc == {
+        "diagnosis": "multiple-sclerosis",
+        "sex": "female",
+        "birth_date": "1970-05-02",
+        "weight_kg": 69.853,
+        "creatinine_clearance_ml_min": 45.0,
+    }
+
+
+@pytest.mark.parametrize("name", ["oral-titration", "it-titration"])
+def test_round_trip_plan_to_fhir_to_events(name: str) -> None:
+    from casebuild import EXAMPLES
+
+    document = json.loads((EXAMPLES / "plan" / f"{name}.json").read_text())
+    document["start"] += "+01:00"
+    document["history"] = [{**e, "at": e["at"] + "+01:00"} for e in document.get("history", [])]
+    request = parse_request(document)
+    result = plan(request, load_pack())
+    bundle = plan_bundle(result, load_pack())
+    back = [
+        parse_event(e, "e") for e in events_from_medication_request(bundle["entry"][0]["resource"])
+    ]
+    planned = [s.event for s in result.steps if isinstance(s.event, (OralRegimen, ItInfusion))]
+
+    # the dosing content is the same (the tablet strength chosen is an instruction, not an order)
+    def content(e: Any) -> tuple[Any, ...]:
+        return (e.at, e.daily_dose, getattr(e, "doses", None), getattr(e, "times", None))
+
+    assert [content(e) for e in back] == [content(e) for e in planned]
+
+
+def test_every_fhir_example_order_is_read_or_refused_with_a_field() -> None:
+    if not FIXTURES.exists():
+        pytest.skip(
+            "needs the FHIR R4 examples medrx0301-medrx0320 and medadmin0303/0305 "
+            "from ../shared/fixtures"
+        )
+    for path in sorted(FIXTURES.glob("MedicationRequest-*.json")):
+        resource = json.loads(path.read_text())
+        resource["medicationCodeableConcept"] = (
+            BACLOFEN  # read their dosage structure as if baclofen
+        )
+        resource.pop("medicationReference", None)
+        try:
+            events_from_medication_request(resource)
+        except InputError as exc:
+            assert exc.field.startswith("MedicationRequest") and exc.message, path.name
