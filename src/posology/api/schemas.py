@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..model.events import EVENT_KINDS
 from ..model.patient import CONDITIONS, DIAGNOSES, MEDICATIONS, ORIGINS, SETTINGS, SEXES
 from ..planning.request import GOALS
 
@@ -22,17 +23,7 @@ INSTANT = {
     "description": "ISO 8601 date and time",
     "examples": ["2026-12-01T08:00"],
 }
-KINDS = [
-    "oral-regimen",
-    "oral-stop",
-    "it-test-dose",
-    "pump-implant",
-    "it-infusion",
-    "pump-refill",
-    "it-stable",
-    "it-stop",
-    "review",
-]
+KINDS = list(EVENT_KINDS)
 
 
 def ref(name: str) -> dict[str, str]:

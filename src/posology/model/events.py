@@ -120,6 +120,19 @@ class Review:
     note: str
 
 
+EVENT_KINDS = (
+    "oral-regimen",
+    "oral-stop",
+    "it-test-dose",
+    "pump-implant",
+    "it-infusion",
+    "pump-refill",
+    "it-stable",
+    "it-stop",
+    "review",
+)
+"""The contract's EVENT kinds, in the order forms and schemas list them."""
+
 Event = Union[
     OralRegimen,
     OralStop,

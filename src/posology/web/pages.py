@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from ..errors import InputError
 from ..knowledge import Pack
 from ..knowledge.derived import treatment_fields
-from ..model.events import Event, ItInfusion
+from ..model.events import EVENT_KINDS, Event, ItInfusion
 from ..model.patient import DIAGNOSES, SEXES
 from ..planning.request import GOALS
 from ..serialize import DISCLAIMER
@@ -31,17 +31,7 @@ from ..units import Quantity
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "posology_session"
-KINDS = [
-    "oral-regimen",
-    "oral-stop",
-    "it-test-dose",
-    "pump-implant",
-    "it-infusion",
-    "pump-refill",
-    "it-stable",
-    "it-stop",
-    "review",
-]
+KINDS = EVENT_KINDS
 GOAL_OPTIONS = ("target_daily_dose", "concentration", "night_onset", "night_end")
 
 
