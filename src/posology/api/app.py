@@ -8,6 +8,7 @@ for a document that is not usable, never 500. Every call but ``/healthz`` needs 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -111,7 +112,10 @@ def _version(request: Request) -> int | None:
 
 
 def create_app(
-    engine: Engine | None = None, pack: Pack | None = None, migrate: bool = True
+    engine: Engine | None = None,
+    pack: Pack | None = None,
+    migrate: bool = True,
+    cds_verifier: Any = None,
 ) -> FastAPI:
     """The application on ``engine`` (default: ``DATABASE_URL``), migrated to the latest schema."""
     from ..store.db import open_engine, upgrade
@@ -133,6 +137,19 @@ def create_app(
     from ..web.pages import add_pages
 
     add_pages(app, engine, pack)
+    _cds_routes(app, engine, pack, cds_verifier)
+    origins = [
+        o.strip() for o in os.environ.get("POSOLOGY_CORS_ORIGINS", "").split(",") if o.strip()
+    ]
+    if origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -489,6 +506,66 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
         )
+
+
+def _cds_routes(app: FastAPI, engine: Engine, pack: Pack, verifier: Any) -> None:
+    """CDS Hooks: discovery, the services and their feedback, each call with the EHR's JWT."""
+    from ..interop.cds_auth import TokenRefused, Verifier
+    from ..interop.cds_hooks import SERVICES, CdsError, answer, discovery
+
+    checker = verifier or Verifier.from_json(os.environ.get("POSOLOGY_CDS_ISSUERS", ""))
+
+    def authorised(request: Request) -> dict[str, Any] | JSONResponse:
+        try:
+            return dict(
+                checker.verify(request.headers.get("authorization"), str(request.url).split("?")[0])
+            )
+        except TokenRefused as exc:
+            issue = {"severity": "error", "code": "security", "diagnostics": str(exc)}
+            return JSONResponse(
+                {"resourceType": "OperationOutcome", "issue": [issue]}, status_code=401
+            )
+
+    outcome = {
+        "description": "a CDS Hooks answer or a FHIR OperationOutcome",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    cds_answers: dict[int | str, dict[str, Any]] = {
+        code: outcome for code in (200, 400, 401, 404, 412, 413)
+    }
+
+    @app.get("/cds-services", tags=["cds-hooks"], responses={200: outcome})
+    def cds_discovery() -> dict[str, Any]:
+        return discovery()
+
+    @app.post("/cds-services/{service_id}", tags=["cds-hooks"], responses=cds_answers)
+    async def cds_call(service_id: str, request: Request) -> JSONResponse:
+        claims = authorised(request)
+        if isinstance(claims, JSONResponse):
+            return claims
+        try:
+            return JSONResponse(answer(service_id, await json_body(request), pack))
+        except CdsError as exc:
+            return JSONResponse(exc.outcome, status_code=exc.status)
+
+    @app.post("/cds-services/{service_id}/feedback", tags=["cds-hooks"], responses=cds_answers)
+    async def cds_feedback(service_id: str, request: Request) -> JSONResponse:
+        claims = authorised(request)
+        if isinstance(claims, JSONResponse):
+            return claims
+        if service_id not in SERVICES:
+            return JSONResponse(
+                CdsError(404, f"no CDS service {service_id!r}").outcome, status_code=404
+            )
+        document = await json_body(request)
+        items = document.get("feedback") if isinstance(document, dict) else None
+        if not isinstance(items, list) or not all(
+            isinstance(i, dict) and i.get("card") and i.get("outcome") for i in items
+        ):
+            bad = CdsError(400, "feedback must be a list of {card, outcome, …}")
+            return JSONResponse(bad.outcome, status_code=400)
+        added = R.record_cds_feedback(engine, service_id, str(claims.get("iss")), items)
+        return JSONResponse({"recorded": added})
 
 
 def _label(value: Any) -> str:

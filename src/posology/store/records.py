@@ -665,6 +665,35 @@ def confirm_step(
     )
 
 
+# -- CDS Hooks feedback -----------------------------------------------------------------------
+
+
+def record_cds_feedback(
+    engine: Engine, service: str, issuer: str, items: list[dict[str, Any]]
+) -> int:
+    """Store each feedback item once in the audit trail (an item sent again is not stored
+    twice); the number of new items."""
+    import json
+
+    added = 0
+    with engine.begin() as conn:
+        stored = {
+            json.dumps(d, sort_keys=True)
+            for d in conn.execute(
+                select(T.audit.c.detail).where(T.audit.c.action == "cds.feedback")
+            ).scalars()
+        }
+        for item in items:
+            detail = plain_json({"service": service, "issuer": issuer, **item})
+            key = json.dumps(detail, sort_keys=True)
+            if key in stored:
+                continue
+            stored.add(key)
+            _audit(conn, None, "cds.feedback", "card", None, detail)
+            added += 1
+    return added
+
+
 # -- audit ------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,252 @@
+"""The CDS Hooks service over HTTP: discovery, cards with quotes and suggestions, 412, feedback."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi.testclient import TestClient
+
+from casebuild import SHARED
+from dbhelp import fresh_engine
+from posology.api.app import create_app
+from posology.interop.cds_auth import Issuer, Verifier
+
+ISS = "https://ehr.example.com/"
+BASE = "https://testserver"
+BACLOFEN = {
+    "coding": [{"system": "http://www.whocc.no/atc", "code": "M03BX01", "display": "baclofen"}]
+}
+ORAL = {"coding": [{"system": "http://snomed.info/sct", "code": "26643006"}]}
+INTRATHECAL = {"coding": [{"system": "http://snomed.info/sct", "code": "72607000"}]}
+KEY = ec.generate_private_key(ec.SECP384R1())
+
+
+@pytest.fixture
+def cds(tmp_path: Path) -> Iterator[TestClient]:
+    public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(KEY.public_key()))
+    verifier = Verifier({ISS: Issuer({"keys": [{**public, "kid": "k1"}]})})
+    with TestClient(
+        create_app(fresh_engine(tmp_path), cds_verifier=verifier), base_url=BASE
+    ) as client:
+        yield client
+
+
+def auth(service: str, **claims: Any) -> dict[str, str]:
+    now = int(time.time())
+    body = {
+        "iss": ISS,
+        "aud": f"{BASE}/cds-services/{service}",
+        "iat": now,
+        "exp": now + 300,
+        "jti": str(uuid.uuid4()),
+        **claims,
+    }
+    return {
+        "Authorization": "Bearer " + jwt.encode(body, KEY, algorithm="ES384", headers={"kid": "k1"})
+    }
+
+
+def order(oid: str, **dosage: Any) -> dict[str, Any]:
+    return {
+        "resource": {
+            "resourceType": "MedicationRequest",
+            "id": oid,
+            "status": "draft",
+            "intent": "order",
+            "medicationCodeableConcept": BACLOFEN,
+            "dosageInstruction": [dosage],
+        }
+    }
+
+
+def oral(per_dose: float, start: str = "2026-12-01T08:00:00+00:00") -> dict[str, Any]:
+    return {
+        "route": ORAL,
+        "timing": {
+            "repeat": {
+                "boundsPeriod": {"start": start},
+                "frequency": 3,
+                "period": 1,
+                "periodUnit": "d",
+            }
+        },
+        "doseAndRate": [
+            {
+                "doseQuantity": {
+                    "value": per_dose,
+                    "unit": "mg",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "mg",
+                }
+            }
+        ],
+    }
+
+
+def call(
+    hook: str, drafts: list[dict[str, Any]], medications: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {
+        "hook": hook,
+        "hookInstance": str(uuid.uuid4()),
+        "context": {
+            "userId": "Practitioner/1",
+            "patientId": "p1",
+            "draftOrders": {"resourceType": "Bundle", "entry": drafts},
+        },
+        "prefetch": {
+            "patient": {
+                "resourceType": "Patient",
+                "id": "p1",
+                "gender": "male",
+                "birthDate": "1975-03-02",
+            },
+            "medications": {"resourceType": "Bundle", "entry": medications or []},
+            "conditions": {
+                "resourceType": "Bundle",
+                "entry": [
+                    {
+                        "resource": {
+                            "resourceType": "Condition",
+                            "code": {
+                                "coding": [{"system": "http://snomed.info/sct", "code": "24700007"}]
+                            },
+                        }
+                    }
+                ],
+            },
+        },
+    }
+
+
+def test_discovery_lists_both_hooks(cds: TestClient) -> None:
+    services = cds.get("/cds-services").json()["services"]
+    assert {s["hook"] for s in services} == {"order-select", "order-sign"}
+    assert all("patient" in s["prefetch"] for s in services)
+
+
+def test_order_sign_gives_a_critical_card_with_the_quote_and_a_safer_dose(cds: TestClient) -> None:
+    service = "baclofen-order-sign"
+    answer = cds.post(
+        f"/cds-services/{service}",
+        headers=auth(service),
+        json=call("order-sign", [order("d1", **oral(40))]),
+    )
+    assert answer.status_code == 200, answer.text
+    cards = answer.json()["cards"]
+    top = next(c for c in cards if c["source"]["label"] == "Posology PO-MAX")
+    assert top["indicator"] == "critical" and len(top["summary"]) <= 140
+    assert "not more than 100mg" in top["detail"]
+    assert top["overrideReasons"] and top["selectionBehavior"] == "at-most-one"
+    action = top["suggestions"][0]["actions"][0]
+    assert action["type"] == "update" and action["resource"]["id"] == "d1"
+    new_dose = action["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    assert new_dose["value"] * 3 <= 100 and new_dose["code"] == "mg"
+
+
+def test_order_select_gives_only_the_light_checks(cds: TestClient) -> None:
+    service = "baclofen-order-select"
+    answer = cds.post(
+        f"/cds-services/{service}",
+        headers=auth(service),
+        json=call("order-select", [order("d1", **oral(5))]),
+    )
+    assert all(c["indicator"] != "info" for c in answer.json()["cards"])
+
+
+def test_an_it_step_too_large_suggests_the_largest_allowed_step(cds: TestClient) -> None:
+    running = {
+        "resource": {
+            "resourceType": "MedicationRequest",
+            "id": "r1",
+            "status": "active",
+            "intent": "order",
+            "medicationCodeableConcept": BACLOFEN,
+            "dosageInstruction": [
+                {
+                    "route": INTRATHECAL,
+                    "timing": {"repeat": {"boundsPeriod": {"start": "2026-11-01T09:00:00+00:00"}}},
+                    "doseAndRate": [
+                        {"rateQuantity": {"value": 200, "unit": "ug/d", "code": "ug/d"}}
+                    ],
+                }
+            ],
+        }
+    }
+    draft = order(
+        "d2",
+        route=INTRATHECAL,
+        timing={"repeat": {"boundsPeriod": {"start": "2026-12-01T09:00:00+00:00"}}},
+        doseAndRate=[{"rateQuantity": {"value": 300, "unit": "ug/d", "code": "ug/d"}}],
+    )
+    service = "baclofen-order-sign"
+    cards = cds.post(
+        f"/cds-services/{service}",
+        headers=auth(service),
+        json=call("order-sign", [draft], [running]),
+    ).json()["cards"]
+    step = next(c for c in cards if "IT-TITR-STEP" in c["source"]["label"])
+    rate = step["suggestions"][0]["actions"][0]["resource"]["dosageInstruction"][0]["doseAndRate"][
+        0
+    ]["rateQuantity"]
+    assert rate["value"] == 260 and rate["code"] == "ug/d"  # MS: +30 % of 200 ug/day
+
+
+def test_missing_prefetch_is_412_and_bad_tokens_401(cds: TestClient) -> None:
+    service = "baclofen-order-sign"
+    request = call("order-sign", [order("d1", **oral(5))])
+    del request["prefetch"]["patient"]
+    missing = cds.post(f"/cds-services/{service}", headers=auth(service), json=request)
+    assert missing.status_code == 412 and missing.json()["resourceType"] == "OperationOutcome"
+    wrong_aud = cds.post(
+        f"/cds-services/{service}",
+        headers=auth("baclofen-order-select"),
+        json=call("order-sign", []),
+    )
+    assert wrong_aud.status_code == 401
+    assert cds.post(f"/cds-services/{service}", json=call("order-sign", [])).status_code == 401
+
+
+def test_a_draft_without_a_unit_gets_a_card_not_a_guess(cds: TestClient) -> None:
+    bad = oral(5)
+    bad["doseAndRate"][0]["doseQuantity"] = {"value": 5}
+    service = "baclofen-order-sign"
+    cards = cds.post(
+        f"/cds-services/{service}",
+        headers=auth(service),
+        json=call("order-sign", [order("d1", **bad)]),
+    ).json()["cards"]
+    assert cards[0]["indicator"] == "warning" and "no unit" in cards[0]["detail"]
+
+
+def test_feedback_is_recorded_once(cds: TestClient) -> None:
+    service = "baclofen-order-sign"
+    example = SHARED / "fixtures" / "cds-hooks" / "feedback-overridden-with-reason.json"
+    body = (
+        json.loads(example.read_text())
+        if example.exists()
+        else {
+            "feedback": [
+                {"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-12-01T00:00:00Z"}
+            ]
+        }
+    )
+    first = cds.post(
+        f"/cds-services/{service}/feedback",
+        headers=auth(service, aud=f"{BASE}/cds-services/{service}/feedback"),
+        json=body,
+    )
+    again = cds.post(
+        f"/cds-services/{service}/feedback",
+        headers=auth(service, aud=f"{BASE}/cds-services/{service}/feedback"),
+        json=body,
+    )
+    assert first.json() == {"recorded": 1} and again.json() == {"recorded": 0}
