@@ -250,3 +250,22 @@ def test_feedback_is_recorded_once(cds: TestClient) -> None:
         json=body,
     )
     assert first.json() == {"recorded": 1} and again.json() == {"recorded": 0}
+
+
+def test_a_replayed_token_is_refused_by_another_worker_too(tmp_path: Path) -> None:
+    # two app instances on one database stand for two server processes
+    engine = fresh_engine(tmp_path)
+    public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(KEY.public_key()))
+    apps = [
+        create_app(
+            engine, cds_verifier=Verifier({ISS: Issuer({"keys": [{**public, "kid": "k1"}]})})
+        )
+        for _ in range(2)
+    ]
+    service = "baclofen-order-sign"
+    headers = auth(service)
+    body = call("order-sign", [])
+    with TestClient(apps[0], base_url=BASE) as one, TestClient(apps[1], base_url=BASE) as two:
+        assert one.post(f"/cds-services/{service}", headers=headers, json=body).status_code == 200
+        replay = two.post(f"/cds-services/{service}", headers=headers, json=body)
+        assert replay.status_code == 401 and "replay" in replay.json()["issue"][0]["diagnostics"]

@@ -514,6 +514,14 @@ def _cds_routes(app: FastAPI, engine: Engine, pack: Pack, verifier: Any) -> None
     from ..interop.cds_hooks import SERVICES, CdsError, answer, discovery
 
     checker = verifier or Verifier.from_json(os.environ.get("POSOLOGY_CDS_ISSUERS", ""))
+    if checker.remember is None:
+        # replays are refused across every worker: the ids go in the database (without waiting
+        # for the disk on each one: they only matter for the minutes a token lives)
+        from ..store.db import open_engine
+
+        url = engine.url.render_as_string(hide_password=False)
+        ids = open_engine(url, durable=False) if url.startswith("sqlite") else engine
+        checker.remember = lambda jti, expires: R.remember_jti(ids, jti, expires)
 
     def authorised(request: Request) -> dict[str, Any] | JSONResponse:
         try:

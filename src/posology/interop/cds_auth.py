@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +39,10 @@ class Verifier:
     """Checks tokens for one service; remembers the ``jti`` values it has accepted."""
 
     issuers: dict[str, Issuer]
+    # records a token id with its expiry; False when seen before. Default: this process's memory.
+    remember: Callable[[str, float], bool] | None = None
     seen: dict[str, float] = field(default_factory=dict)
+    keys: dict[tuple[str, str | None, str], Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -68,7 +72,10 @@ class Verifier:
             raise TokenRefused(f"issuer {claims.get('iss')!r} is not allow-listed")
         if header.get("jku") and header["jku"] not in issuer.jku:
             raise TokenRefused("the jku is not on this issuer's allow-list")
-        key = self._key(issuer, header.get("kid"), alg)
+        cache_key = (str(claims.get("iss")), header.get("kid"), str(alg))
+        key = self.keys.get(cache_key)
+        if key is None:  # parsing a JWK costs as much as checking a signature: once per key
+            key = self.keys[cache_key] = self._key(issuer, header.get("kid"), alg)
         moment = time.time() if now is None else now
         try:
             verified: dict[str, Any] = jwt.decode(
@@ -89,11 +96,16 @@ class Verifier:
             raise TokenRefused(f"JWT refused: {exc}") from None
         if float(verified["iat"]) > moment + SKEW_SECONDS:
             raise TokenRefused("the JWT was issued in the future")
+        expires = float(verified["exp"]) + SKEW_SECONDS
+        if self.remember is not None:
+            if not self.remember(str(verified["jti"]), expires):
+                raise TokenRefused("the JWT's jti was used before (replay)")
+            return verified
         with self.lock:
             self.seen = {j: t for j, t in self.seen.items() if t > moment}
             if verified["jti"] in self.seen:
                 raise TokenRefused("the JWT's jti was used before (replay)")
-            self.seen[str(verified["jti"])] = float(verified["exp"]) + SKEW_SECONDS
+            self.seen[str(verified["jti"])] = expires
         return verified
 
     @staticmethod

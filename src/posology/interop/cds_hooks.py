@@ -242,6 +242,8 @@ def _suggestion(
     pack: Pack,
 ) -> dict[str, Any] | None:
     """A safer dose where one is computable, as an update of the draft order."""
+    if finding.rule not in ("PO-MAX", "IT-TITR-STEP", "IT-CHRONIC-STEP"):
+        return None
     resource = copy.deepcopy(draft)
     dosages = resource.get("dosageInstruction") or []
     if not dosages:

@@ -32,22 +32,27 @@ def database_url() -> str:
     return os.environ.get("DATABASE_URL") or default_url()
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, synchronous: str = "FULL") -> None:
     dbapi_connection.isolation_level = None  # transactions are begun by the "begin" hook
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
-def open_engine(url: str | None = None) -> Engine:
-    """An engine for ``url`` (default: ``DATABASE_URL``, else the SQLite file)."""
+def open_engine(url: str | None = None, durable: bool = True) -> Engine:
+    """An engine for ``url`` (default: ``DATABASE_URL``, else the SQLite file).
+
+    ``durable=False`` is for bookkeeping that may lose its last writes in a power cut (SQLite's
+    ``synchronous=NORMAL`` in WAL mode still survives a killed process): replay-protection ids.
+    """
     url = url or database_url()
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        sync = "FULL" if durable else "NORMAL"
+        event.listen(engine, "connect", lambda conn, rec: _sqlite_pragmas(conn, rec, sync))
         # SQLite's own transaction handling is bypassed so that BEGIN IMMEDIATE can take the
         # write lock before reading the version a write depends on.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))

@@ -668,6 +668,23 @@ def confirm_step(
 # -- CDS Hooks feedback -----------------------------------------------------------------------
 
 
+def remember_jti(engine: Engine, jti: str, expires: float) -> bool:
+    """Record a CDS Hooks token id; False when it was seen before (a replay), whichever worker
+    saw it. Expired ids are cleared as new ones arrive."""
+    when = datetime.fromtimestamp(expires, UTC)
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # bookkeeping: no need to wait for the disk
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            conn.execute(insert(T.cds_jti).values(jti=jti[:200], expires_at=when))
+    except IntegrityError:
+        return False
+    if int(expires) % 97 == 0:  # now and then, forget ids whose tokens have expired anyway
+        with engine.begin() as conn:
+            conn.execute(T.cds_jti.delete().where(T.cds_jti.c.expires_at < now()))
+    return True
+
+
 def record_cds_feedback(
     engine: Engine, service: str, issuer: str, items: list[dict[str, Any]]
 ) -> int:

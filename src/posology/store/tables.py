@@ -131,6 +131,13 @@ plan_steps = Table(
     UniqueConstraint("plan_id", "position", name="uq_plan_step"),
 )
 
+cds_jti = Table(
+    "cds_jti",
+    metadata,
+    Column("jti", String(200), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
 audit = Table(
     "audit",
     metadata,
