@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .knowledge.schema import Citation, Range, Rule, Value
 from .model.events import (
@@ -21,8 +21,10 @@ from .model.events import (
     Review,
 )
 from .model.finding import Finding, verdict
-from .planning.model import Plan
 from .units import Quantity, format_number, terminates
+
+if TYPE_CHECKING:  # plans are written here, but checks must not load the planner to start
+    from .planning.model import Plan
 
 JSON_PLACES = 6
 DISCLAIMER = (

@@ -12,7 +12,6 @@ import re
 from collections.abc import Mapping
 from fractions import Fraction
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -391,8 +390,8 @@ def _override(
 
 
 def data_folder() -> Path:
-    """The folder of the packs that ship inside the package."""
-    return Path(str(resources.files("posology.knowledge") / "data"))
+    """The folder of the packs that ship inside the package (beside this module)."""
+    return Path(__file__).resolve().parent / "data"
 
 
 def load_pack_file(path: str | Path) -> Pack:
