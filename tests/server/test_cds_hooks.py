@@ -252,8 +252,11 @@ def test_feedback_is_recorded_once(cds: TestClient) -> None:
     assert first.json() == {"recorded": 1} and again.json() == {"recorded": 0}
 
 
-def test_a_replayed_token_is_refused_by_another_worker_too(tmp_path: Path) -> None:
+def test_a_replayed_token_is_refused_by_another_worker_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # two app instances on one database stand for two server processes
+    monkeypatch.setenv("POSOLOGY_WORKERS", "2")
     engine = fresh_engine(tmp_path)
     public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(KEY.public_key()))
     apps = [
@@ -269,3 +272,14 @@ def test_a_replayed_token_is_refused_by_another_worker_too(tmp_path: Path) -> No
         assert one.post(f"/cds-services/{service}", headers=headers, json=body).status_code == 200
         replay = two.post(f"/cds-services/{service}", headers=headers, json=body)
         assert replay.status_code == 401 and "replay" in replay.json()["issue"][0]["diagnostics"]
+
+
+def test_the_file_replay_guard_refuses_a_second_sighting(tmp_path: Path) -> None:
+    from posology.store.replay import FileReplayGuard
+
+    one, two = FileReplayGuard(tmp_path / "ids"), FileReplayGuard(tmp_path / "ids")
+    assert one.remember("abc", time.time() + 60) is True
+    assert two.remember("abc", time.time() + 60) is False
+    one.remember("old", time.time() - 1)
+    one.sweep()
+    assert two.remember("old", time.time() + 60) is True  # forgotten once expired

@@ -514,14 +514,20 @@ def _cds_routes(app: FastAPI, engine: Engine, pack: Pack, verifier: Any) -> None
     from ..interop.cds_hooks import SERVICES, CdsError, answer, discovery
 
     checker = verifier or Verifier.from_json(os.environ.get("POSOLOGY_CDS_ISSUERS", ""))
-    if checker.remember is None:
-        # replays are refused across every worker: the ids go in the database (without waiting
-        # for the disk on each one: they only matter for the minutes a token lives)
-        from ..store.db import open_engine
-
+    if checker.remember is None and int(os.environ.get("POSOLOGY_WORKERS", "1")) > 1:
+        # several workers: a replay must be refused by all of them. On one host with SQLite,
+        # token ids become files created atomically (no database lock); with PostgreSQL they go
+        # in its table. A single process keeps them in memory, as safe and cheaper.
         url = engine.url.render_as_string(hide_password=False)
-        ids = open_engine(url, durable=False) if url.startswith("sqlite") else engine
-        checker.remember = lambda jti, expires: R.remember_jti(ids, jti, expires)
+        if url.startswith("sqlite") and engine.url.database:
+            from pathlib import Path
+
+            from ..store.replay import FileReplayGuard
+
+            guard = FileReplayGuard(Path(engine.url.database).resolve().parent / "cds-replay")
+            checker.remember = guard.remember
+        else:
+            checker.remember = lambda jti, expires: R.remember_jti(engine, jti, expires)
 
     def authorised(request: Request) -> dict[str, Any] | JSONResponse:
         try:

@@ -34,6 +34,11 @@ def _worker(host: str, port: int) -> None:
 
 def serve(host: str, port: int, workers: int) -> None:
     """Run ``workers`` processes until this one is told to stop (SIGINT or SIGTERM)."""
+    import os
+
+    os.environ["POSOLOGY_WORKERS"] = str(
+        workers
+    )  # the workers share replay memory through the database
     context = multiprocessing.get_context("spawn")
     processes = [
         context.Process(target=_worker, args=(host, port), daemon=True) for _ in range(workers)
