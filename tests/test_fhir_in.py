@@ -211,3 +211,33 @@ def test_every_fhir_example_order_is_read_or_refused_with_a_field() -> None:
             events_from_medication_request(resource)
         except InputError as exc:
             assert exc.field.startswith("MedicationRequest") and exc.message, path.name
+
+
+def test_the_fhir_example_administrations_are_refused_with_a_field() -> None:
+    if not FIXTURES.exists():
+        pytest.skip("needs the FHIR R4 examples medadmin0303/0305 from ../shared/fixtures")
+    for name in (
+        "MedicationAdministration-medadmin0303.json",
+        "MedicationAdministration-medadmin0305.json",
+    ):
+        resource = json.loads((FIXTURES / name).read_text())
+        with pytest.raises(InputError) as err:  # neither is baclofen, neither intrathecal
+            events_from_medication_administration(resource)
+        assert err.value.field.startswith("MedicationAdministration")
+        resource["medicationCodeableConcept"] = BACLOFEN
+        with pytest.raises(InputError, match="intrathecal"):
+            events_from_medication_administration(resource)
+
+
+def test_structure_wins_over_text_in_the_taper_example() -> None:
+    # medrx0303 is a taper whose Dosage.text and boundsPeriod dates disagree: the dates are used
+    path = FIXTURES / "MedicationRequest-medrx0303.json"
+    if not path.exists():
+        pytest.skip("needs the FHIR R4 example medrx0303 from ../shared/fixtures")
+    resource = json.loads(path.read_text())
+    resource["medicationCodeableConcept"] = BACLOFEN
+    for dosage in resource["dosageInstruction"]:  # tablets are not a mass: give each step one
+        dosage["doseAndRate"][0]["doseQuantity"] = {"value": 5, "unit": "mg", "code": "mg"}
+    events = events_from_medication_request(resource)
+    starts = [d["timing"]["repeat"]["boundsPeriod"]["start"] for d in resource["dosageInstruction"]]
+    assert [e["at"][:10] for e in events] == sorted(starts)

@@ -43,7 +43,7 @@ def test_oral_titration_is_sequenced_with_bounds_times_and_mg() -> None:
     first = steps[0]["timing"]["repeat"]
     assert first["boundsPeriod"] == {"start": "2026-12-01", "end": "2026-12-03"}  # until day 4
     assert first["frequency"] == 3 and first["period"] == 1 and first["periodUnit"] == "d"
-    assert first["timeOfDay"] == ["08:00:00", "13:00:00", "18:00:00"]
+    assert first["when"] == ["CM", "CD", "CV"]  # at breakfast, lunch and dinner (PO-MEALS)
     assert steps[0]["route"]["coding"][0]["code"] == "26643006"
     assert steps[0]["maxDosePerPeriod"]["numerator"]["value"] == 100  # PO-MAX
     assert "end" not in steps[-1]["timing"]["repeat"]["boundsPeriod"]
@@ -86,3 +86,52 @@ def test_the_fhir_taper_example_has_the_shape_we_write() -> None:
     assert set(dosage["timing"]["repeat"]) >= {"boundsPeriod", "frequency", "period", "periodUnit"}
     assert set(ours["timing"]["repeat"]) >= set(dosage["timing"]["repeat"])
     assert "sequence" in dosage and "sequence" in ours
+
+
+def test_history_goes_out_as_administrations_and_requests() -> None:
+    from posology.interop.fhir_out import history_bundle
+    from posology.knowledge import load_pack
+    from posology.model import parse_event
+
+    events = [
+        parse_event(e, "h")
+        for e in (
+            {"at": "2026-11-01T09:00:00+01:00", "kind": "it-test-dose", "dose": "50 ug"},
+            {
+                "at": "2026-11-10T10:00:00+01:00",
+                "kind": "pump-refill",
+                "concentration": "500 ug/mL",
+                "volume_ml": 20,
+            },
+            {"at": "2026-11-10T12:00:00+01:00", "kind": "it-infusion", "daily_dose": "100 ug/d"},
+            {"at": "2026-11-12T12:00:00+01:00", "kind": "it-infusion", "daily_dose": "120 ug/d"},
+            {
+                "at": "2026-10-01T08:00:00+01:00",
+                "kind": "oral-regimen",
+                "dose": "10 mg",
+                "times_per_day": 3,
+            },
+        )
+    ]
+    bundle = history_bundle(events, load_pack())
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds == [
+        "MedicationRequest",
+        "MedicationAdministration",
+        "MedicationAdministration",
+        "MedicationRequest",
+        "MedicationRequest",
+    ]
+    refill = bundle["entry"][2]["resource"]
+    assert refill["dosage"]["dose"] == {
+        "value": 10000,
+        "unit": "ug",
+        "system": "http://unitsofmeasure.org",
+        "code": "ug",
+    }
+    first_rate = bundle["entry"][3]["resource"]
+    assert first_rate["status"] == "completed"
+    assert (
+        first_rate["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]["end"]
+        == "2026-11-12T12:00:00+01:00"
+    )

@@ -283,3 +283,35 @@ def test_the_file_replay_guard_refuses_a_second_sighting(tmp_path: Path) -> None
     one.remember("old", time.time() - 1)
     one.sweep()
     assert two.remember("old", time.time() + 60) is True  # forgotten once expired
+
+
+def test_our_cards_carry_the_fields_of_the_specs_example_cards(cds: TestClient) -> None:
+    example = SHARED / "fixtures" / "cds-hooks" / "response-cards.json"
+    if not example.exists():
+        pytest.skip("needs the CDS Hooks 2.0 response-cards example from ../shared/fixtures")
+    spec_cards = json.loads(example.read_text())["cards"]
+    required = {"summary", "indicator", "source"}
+    assert all(required <= set(c) for c in spec_cards)  # the spec's own examples have them
+    service = "baclofen-order-sign"
+    ours = cds.post(
+        f"/cds-services/{service}",
+        headers=auth(service),
+        json=call("order-sign", [order("d1", **oral(40))]),
+    ).json()["cards"]
+    assert ours and all(required <= set(c) and "label" in c["source"] for c in ours)
+    assert {c["indicator"] for c in ours} <= {"info", "warning", "critical"}
+
+
+def test_cors_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSOLOGY_CORS_ORIGINS", "https://ehr.example")
+    with TestClient(create_app(fresh_engine(tmp_path)), base_url=BASE) as client:
+        answer = client.options(
+            "/cds-services",
+            headers={"Origin": "https://ehr.example", "Access-Control-Request-Method": "GET"},
+        )
+        assert answer.headers.get("access-control-allow-origin") == "https://ehr.example"
+        other = client.options(
+            "/cds-services",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+        )
+        assert other.headers.get("access-control-allow-origin") is None

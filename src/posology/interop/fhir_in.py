@@ -64,6 +64,15 @@ def _route(dosage: dict[str, Any], path: str) -> str:
     )
 
 
+def _meal_clocks() -> dict[str, str]:
+    """FHIR's meal codes (breakfast, lunch, dinner) as the pack's meal clock times."""
+    from ..knowledge import load_pack
+    from .fhir_out import MEAL_EVENTS
+
+    times = load_pack().rule("PO-MEALS").code_list("meal_times")
+    return dict(zip(MEAL_EVENTS, times, strict=True))
+
+
 def _times_per_day(repeat: dict[str, Any], path: str) -> int:
     frequency = repeat.get("frequency", 1)
     period = repeat.get("period", 1)
@@ -128,6 +137,10 @@ def events_from_medication_request(
             )
         dose = fhir_quantity(dose_q, f"{dpath}.doseAndRate[0].doseQuantity", MASS)
         clocks = [str(t)[:5] for t in repeat.get("timeOfDay") or []]
+        if not clocks and repeat.get("when"):
+            meals = _meal_clocks()
+            if all(code in meals for code in repeat["when"]):
+                clocks = [meals[code] for code in repeat["when"]]
         count = len(clocks) or _times_per_day(repeat, dpath)
         key = (dosage.get("sequence", i), start)
         if key in by_sequence:  # unequal doses of one day share a sequence: one regimen

@@ -29,6 +29,27 @@ ATC = "http://www.whocc.no/atc"
 ORAL_ROUTE = {"system": SNOMED, "code": "26643006", "display": "Oral route"}
 INTRATHECAL_ROUTE = {"system": SNOMED, "code": "72607000", "display": "Intrathecal route"}
 SEVERITY = {"critical": "high", "error": "high", "warning": "moderate", "info": "low"}
+MEAL_EVENTS = ("CM", "CD", "CV")  # FHIR EventTiming: at breakfast, lunch, dinner
+EVENT_TIMING = {
+    "MORN",
+    "AFT",
+    "EVE",
+    "NIGHT",
+    "HS",
+    "WAKE",
+    "C",
+    "CM",
+    "CD",
+    "CV",
+    "AC",
+    "ACM",
+    "ACD",
+    "ACV",
+    "PC",
+    "PCM",
+    "PCD",
+    "PCV",
+}
 
 
 def _number(value: Fraction) -> int | float:
@@ -99,6 +120,7 @@ def _oral(
     end: datetime | None,
     max_daily: Quantity | None,
     meals: str,
+    meal_codes: dict[str, str],
 ) -> list[dict[str, Any]]:
     """One instruction per distinct dose of the day (same sequence: given together)."""
     out = []
@@ -113,7 +135,9 @@ def _oral(
             "period": 1,
             "periodUnit": "d",
         }
-        if all(clocks):
+        if all(c in meal_codes for c in clocks):
+            repeat["when"] = [meal_codes[c] for c in clocks]  # at breakfast, lunch, dinner
+        elif all(clocks):
             repeat["timeOfDay"] = [f"{c}:00" for c in clocks]
         dosage: dict[str, Any] = {
             "sequence": sequence,
@@ -137,6 +161,7 @@ def plan_bundle(plan: Plan, pack: Pack, max_daily: Quantity | None = None) -> di
     daily maximum to state (see :func:`daily_ceiling`)."""
     atc = pack.rule("SUP-DDD").code("atc")
     meals = pack.rule("PO-MEALS").text("instruction")
+    meal_codes = dict(zip(pack.rule("PO-MEALS").code_list("meal_times"), MEAL_EVENTS, strict=True))
     ends = _ends(plan)
     instructions: list[dict[str, Any]] = []
     notes: list[dict[str, str]] = [{"text": DISCLAIMER}]
@@ -146,7 +171,9 @@ def plan_bundle(plan: Plan, pack: Pack, max_daily: Quantity | None = None) -> di
         end = ends.get(i)
         if isinstance(event, OralRegimen):
             sequence += 1
-            instructions += _oral(step.instructions, event, sequence, end, max_daily, meals)
+            instructions += _oral(
+                step.instructions, event, sequence, end, max_daily, meals, meal_codes
+            )
         elif isinstance(event, ItInfusion):
             sequence += 1
             instructions.append(
@@ -216,6 +243,9 @@ def validate(bundle: dict[str, Any]) -> None:
     for entry in bundle["entry"]:
         for dosage in entry["resource"].get("dosageInstruction", []):
             repeat = dosage["timing"].get("repeat", {})
+            for code in repeat.get("when", []):
+                if code not in EVENT_TIMING:
+                    raise ValueError(f"when {code!r} is not a FHIR EventTiming code")
             if "periodUnit" in repeat and repeat["periodUnit"] not in (
                 "s",
                 "min",
@@ -230,3 +260,81 @@ def validate(bundle: dict[str, Any]) -> None:
                 for q in (rate.get("doseQuantity"), rate.get("rateQuantity")):
                     if q is not None and (q["system"] != UCUM or "mcg" in q["code"]):
                         raise ValueError(f"{q['code']!r} is not a UCUM code")
+
+
+def history_bundle(history: tuple[Event, ...] | list[Event], pack: Pack) -> dict[str, Any]:
+    """A patient's history as FHIR R4: test doses and refills as MedicationAdministration,
+    regimens and infusions as MedicationRequest (one per change, its period up to the next)."""
+    from ..model.events import PumpRefill
+
+    atc = pack.rule("SUP-DDD").code("atc")
+    medication = {
+        "coding": [{"system": ATC, "code": atc, "display": "baclofen"}],
+        "text": "baclofen",
+    }
+    meals = pack.rule("PO-MEALS").text("instruction")
+    meal_codes = dict(zip(pack.rule("PO-MEALS").code_list("meal_times"), MEAL_EVENTS, strict=True))
+    ordered = sorted(history, key=lambda e: e.at)
+    ends: dict[int, datetime] = {}
+    last: dict[str, int] = {}
+    for i, event in enumerate(ordered):
+        route = _route_of(event)
+        if route is not None:
+            if route in last:
+                ends[last[route]] = event.at
+            last[route] = i
+    entries: list[dict[str, Any]] = []
+    for i, event in enumerate(ordered):
+        resource: dict[str, Any] | None = None
+        if isinstance(event, (ItTestDose, PumpRefill)):
+            dose = (
+                ucum(event.dose, "ug")
+                if isinstance(event, ItTestDose)
+                else ucum(event.concentration * event.volume, "ug")
+            )
+            resource = {
+                "resourceType": "MedicationAdministration",
+                "status": "completed",
+                "medicationCodeableConcept": medication,
+                "subject": {"display": "the patient"},
+                "effectiveDateTime": _instant(event.at),
+                "dosage": {
+                    "text": event.kind,
+                    "route": {"coding": [INTRATHECAL_ROUTE]},
+                    "dose": dose,
+                },
+            }
+        elif isinstance(event, OralRegimen):
+            resource = {
+                "resourceType": "MedicationRequest",
+                "status": "completed" if i in ends else "active",
+                "intent": "order",
+                "medicationCodeableConcept": medication,
+                "subject": {"display": "the patient"},
+                "dosageInstruction": _oral(
+                    event.kind, event, 1, ends.get(i), None, meals, meal_codes
+                ),
+            }
+        elif isinstance(event, ItInfusion):
+            resource = {
+                "resourceType": "MedicationRequest",
+                "status": "completed" if i in ends else "active",
+                "intent": "order",
+                "medicationCodeableConcept": medication,
+                "subject": {"display": "the patient"},
+                "dosageInstruction": [
+                    {
+                        "sequence": 1,
+                        "timing": {"repeat": {"boundsPeriod": _period(event.at, ends.get(i))}},
+                        "route": {"coding": [INTRATHECAL_ROUTE]},
+                        "doseAndRate": [{"rateQuantity": ucum(event.daily_dose, "ug/d")}],
+                    }
+                ],
+            }
+        if resource is not None:
+            entries.append(
+                {"fullUrl": f"urn:uuid:history-{i}", "resource": {**resource, "id": f"history-{i}"}}
+            )
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    validate(bundle)
+    return bundle
