@@ -14,11 +14,9 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import POSOLOGY, free_port, read_response, report
+from load import read_response, report, start_server
 
 ISS = "https://ehr.bench.example/"
 SERVICE = "baclofen-order-sign"
@@ -197,18 +195,8 @@ def main() -> None:
         "DATABASE_URL": f"sqlite:///{tempfile.mkdtemp()}/cds.db",
         "POSOLOGY_CDS_ISSUERS": json.dumps(issuers),
     }
-    port = free_port()
-    server = subprocess.Popen(
-        [*POSOLOGY, "serve", "--port", str(port), "--workers", str(args.workers)], env=env
-    )
+    server, port = start_server(env, args.workers)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.2)
         tokens = sign_tokens(key, port, int(args.seconds * 2000) + 4000)
         asyncio.run(drive(port, tokens, args.clients, 2))  # warm-up
         report(

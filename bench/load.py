@@ -37,6 +37,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_server(env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], int]:
+    """`posology serve` on a free loopback port, once it answers /healthz."""
+    port = free_port()
+    server = subprocess.Popen(
+        [*POSOLOGY, "serve", "--port", str(port), "--workers", str(workers)], env=env
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.2)
+    return server, port
+
+
 def request_bytes(method: str, path: str, token: str, body: bytes = b"") -> bytes:
     head = (
         f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
@@ -127,18 +143,8 @@ def main() -> None:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    port = free_port()
-    server = subprocess.Popen(
-        [*POSOLOGY, "serve", "--port", str(port), "--workers", str(args.workers)], env=env
-    )
+    server, port = start_server(env, args.workers)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.2)
         body = json.dumps(history_case(50)).encode()
         check = request_bytes("POST", "/api/v1/check", token, body)
         health = request_bytes("GET", "/healthz", token)
