@@ -20,7 +20,7 @@ from ..model.events import Event, ItInfusion, OralRegimen
 from ..model.finding import Finding
 from ..rules import check
 from ..rules.context import build_context
-from ..rules.limits import step_limit
+from ..rules.limits import programmed, step_limit
 from .fhir_in import (
     events_from_medication_administration,
     events_from_medication_request,
@@ -276,8 +276,7 @@ def _suggestion(
         if ctx.infusion_active is None:
             return None
         largest, _ = step_limit(pack, ctx.origin, ctx.maintenance)
-        step = pack.rule("SUP-IT-RATE").quantity("programming_step")
-        highest = step * int((ctx.infusion_active.daily_dose * (1 + largest)).ratio(step))
+        highest = programmed(pack, ctx.infusion_active.daily_dose * (1 + largest))
         label = f"{highest.text()} (the largest step allowed)"
         _set_dose(
             dosages[0],

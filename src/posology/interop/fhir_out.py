@@ -70,16 +70,16 @@ def _instant(at: datetime) -> str:
     return at.isoformat(timespec="seconds")
 
 
-def _ends(plan: Plan) -> dict[int, datetime]:
-    """Where each dosing step's period ends: at the next change on the same route."""
+def _ends(events: list[Event]) -> dict[int, datetime]:
+    """Where each dosing event's period ends: at the next change on the same route."""
     ends: dict[int, datetime] = {}
     last: dict[str, int] = {}
-    for i, step in enumerate(plan.steps):
-        route = _route_of(step.event)
+    for i, event in enumerate(events):
+        route = _route_of(event)
         if route is None:
             continue
         if route in last:
-            ends[last[route]] = step.event.at
+            ends[last[route]] = event.at
         last[route] = i
     return ends
 
@@ -162,7 +162,7 @@ def plan_bundle(plan: Plan, pack: Pack, max_daily: Quantity | None = None) -> di
     atc = pack.rule("SUP-DDD").code("atc")
     meals = pack.rule("PO-MEALS").text("instruction")
     meal_codes = dict(zip(pack.rule("PO-MEALS").code_list("meal_times"), MEAL_EVENTS, strict=True))
-    ends = _ends(plan)
+    ends = _ends([s.event for s in plan.steps])
     instructions: list[dict[str, Any]] = []
     notes: list[dict[str, str]] = [{"text": DISCLAIMER}]
     sequence = 0
@@ -275,14 +275,7 @@ def history_bundle(history: tuple[Event, ...] | list[Event], pack: Pack) -> dict
     meals = pack.rule("PO-MEALS").text("instruction")
     meal_codes = dict(zip(pack.rule("PO-MEALS").code_list("meal_times"), MEAL_EVENTS, strict=True))
     ordered = sorted(history, key=lambda e: e.at)
-    ends: dict[int, datetime] = {}
-    last: dict[str, int] = {}
-    for i, event in enumerate(ordered):
-        route = _route_of(event)
-        if route is not None:
-            if route in last:
-                ends[last[route]] = event.at
-            last[route] = i
+    ends = _ends(ordered)
     entries: list[dict[str, Any]] = []
     for i, event in enumerate(ordered):
         resource: dict[str, Any] | None = None

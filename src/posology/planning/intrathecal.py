@@ -20,7 +20,7 @@ from ..model.events import (
 )
 from ..model.finding import Finding
 from ..rules.context import Context, build_context
-from ..rules.limits import initial_infusion_dose, screening_status, step_limit
+from ..rules.limits import initial_infusion_dose, programmed, screening_status, step_limit
 from ..units import Quantity, format_number, format_percent
 from .doses import choose_form, clock_times, days, minus
 from .model import Step
@@ -38,14 +38,6 @@ def context_at_start(req: PlanRequest, pack: Pack) -> Context:
 def hourly(pack: Pack, daily: Quantity) -> str:
     places = pack.rule("SUP-IT-RATE").count("rate_unit_places")
     return daily.to("ug/h").text(places=places)
-
-
-def _programmed(pack: Pack, daily: Quantity, up: bool = False) -> Quantity:
-    """A daily dose rounded to the pump's programming step (down unless ``up``)."""
-    step = pack.rule("SUP-IT-RATE").quantity("programming_step")
-    units = daily.ratio(step)
-    whole = math.ceil(units) if up else math.floor(units)
-    return step * whole
 
 
 def _refuse_if_not_eligible(ctx: Context, pack: Pack) -> None:
@@ -318,7 +310,7 @@ def it_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding
         )
     rules = ("IT-TITR-STEP", "IT-TITR-INTERVAL", "SUP-IT-RATE")
     while current < target:
-        nxt = min(_programmed(pack, current * (1 + limit)), target)
+        nxt = min(programmed(pack, current * (1 + limit)), target)
         if nxt <= current:
             break
         steps.append(
@@ -506,7 +498,7 @@ def _taper(ctx: Context, pack: Pack, req: PlanRequest) -> tuple[list[Step], ItSt
     level = active.daily_dose
     at = req.start
     for _ in range(count):
-        nxt = _programmed(pack, level * (1 - cut), up=True)
+        nxt = programmed(pack, level * (1 - cut), up=True)
         if nxt >= level or nxt.magnitude <= 0:
             break
         steps.append(

@@ -345,8 +345,8 @@ def oral_taper(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]
                 event,
                 ("STOP-GRADUAL", "SUP-PO-TAPER", "PO-MEALS"),
                 _instruction(pack, form, doses, dose_times, False),
-                "if withdrawal symptoms (return of spasticity, confusion, hallucinations, "
-                "seizures) appear, go back to the previous dose and contact the prescriber",
+                "if withdrawal symptoms appear, go back to the previous dose and contact the "
+                "prescriber",
             )
         )
     stop_at = req.start + interval * len(levels)

@@ -8,6 +8,7 @@ with exactly the limits the checker judges by.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +42,13 @@ def maintenance_ranges(pack: Pack, origin: str | None) -> list[tuple[str, Range[
     rules = {"spinal": "IT-MAINT-SPINAL", "cerebral": "IT-MAINT-CEREBRAL"}
     names = (origin,) if origin in ORIGINS else ORIGINS
     return [(rules[n], pack.rule(rules[n]).range("range")) for n in names]
+
+
+def programmed(pack: Pack, daily: Quantity, up: bool = False) -> Quantity:
+    """A daily dose rounded to the pump's programming step (SUP-IT-RATE), down unless ``up``."""
+    step = pack.rule("SUP-IT-RATE").quantity("programming_step")
+    units = daily.ratio(step)
+    return step * (math.ceil(units) if up else math.floor(units))
 
 
 # -- screening ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
+from ..api.app import SESSION_COOKIE
 from ..errors import InputError
 from ..knowledge import Pack
 from ..knowledge.derived import treatment_fields
@@ -30,7 +31,6 @@ from ..store import records as R
 from ..units import Quantity
 
 HERE = Path(__file__).parent
-SESSION_COOKIE = "posology_session"
 KINDS = EVENT_KINDS
 GOAL_OPTIONS = ("target_daily_dose", "concentration", "night_onset", "night_end")
 
@@ -327,7 +327,8 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
 
 
 def _daily_dose_for_reservoir(history: tuple[Event, ...], result: Any) -> Quantity | None:
-    """The daily dose a plan's refill will deliver: the plan's last infusion, else the history's."""
+    """The daily dose a plan's refill will deliver: the plan's first infusion step, else the
+    infusion running in the history."""
     infusions = [s.event for s in result.steps if isinstance(s.event, ItInfusion)]
     if infusions:
         return infusions[0].daily_dose
