@@ -11,7 +11,7 @@ from posology.rules import check
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-SHARED = ROOT.parent / "shared"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # see fixtures/SOURCES.md
 
 
 def adult(**fields: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from casebuild import SHARED
+from casebuild import FIXTURES
 from posology.interop.cds_auth import Issuer, TokenRefused, Verifier
 
 AUD = "https://cds.example.org/cds-services/baclofen-order-sign"
@@ -90,9 +90,7 @@ def test_a_key_from_another_issuer_does_not_verify(key: Any) -> None:
 
 
 def test_the_specs_example_token_has_expired() -> None:
-    folder = SHARED / "fixtures" / "cds-hooks"
-    if not folder.exists():
-        pytest.skip("needs the CDS Hooks 2.0 JWT and JWKS examples from ../shared/fixtures")
+    folder = FIXTURES / "cds-hooks"
     header = (folder / "jwt-authorization-header.txt").read_text().strip()
     header = (
         header.split(":", 1)[1].strip() if header.lower().startswith("authorization:") else header

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from casebuild import SHARED
+from casebuild import FIXTURES as FOLDER
 from posology.errors import InputError
 from posology.interop.fhir_in import (
     events_from_medication_administration,
@@ -19,7 +19,9 @@ from posology.knowledge import load_pack
 from posology.model import ItInfusion, OralRegimen, parse_event
 from posology.planning import parse_request, plan
 
-FIXTURES = SHARED / "fixtures" / "fhir-r4"
+PACK = load_pack()
+
+FIXTURES = FOLDER / "fhir-r4"
 BACLOFEN = {
     "coding": [{"system": "http://www.whocc.no/atc", "code": "M03BX01", "display": "baclofen"}]
 }
@@ -67,7 +69,8 @@ def test_an_oral_order_becomes_an_oral_regimen() -> None:
                     }
                 ]
             )
-        )
+        ),
+        PACK,
     )
     assert events == [
         {
@@ -82,10 +85,10 @@ def test_an_oral_order_becomes_an_oral_regimen() -> None:
 
 def test_lenient_stu3_dose_on_the_dosage_and_mcg_without_a_system() -> None:
     it = dosage(route=INTRATHECAL, rateQuantity={"value": 150, "unit": "mcg/d"})
-    events = events_from_medication_request(order(it))
+    events = events_from_medication_request(order(it), PACK)
     assert events[0]["daily_dose"] == "150 ug/d"  # UCUM out, whatever came in
     stu3 = dosage(doseQuantity={"value": 10, "unit": "mg"})
-    assert events_from_medication_request(order(stu3))[0]["dose"] == "10 mg"
+    assert events_from_medication_request(order(stu3), PACK)[0]["dose"] == "10 mg"
 
 
 @pytest.mark.parametrize(
@@ -114,14 +117,14 @@ def test_lenient_stu3_dose_on_the_dosage_and_mcg_without_a_system() -> None:
 )
 def test_strict_where_safety_needs_it(bad: dict[str, Any], field: str, fragment: str) -> None:
     with pytest.raises(InputError) as err:
-        events_from_medication_request(order(bad))
+        events_from_medication_request(order(bad), PACK)
     assert field in err.value.field and fragment in err.value.message
 
 
 def test_not_baclofen_is_refused() -> None:
     other = {**order(dosage()), "medicationCodeableConcept": {"text": "amoxicillin"}}
     with pytest.raises(InputError, match="not baclofen"):
-        events_from_medication_request(other)
+        events_from_medication_request(other, PACK)
 
 
 def test_an_intrathecal_bolus_administration_is_a_test_dose() -> None:
@@ -140,7 +143,7 @@ def test_an_intrathecal_bolus_administration_is_a_test_dose() -> None:
             },
         },
     }
-    assert events_from_medication_administration(given) == [
+    assert events_from_medication_administration(given, PACK) == [
         {"at": "2026-11-20T09:00:00+01:00", "kind": "it-test-dose", "dose": "50 ug"}
     ]
 
@@ -184,7 +187,8 @@ def test_round_trip_plan_to_fhir_to_events(name: str) -> None:
     result = plan(request, load_pack())
     bundle = plan_bundle(result, load_pack())
     back = [
-        parse_event(e, "e") for e in events_from_medication_request(bundle["entry"][0]["resource"])
+        parse_event(e, "e")
+        for e in events_from_medication_request(bundle["entry"][0]["resource"], PACK)
     ]
     planned = [s.event for s in result.steps if isinstance(s.event, (OralRegimen, ItInfusion))]
 
@@ -196,48 +200,41 @@ def test_round_trip_plan_to_fhir_to_events(name: str) -> None:
 
 
 def test_every_fhir_example_order_is_read_or_refused_with_a_field() -> None:
-    if not FIXTURES.exists():
-        pytest.skip(
-            "needs the FHIR R4 examples medrx0301-medrx0320 and medadmin0303/0305 "
-            "from ../shared/fixtures"
-        )
-    for path in sorted(FIXTURES.glob("MedicationRequest-*.json")):
+    paths = sorted(FIXTURES.glob("MedicationRequest-*.json"))
+    assert len(paths) == 20
+    for path in paths:
         resource = json.loads(path.read_text())
         resource["medicationCodeableConcept"] = (
             BACLOFEN  # read their dosage structure as if baclofen
         )
         resource.pop("medicationReference", None)
         try:
-            events_from_medication_request(resource)
+            events_from_medication_request(resource, PACK)
         except InputError as exc:
             assert exc.field.startswith("MedicationRequest") and exc.message, path.name
 
 
 def test_the_fhir_example_administrations_are_refused_with_a_field() -> None:
-    if not FIXTURES.exists():
-        pytest.skip("needs the FHIR R4 examples medadmin0303/0305 from ../shared/fixtures")
     for name in (
         "MedicationAdministration-medadmin0303.json",
         "MedicationAdministration-medadmin0305.json",
     ):
         resource = json.loads((FIXTURES / name).read_text())
         with pytest.raises(InputError) as err:  # neither is baclofen, neither intrathecal
-            events_from_medication_administration(resource)
+            events_from_medication_administration(resource, PACK)
         assert err.value.field.startswith("MedicationAdministration")
         resource["medicationCodeableConcept"] = BACLOFEN
         with pytest.raises(InputError, match="intrathecal"):
-            events_from_medication_administration(resource)
+            events_from_medication_administration(resource, PACK)
 
 
 def test_structure_wins_over_text_in_the_taper_example() -> None:
     # medrx0303 is a taper whose Dosage.text and boundsPeriod dates disagree: the dates are used
     path = FIXTURES / "MedicationRequest-medrx0303.json"
-    if not path.exists():
-        pytest.skip("needs the FHIR R4 example medrx0303 from ../shared/fixtures")
     resource = json.loads(path.read_text())
     resource["medicationCodeableConcept"] = BACLOFEN
     for dosage in resource["dosageInstruction"]:  # tablets are not a mass: give each step one
         dosage["doseAndRate"][0]["doseQuantity"] = {"value": 5, "unit": "mg", "code": "mg"}
-    events = events_from_medication_request(resource)
+    events = events_from_medication_request(resource, PACK)
     starts = [d["timing"]["repeat"]["boundsPeriod"]["start"] for d in resource["dosageInstruction"]]
     assert [e["at"][:10] for e in events] == sorted(starts)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from casebuild import EXAMPLES, SHARED
+from casebuild import EXAMPLES, FIXTURES
 from posology.interop.fhir_out import validate
 from test_cli import posology
 
@@ -78,9 +78,7 @@ def test_findings_travel_as_detected_issues() -> None:
 
 
 def test_the_fhir_taper_example_has_the_shape_we_write() -> None:
-    example = SHARED / "fixtures" / "fhir-r4" / "MedicationRequest-medrx0303.json"
-    if not example.exists():
-        pytest.skip("needs the FHIR R4 example MedicationRequest medrx0303 from ../shared/fixtures")
+    example = FIXTURES / "fhir-r4" / "MedicationRequest-medrx0303.json"
     dosage = json.loads(example.read_text())["dosageInstruction"][0]
     ours = dosages(bundle_for("oral-taper.json"))[0]
     assert set(dosage["timing"]["repeat"]) >= {"boundsPeriod", "frequency", "period", "periodUnit"}
@@ -123,12 +121,17 @@ def test_history_goes_out_as_administrations_and_requests() -> None:
         "MedicationRequest",
     ]
     refill = bundle["entry"][2]["resource"]
+    # a refill is its volume of its concentration, marked as a refill (never a 10,000 ug dose)
+    assert refill["category"]["coding"][0]["code"] == "pump-refill"
     assert refill["dosage"]["dose"] == {
-        "value": 10000,
-        "unit": "ug",
+        "value": 20,
+        "unit": "mL",
         "system": "http://unitsofmeasure.org",
-        "code": "ug",
+        "code": "mL",
     }
+    strength = refill["contained"][0]["ingredient"][0]["strength"]
+    assert (strength["numerator"]["value"], strength["numerator"]["code"]) == (500, "ug")
+    assert (strength["denominator"]["value"], strength["denominator"]["code"]) == (1, "mL")
     first_rate = bundle["entry"][3]["resource"]
     assert first_rate["status"] == "completed"
     assert (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from casebuild import SHARED
+from casebuild import FIXTURES
 from posology.errors import PackError, UnknownRuleError
 from posology.knowledge import Pack, data_folder, load_pack, load_pack_file
 from posology.knowledge.derived import treatment_fields
@@ -16,7 +16,7 @@ from posology.knowledge.schema import Severity
 from posology.units import Quantity
 
 PAGE = data_folder() / "000_b1a87da4a9cdf50a.txt"
-SPEC = SHARED / "spec"
+SPEC = FIXTURES / "spec"
 
 
 def test_every_quote_cited_to_the_source_page_occurs_verbatim_in_it(pack: Pack) -> None:
@@ -29,9 +29,7 @@ def test_every_quote_cited_to_the_source_page_occurs_verbatim_in_it(pack: Pack) 
 
 
 def test_the_shipped_page_is_the_seed_page() -> None:
-    seed = SHARED / "seed" / PAGE.name
-    if not seed.exists():
-        pytest.skip("the project's shared seed folder is not beside this checkout")
+    seed = FIXTURES / "seed" / PAGE.name
     assert PAGE.read_bytes() == seed.read_bytes()
 
 
@@ -56,8 +54,6 @@ def _supplementary_facts() -> dict[str, tuple[str, str]]:
 
 
 def test_supplementary_statements_are_the_specs_own_words(pack: Pack) -> None:
-    if not (SPEC / "supplementary.md").exists():
-        pytest.skip("the project's shared spec folder is not beside this checkout")
     facts = _supplementary_facts()
     assert facts, "no supplementary facts parsed"
     for rule_id, (fact, source) in facts.items():
@@ -77,8 +73,6 @@ def test_study_evidence_never_carries_more_than_a_warning(pack: Pack) -> None:
 
 
 def test_spec_ids_match_the_pack_exactly(pack: Pack) -> None:
-    if not SPEC.exists():
-        pytest.skip("the project's shared spec folder is not beside this checkout")
     ids = set()
     for f in SPEC.glob("*.md"):
         ids |= set(
@@ -88,8 +82,6 @@ def test_spec_ids_match_the_pack_exactly(pack: Pack) -> None:
 
 
 def test_rules_marked_check_in_the_spec_are_check_rules_in_the_pack(pack: Pack) -> None:
-    if not SPEC.exists():
-        pytest.skip("the project's shared spec folder is not beside this checkout")
     for f in SPEC.glob("*.md"):
         for line in f.read_text().splitlines():
             m = re.match(r"^\| ((?:IND|SEL|STOP|PO|IT|SUP)-[A-Z0-9-]+) \|.*\| ([^|]+) \|$", line)

@@ -108,11 +108,13 @@ def test_sup_po_renal_plans_reduce_start_and_target() -> None:
 
 def test_sup_po_strengths_tablet_doses_are_makeable() -> None:
     p = make_plan(adult(), {"kind": "oral-titration", "target_daily_dose": "50 mg"})
+    half_of_smallest = parse_quantity("2.5 mg")  # a halved 5 mg tablet
     for step in p.steps:
         if isinstance(step.event, OralRegimen):
-            half = step.event.strength / 2
-            assert all(d.ratio(half).denominator == 1 for d in step.event.doses)
+            part = half_of_smallest if step.event.strength is None else step.event.strength / 2
+            assert all(d.ratio(part).denominator == 1 for d in step.event.doses)
     assert dailies(p)[-1] == "50 mg/day"
+    assert not [f for f in p.findings if f.rule == "SUP-PO-STRENGTHS"]
 
 
 def test_oral_titration_continues_from_the_current_regimen() -> None:

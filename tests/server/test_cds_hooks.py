@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
-from casebuild import SHARED
+from casebuild import FIXTURES
 from dbhelp import fresh_engine
 from posology.api.app import create_app
 from posology.interop.cds_auth import Issuer, Verifier
@@ -152,14 +152,25 @@ def test_order_sign_gives_a_critical_card_with_the_quote_and_a_safer_dose(cds: T
     assert new_dose["value"] * 3 <= 100 and new_dose["code"] == "mg"
 
 
-def test_order_select_gives_only_the_light_checks(cds: TestClient) -> None:
-    service = "baclofen-order-select"
-    answer = cds.post(
-        f"/cds-services/{service}",
-        headers=auth(service),
-        json=call("order-select", [order("d1", **oral(5))]),
-    )
-    assert all(c["indicator"] != "info" for c in answer.json()["cards"])
+def test_order_select_gives_the_cards_of_order_sign_above_info_and_nothing_else(
+    cds: TestClient,
+) -> None:
+    # 40 mg three times a day for a new patient: 120 mg/day is above PO-MAX (critical), and
+    # order-sign also gives info cards that the light checks of order-select leave out
+    drafts = [order("d1", **oral(40))]
+
+    def cards(hook: str) -> list[tuple[str, str]]:
+        service = f"baclofen-{hook}"
+        answer = cds.post(
+            f"/cds-services/{service}", headers=auth(service), json=call(hook, drafts)
+        )
+        assert answer.status_code == 200, answer.text
+        return [(c["source"]["label"], c["indicator"]) for c in answer.json()["cards"]]
+
+    sign, select = cards("order-sign"), cards("order-select")
+    assert ("Posology PO-MAX", "critical") in select
+    assert select == [c for c in sign if c[1] != "info"]
+    assert any(indicator == "info" for _, indicator in sign), sign
 
 
 def test_an_it_step_too_large_suggests_the_largest_allowed_step(cds: TestClient) -> None:
@@ -229,16 +240,8 @@ def test_a_draft_without_a_unit_gets_a_card_not_a_guess(cds: TestClient) -> None
 
 def test_feedback_is_recorded_once(cds: TestClient) -> None:
     service = "baclofen-order-sign"
-    example = SHARED / "fixtures" / "cds-hooks" / "feedback-overridden-with-reason.json"
-    body = (
-        json.loads(example.read_text())
-        if example.exists()
-        else {
-            "feedback": [
-                {"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-12-01T00:00:00Z"}
-            ]
-        }
-    )
+    example = FIXTURES / "cds-hooks" / "feedback-overridden-with-reason.json"
+    body = json.loads(example.read_text())
     first = cds.post(
         f"/cds-services/{service}/feedback",
         headers=auth(service, aud=f"{BASE}/cds-services/{service}/feedback"),
@@ -286,9 +289,7 @@ def test_the_file_replay_guard_refuses_a_second_sighting(tmp_path: Path) -> None
 
 
 def test_our_cards_carry_the_fields_of_the_specs_example_cards(cds: TestClient) -> None:
-    example = SHARED / "fixtures" / "cds-hooks" / "response-cards.json"
-    if not example.exists():
-        pytest.skip("needs the CDS Hooks 2.0 response-cards example from ../shared/fixtures")
+    example = FIXTURES / "cds-hooks" / "response-cards.json"
     spec_cards = json.loads(example.read_text())["cards"]
     required = {"summary", "indicator", "source"}
     assert all(required <= set(c) for c in spec_cards)  # the spec's own examples have them

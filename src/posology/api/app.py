@@ -84,11 +84,15 @@ async def json_body(request: Request) -> Any:
     try:
         return load_json(raw)
     except InputError as exc:
-        raise BadJson(exc.message) from None
+        raise BadJson(exc.message, exc.field) from None
 
 
 class BadJson(PosologyError):
-    pass
+    """A body that is not JSON, or JSON that is ambiguous (a key given twice, at ``field``)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class BodyTooLarge(PosologyError):
@@ -182,7 +186,7 @@ def app_from_environment() -> FastAPI:
 
 def _errors(app: FastAPI) -> None:
     table: list[tuple[type[Exception], Callable[[Any], JSONResponse]]] = [
-        (BadJson, lambda e: error(400, "", f"the body is {e}")),
+        (BadJson, lambda e: error(400, e.field, f"the body is {e}" if not e.field else str(e))),
         (BodyTooLarge, lambda e: error(413, "", f"the body is larger than {MAX_BODY} bytes")),
         (
             R.NeedsOverride,

@@ -152,14 +152,14 @@ def answer(service_id: str, request: Any, pack: Pack) -> dict[str, Any]:
             if is_baclofen(mr) and mr.get("status", "active") == "active":
                 history += [
                     parse_event(e, f"medications[{i}]")
-                    for e in events_from_medication_request(mr, f"prefetch.medications[{i}]")
+                    for e in events_from_medication_request(mr, pack, f"prefetch.medications[{i}]")
                 ]
         for i, ma in enumerate(_entries(prefetch.get("administrations"), "administrations")):
             if is_baclofen(ma):
                 history += [
                     parse_event(e, f"administrations[{i}]")
                     for e in events_from_medication_administration(
-                        ma, f"prefetch.administrations[{i}]"
+                        ma, pack, f"prefetch.administrations[{i}]"
                     )
                 ]
         drafts = [
@@ -176,7 +176,9 @@ def answer(service_id: str, request: Any, pack: Pack) -> dict[str, Any]:
         try:
             proposals = [
                 parse_event(e, f"draft[{d}]")
-                for e in events_from_medication_request(draft, f"context.draftOrders.entry[{d}]")
+                for e in events_from_medication_request(
+                    draft, pack, f"context.draftOrders.entry[{d}]"
+                )
             ]
         except InputError as exc:
             cards.append(_input_card(request, draft, exc))

@@ -1,20 +1,58 @@
-"""FHIR R4 in: MedicationRequest, MedicationAdministration, Patient and Observation into the
-engine's PATIENT and EVENT documents.
+"""FHIR R4 in: MedicationRequest, MedicationAdministration, MedicationStatement, Procedure,
+Observation, Task and Patient into the engine's PATIENT and EVENT documents.
 
 Lenient where real systems differ: an STU3-style ``doseQuantity`` directly on the dosage, ``mcg``
-without a code system, a unit only in ``unit``. Strict where safety needs it: a dose without a
-unit, a unit that is not a mass (tablets, millilitres without a strength), an unknown route, a
-medication that is not baclofen: each is an :class:`~posology.errors.InputError` naming the FHIR
-path, never a guess. Structure wins over ``Dosage.text``, which is never parsed.
+without a code system, a unit only in ``unit``, a number written ``500``, ``500.0`` or ``5e2``
+(one JSON number, read exactly the same). Strict where safety needs it: a dose without a unit, a
+unit that is not a mass (tablets, millilitres without a strength), an unknown route, a medication
+that is not baclofen: each is an :class:`~posology.errors.InputError` naming the FHIR path, never a
+guess. Structure wins over ``Dosage.text``, which is read for one thing only: a refill's
+concentration when no Medication gives it, and only when the text holds exactly one.
+
+How each EVENT kind is marked (``fhir_out.history_bundle`` writes these; the reader never infers
+a kind from the route alone):
+
+- every resource may carry the kind as a coding of :data:`EVENT_KIND` in its ``category`` (a
+  Task in its ``code``); when present it decides;
+- ``oral-regimen``: a MedicationRequest on the oral route (``doseQuantity`` in a mass); form and
+  strength from its Medication (``form`` coded in :data:`FORM_SYSTEM`, ``ingredient.strength``
+  ``10 mg`` per ``1 tablet`` or ``1 mg`` per ``1 mL``);
+- ``it-infusion``: a MedicationRequest on the intrathecal route with ``rateQuantity`` (``ug/d``,
+  ``ug/h``) or ``rateRatio`` (``ug`` per ``d``); a 24-hour profile in the extension
+  :data:`SCHEDULE_URL`, one per segment (``start`` valueTime, ``dailyRate`` valueQuantity);
+- ``pump-refill``: an intrathecal MedicationAdministration marked as a refill (our coding, or a
+  ``category``/``dosage.method`` whose words say "refill"): ``dosage.dose`` the volume in mL (or a
+  mass, divided by the concentration), the concentration from the Medication's
+  ``ingredient.strength`` (µg per mL) or ``dosage.text``; the alarm volume in :data:`ALARM_URL`;
+- ``it-test-dose``: an intrathecal MedicationAdministration marked as a test dose (our coding, or
+  words "test" or "screening"), or unmarked with a dose in a mass and no ``device`` (a bolus given
+  by lumbar puncture); the response in :data:`RESPONSE_URL` (``effect`` valueBoolean,
+  ``duration`` valueQuantity in h). An unmarked administration given as a volume or into a device
+  is refused: it may be a refill;
+- ``oral-stop`` / ``it-stop``: a MedicationStatement with status ``stopped`` on the oral or
+  intrathecal route, at ``effectiveDateTime``;
+- ``pump-implant``: a Procedure marked with our coding, at ``performedDateTime``;
+- ``it-stable``: an Observation marked with our coding, at ``effectiveDateTime``;
+- ``review``: a Task marked with our coding, its ``description`` the note, at
+  ``executionPeriod.start``.
+
+FHIR needs a time zone with any time of day: an instant without one travels dated to the day,
+with its clock time in the resource extension :data:`LOCAL_TIME_URL`.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from ..errors import InputError
-from ..units import MASS, MASS_RATE, Quantity, parse_quantity
+from ..knowledge.schema import Pack
+from ..units import CONCENTRATION, MASS, MASS_RATE, TIME, VOLUME, Quantity, parse_quantity
 
 SNOMED = "http://snomed.info/sct"
 ROUTES = {"26643006": "oral", "72607000": "intrathecal"}
@@ -25,6 +63,37 @@ BACLOFEN_CODES = {
 WEIGHT_CODES = {"29463-7", "3141-9"}
 CLEARANCE_CODES = {"2164-2", "33558-0"}
 SEXES = {"male": "male", "female": "female", "other": "other", "unknown": "unknown"}
+_BASE = "https://posology.example/fhir"
+EVENT_KIND = f"{_BASE}/CodeSystem/event-kind"
+FORM_SYSTEM = f"{_BASE}/CodeSystem/oral-form"
+LOCAL_TIME_URL = f"{_BASE}/StructureDefinition/local-time"
+RESPONSE_URL = f"{_BASE}/StructureDefinition/test-dose-response"
+ALARM_URL = f"{_BASE}/StructureDefinition/alarm-volume"
+SCHEDULE_URL = f"{_BASE}/StructureDefinition/infusion-schedule"
+FORMS = ("tablet", "solution")
+Medications = Mapping[str, dict[str, Any]]
+_CONCENTRATION_TEXT = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(ug|mcg|µg|microgram(?:s)?|mg)\s*(?:/|per)\s*(ml)\b", re.IGNORECASE
+)
+
+
+def fhir_number(value: object, path: str) -> Fraction:
+    """A FHIR (JSON) number, exactly: ``500``, ``500.0`` and ``5e2`` are one number. Decimals
+    arrive as :class:`~decimal.Decimal` from the strict JSON reader, floats from Python callers
+    (read by their shortest spelling)."""
+    if isinstance(value, float) and math.isfinite(value):
+        value = Decimal(repr(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Fraction(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        return Fraction(value)
+    raise InputError(path, "must be a number")
+
+
+def _decimal_text(value: Fraction) -> str:
+    """A terminating fraction as plain decimal text (no exponent), for the unit reader."""
+    text = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _code_text(unit: dict[str, Any], path: str) -> str:
@@ -39,20 +108,51 @@ def fhir_quantity(value: Any, path: str, *kinds: Any) -> Quantity:
     """A FHIR Quantity as an exact quantity of one of ``kinds``."""
     if not isinstance(value, dict) or "value" not in value:
         raise InputError(path, "must be a Quantity with a value and a unit")
-    number = value["value"]
-    if isinstance(number, bool) or not isinstance(number, (int, float, str)):
-        raise InputError(f"{path}.value", "must be a number")
-    return parse_quantity(f"{number} {_code_text(value, path)}", field=path, kinds=kinds)
+    number = fhir_number(value["value"], f"{path}.value")
+    unit = _code_text(value, path)
+    return parse_quantity(f"{_decimal_text(number)} {unit}", field=path, kinds=kinds)
 
 
-def is_baclofen(resource: dict[str, Any]) -> bool:
-    concept = resource.get("medicationCodeableConcept") or {}
+def _ratio(value: Any, path: str, top: Any, bottom: Any) -> tuple[Quantity, Quantity]:
+    """A FHIR Ratio as its numerator (of kind ``top``) and denominator (of kind ``bottom``)."""
+    if not isinstance(value, dict):
+        raise InputError(path, "must be a Ratio with a numerator and a denominator")
+    return (
+        fhir_quantity(value.get("numerator"), f"{path}.numerator", top),
+        fhir_quantity(value.get("denominator"), f"{path}.denominator", bottom),
+    )
+
+
+def _medication(resource: dict[str, Any], medications: Medications | None) -> dict[str, Any]:
+    """The Medication a resource refers to: contained (``#id``) or given by the caller (a bundle's
+    Medications by ``fullUrl`` and ``Medication/id``); empty when there is none."""
+    ref = str((resource.get("medicationReference") or {}).get("reference") or "")
+    if ref.startswith("#"):
+        for contained in resource.get("contained") or []:
+            if isinstance(contained, dict) and contained.get("id") == ref[1:]:
+                return contained
+    elif ref and medications is not None:
+        return medications.get(ref) or {}
+    return {}
+
+
+def _concept_is_baclofen(concept: Any) -> bool:
+    if not isinstance(concept, dict):
+        return False
     for coding in concept.get("coding") or []:
         if (coding.get("system"), coding.get("code")) in BACLOFEN_CODES:
             return True
         if "baclofen" in str(coding.get("display", "")).lower():
             return True
     return "baclofen" in str(concept.get("text", "")).lower()
+
+
+def is_baclofen(resource: dict[str, Any], medications: Medications | None = None) -> bool:
+    """Whether the resource's medication (its concept, or the Medication it refers to) is
+    baclofen."""
+    if _concept_is_baclofen(resource.get("medicationCodeableConcept")):
+        return True
+    return _concept_is_baclofen(_medication(resource, medications).get("code"))
 
 
 def _route(dosage: dict[str, Any], path: str) -> str:
@@ -64,73 +164,149 @@ def _route(dosage: dict[str, Any], path: str) -> str:
     )
 
 
-def _meal_clocks() -> dict[str, str]:
+def _meal_clocks(pack: Pack) -> dict[str, str]:
     """FHIR's meal codes (breakfast, lunch, dinner) as the pack's meal clock times."""
-    from ..knowledge import load_pack
     from .fhir_out import MEAL_EVENTS
 
-    times = load_pack().rule("PO-MEALS").code_list("meal_times")
+    times = pack.rule("PO-MEALS").code_list("meal_times")
     return dict(zip(MEAL_EVENTS, times, strict=True))
 
 
 def _times_per_day(repeat: dict[str, Any], path: str) -> int:
-    frequency = repeat.get("frequency", 1)
-    period = repeat.get("period", 1)
-    unit = repeat.get("periodUnit", "d")
-    per_day = {"d": 1, "h": 24, "min": 1440}.get(unit)
-    if (
-        per_day is None
-        or not isinstance(frequency, int)
-        or not isinstance(period, (int, float))
-        or period <= 0
-    ):
-        raise InputError(
-            f"{path}.timing.repeat", "needs frequency, period and periodUnit d, h or min"
-        )
+    where = f"{path}.timing.repeat"
+    try:
+        frequency = fhir_number(repeat.get("frequency", 1), f"{where}.frequency")
+        period = fhir_number(repeat.get("period", 1), f"{where}.period")
+    except InputError:
+        frequency = period = Fraction(0)
+    per_day = {"d": 1, "h": 24, "min": 1440}.get(repeat.get("periodUnit", "d"))
+    if per_day is None or frequency.denominator != 1 or frequency <= 0 or period <= 0:
+        raise InputError(where, "needs frequency, period and periodUnit d, h or min")
     times = frequency * per_day / period
-    if times != int(times) or not 1 <= times <= 24:
-        raise InputError(
-            f"{path}.timing.repeat", "must give a whole number of doses a day, 1 to 24"
-        )
+    if times.denominator != 1 or not 1 <= times <= 24:
+        raise InputError(where, "must give a whole number of doses a day, 1 to 24")
     return int(times)
 
 
-def _start(repeat: dict[str, Any], fallback: str | None, path: str) -> str:
+def _extension(element: Any, url: str) -> dict[str, Any] | None:
+    for ext in (element or {}).get("extension") or []:
+        if isinstance(ext, dict) and ext.get("url") == url:
+            return ext
+    return None
+
+
+def _when(value: Any, resource: dict[str, Any], path: str) -> str:
+    """An EVENT instant from a FHIR date or dateTime: a date alone takes the clock time of the
+    resource's local-time extension (an instant without a zone), else midnight."""
+    if not isinstance(value, str) or not value:
+        raise InputError(path, "missing; when it happened")
+    if "T" in value:
+        return value
+    local = _extension(resource, LOCAL_TIME_URL)
+    clock = str(local.get("valueTime")) if local else "00:00"
+    return f"{value}T{clock}"
+
+
+def _start(
+    repeat: dict[str, Any], fallback: str | None, path: str, resource: dict[str, Any]
+) -> str:
     start = (repeat.get("boundsPeriod") or {}).get("start") or fallback
-    if not start:
-        raise InputError(
-            f"{path}.timing.repeat.boundsPeriod.start", "missing; when the dose starts"
-        )
-    return start if "T" in start else f"{start}T00:00"
+    return _when(start, resource, f"{path}.timing.repeat.boundsPeriod.start")
+
+
+def _concepts(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """The resource's category concepts (one or a list, by resource type) and its code."""
+    out: list[dict[str, Any]] = []
+    for key in ("category", "code"):
+        value = resource.get(key)
+        for concept in value if isinstance(value, list) else [value]:
+            if isinstance(concept, dict):
+                out.append(concept)
+    return out
+
+
+def marked_kind(resource: dict[str, Any]) -> str | None:
+    """The EVENT kind a resource is marked with (a coding of :data:`EVENT_KIND`), if any."""
+    for concept in _concepts(resource):
+        for coding in concept.get("coding") or []:
+            if coding.get("system") == EVENT_KIND:
+                return str(coding.get("code"))
+    return None
+
+
+def _words(resource: dict[str, Any]) -> str:
+    """The words an EHR put in an administration's category and method, lower case."""
+    concepts = _concepts(resource)
+    method = (resource.get("dosage") or {}).get("method")
+    if isinstance(method, dict):
+        concepts.append(method)
+    parts = []
+    for concept in concepts:
+        parts.append(str(concept.get("text", "")))
+        for coding in concept.get("coding") or []:
+            parts += [str(coding.get("display", "")), str(coding.get("code", ""))]
+    return " ".join(parts).lower()
+
+
+def _strength(ratio: Any, path: str) -> Quantity:
+    """An ingredient strength: a mass per volume (a solution, ``1 mg`` per ``1 mL``) or per one
+    unit of presentation (``10 mg`` per ``1 tablet``)."""
+    if not isinstance(ratio, dict):
+        raise InputError(path, "must be a Ratio with a numerator and a denominator")
+    mass = fhir_quantity(ratio.get("numerator"), f"{path}.numerator", MASS)
+    per = ratio.get("denominator") or {}
+    unit = str(per.get("code") or per.get("unit") or "")
+    if unit.lower() in ("ml", "l"):
+        volume = fhir_quantity(per, f"{path}.denominator", VOLUME)
+        return Quantity.of(mass.in_("mg") / volume.in_("mL"), "mg/mL")
+    if fhir_number(per.get("value", 1), f"{path}.denominator.value") != 1:
+        raise InputError(f"{path}.denominator", "must be a volume or one unit (1 tablet)")
+    return mass
+
+
+def _form_and_strength(medication: dict[str, Any], path: str) -> tuple[str | None, Quantity | None]:
+    form = None
+    for coding in (medication.get("form") or {}).get("coding") or []:
+        if coding.get("system") == FORM_SYSTEM and coding.get("code") in FORMS:
+            form = str(coding["code"])
+    strength = None
+    for i, ingredient in enumerate(medication.get("ingredient") or []):
+        if isinstance(ingredient, dict) and "strength" in ingredient:
+            strength = _strength(ingredient["strength"], f"{path}.ingredient[{i}].strength")
+    return form, strength
 
 
 def events_from_medication_request(
-    resource: dict[str, Any], path: str = "MedicationRequest"
+    resource: dict[str, Any],
+    pack: Pack,
+    path: str = "MedicationRequest",
+    medications: Medications | None = None,
 ) -> list[dict[str, Any]]:
     """The EVENTs a baclofen MedicationRequest orders: oral regimens and intrathecal infusions."""
     if resource.get("resourceType") != "MedicationRequest":
         raise InputError(f"{path}.resourceType", "must be MedicationRequest")
-    if not is_baclofen(resource):
+    if not is_baclofen(resource, medications):
         raise InputError(f"{path}.medicationCodeableConcept", "is not baclofen (ATC M03BX01)")
+    marked = marked_kind(resource)
+    if marked not in (None, "oral-regimen", "it-infusion"):
+        raise InputError(f"{path}.category", f"{marked!r} is not a kind a MedicationRequest orders")
+    form, strength = _form_and_strength(_medication(resource, medications), f"{path}.medication")
     events: list[dict[str, Any]] = []
     by_sequence: dict[tuple[Any, str], dict[str, Any]] = {}
     for i, dosage in enumerate(resource.get("dosageInstruction") or []):
         dpath = f"{path}.dosageInstruction[{i}]"
         route = _route(dosage, dpath)
+        if marked is not None and marked != ("oral-regimen" if route == "oral" else "it-infusion"):
+            raise InputError(
+                f"{dpath}.route", f"does not fit the kind {marked!r} it is marked with"
+            )
         repeat = (dosage.get("timing") or {}).get("repeat") or {}
-        start = _start(repeat, resource.get("authoredOn"), dpath)
+        start = _start(repeat, resource.get("authoredOn"), dpath, resource)
+        if route == "intrathecal":
+            events.append(_infusion(dosage, dpath, start))
+            continue
         rates = dosage.get("doseAndRate") or []
         dose_q = rates[0].get("doseQuantity") if rates else dosage.get("doseQuantity")  # STU3 shape
-        rate_q = rates[0].get("rateQuantity") if rates else dosage.get("rateQuantity")
-        if route == "intrathecal":
-            if rate_q is None:
-                raise InputError(
-                    f"{dpath}.doseAndRate[0].rateQuantity",
-                    "missing; an infusion needs a daily rate in ug/d",
-                )
-            daily = fhir_quantity(rate_q, f"{dpath}.doseAndRate[0].rateQuantity", MASS_RATE)
-            events.append({"at": start, "kind": "it-infusion", "daily_dose": daily.code()})
-            continue
         if dose_q is None:
             raise InputError(
                 f"{dpath}.doseAndRate[0].doseQuantity", "missing; an oral dose needs a mass"
@@ -138,7 +314,7 @@ def events_from_medication_request(
         dose = fhir_quantity(dose_q, f"{dpath}.doseAndRate[0].doseQuantity", MASS)
         clocks = [str(t)[:5] for t in repeat.get("timeOfDay") or []]
         if not clocks and repeat.get("when"):
-            meals = _meal_clocks()
+            meals = _meal_clocks(pack)
             if all(code in meals for code in repeat["when"]):
                 clocks = [meals[code] for code in repeat["when"]]
         count = len(clocks) or _times_per_day(repeat, dpath)
@@ -152,6 +328,10 @@ def events_from_medication_request(
             "kind": "oral-regimen",
             "_parts": [(c, dose) for c in clocks] or [("", dose)] * count,
         }
+        if form is not None:
+            regimen["form"] = form
+        if strength is not None:
+            regimen["strength"] = strength.code()
         by_sequence[key] = regimen
         events.append(regimen)
     for event in events:
@@ -169,24 +349,226 @@ def events_from_medication_request(
     return sorted(events, key=lambda e: datetime.fromisoformat(e["at"]))
 
 
+def _infusion(dosage: dict[str, Any], dpath: str, start: str) -> dict[str, Any]:
+    """A continuous intrathecal infusion: ``rateQuantity`` (a mass rate) or ``rateRatio`` (a
+    mass per time), and its 24-hour profile when the schedule extension gives one."""
+    rates = dosage.get("doseAndRate") or [dosage]
+    rate_q, rate_r = rates[0].get("rateQuantity"), rates[0].get("rateRatio")
+    where = f"{dpath}.doseAndRate[0]"
+    if rate_q is not None:
+        daily = fhir_quantity(rate_q, f"{where}.rateQuantity", MASS_RATE)
+    elif rate_r is not None:
+        mass, time = _ratio(rate_r, f"{where}.rateRatio", MASS, TIME)
+        daily = Quantity.of(mass.in_("ug") / time.in_("d"), "ug/d")
+    else:
+        raise InputError(f"{where}.rateQuantity", "missing; an infusion needs a daily rate in ug/d")
+    event: dict[str, Any] = {"at": start, "kind": "it-infusion", "daily_dose": daily.code()}
+    segments = [
+        e
+        for e in dosage.get("extension") or []
+        if isinstance(e, dict) and e.get("url") == SCHEDULE_URL
+    ]
+    if segments:
+        schedule = []
+        for n, segment in enumerate(segments):
+            spath = f"{dpath}.extension[{n}]"
+            start_ext = _extension(segment, "start") or {}
+            rate_ext = _extension(segment, "dailyRate") or {}
+            schedule.append(
+                {
+                    "start": str(start_ext.get("valueTime", ""))[:5],
+                    "daily_rate": fhir_quantity(
+                        rate_ext.get("valueQuantity"), f"{spath}.dailyRate", MASS_RATE
+                    ).code(),
+                }
+            )
+        event["schedule"] = schedule
+    return event
+
+
+def _concentration(
+    resource: dict[str, Any], medications: Medications | None, path: str
+) -> Quantity | None:
+    """A refill's concentration: the Medication's ingredient strength (mass per volume), else
+    the one concentration ``dosage.text`` spells (two different ones are refused)."""
+    _form, strength = _form_and_strength(_medication(resource, medications), f"{path}.medication")
+    if strength is not None and strength.dim == CONCENTRATION:
+        return strength
+    text = str((resource.get("dosage") or {}).get("text") or "")
+    found = {
+        parse_quantity(f"{m[0]} {m[1].replace('µg', 'ug')}/mL", field=f"{path}.dosage.text")
+        for m in _CONCENTRATION_TEXT.findall(text)
+    }
+    if len(found) > 1:
+        raise InputError(f"{path}.dosage.text", "names more than one concentration; give one")
+    return next(iter(found), None)
+
+
+def _administration_kind(resource: dict[str, Any], dose: Quantity, path: str) -> str:
+    """Refill or test dose, as the resource says; an unmarked mass bolus without a device is a
+    test dose; anything else unmarked is refused rather than guessed."""
+    marked = marked_kind(resource)
+    if marked is not None:
+        if marked not in ("pump-refill", "it-test-dose"):
+            raise InputError(f"{path}.category", f"{marked!r} is not an administration")
+        return marked
+    words = _words(resource)
+    refill = "refill" in words
+    test = "test" in words or "screening" in words
+    if refill and not test:
+        return "pump-refill"
+    if test and not refill:
+        return "it-test-dose"
+    if not refill and dose.dim == MASS and not resource.get("device"):
+        return "it-test-dose"
+    raise InputError(
+        f"{path}.category",
+        "does not say whether this intrathecal administration is a pump refill or a test dose; "
+        f"code it as pump-refill or it-test-dose in {EVENT_KIND}",
+    )
+
+
 def events_from_medication_administration(
-    resource: dict[str, Any], path: str = "MedicationAdministration"
+    resource: dict[str, Any],
+    pack: Pack,
+    path: str = "MedicationAdministration",
+    medications: Medications | None = None,
 ) -> list[dict[str, Any]]:
-    """An intrathecal baclofen bolus given (a screening test dose) as an it-test-dose EVENT."""
+    """An intrathecal baclofen administration: a pump refill or a screening test dose."""
     if resource.get("resourceType") != "MedicationAdministration":
         raise InputError(f"{path}.resourceType", "must be MedicationAdministration")
-    if not is_baclofen(resource):
+    if not is_baclofen(resource, medications):
         raise InputError(f"{path}.medicationCodeableConcept", "is not baclofen (ATC M03BX01)")
     dosage = resource.get("dosage") or {}
     if _route(dosage, f"{path}.dosage") != "intrathecal":
         raise InputError(
-            f"{path}.dosage.route", "only intrathecal test doses are read from administrations"
+            f"{path}.dosage.route",
+            "only intrathecal refills and test doses are read from administrations",
         )
-    at = resource.get("effectiveDateTime") or (resource.get("effectivePeriod") or {}).get("start")
-    if not at:
-        raise InputError(f"{path}.effectiveDateTime", "missing; when the dose was given")
-    dose = fhir_quantity(dosage.get("dose"), f"{path}.dosage.dose", MASS)
-    return [{"at": at, "kind": "it-test-dose", "dose": dose.code()}]
+    at_raw = resource.get("effectiveDateTime") or (resource.get("effectivePeriod") or {}).get(
+        "start"
+    )
+    at = _when(at_raw, resource, f"{path}.effectiveDateTime")
+    dpath = f"{path}.dosage.dose"
+    dose = fhir_quantity(dosage.get("dose"), dpath, MASS, VOLUME)
+    kind = _administration_kind(resource, dose, path)
+    concentration = _concentration(resource, medications, path)
+    if kind == "pump-refill":
+        if concentration is None:
+            raise InputError(
+                f"{path}.medicationReference",
+                "a refill needs its concentration: the Medication's ingredient strength "
+                '(e.g. 500 ug per 1 mL) or dosage.text "500 ug/mL"',
+            )
+        volume = dose if dose.dim == VOLUME else (dose / concentration).to("mL")
+        event: dict[str, Any] = {
+            "at": at,
+            "kind": kind,
+            "concentration": concentration.code(),
+            "volume_ml": _json_number(volume.in_("mL")),
+        }
+        alarm = _extension(resource, ALARM_URL)
+        if alarm is not None:
+            q = fhir_quantity(alarm.get("valueQuantity"), f"{path}.extension.alarm", VOLUME)
+            event["alarm_ml"] = _json_number(q.in_("mL"))
+        return [event]
+    if dose.dim == VOLUME:
+        if concentration is None:
+            raise InputError(dpath, "is a volume; give the concentration or the dose in ug")
+        dose = (dose * concentration).to("ug")
+    test: dict[str, Any] = {"at": at, "kind": kind, "dose": dose.code()}
+    response = _extension(resource, RESPONSE_URL)
+    if response is not None:
+        effect = (_extension(response, "effect") or {}).get("valueBoolean")
+        out: dict[str, Any] = {"effect": effect}
+        duration = _extension(response, "duration")
+        if duration is not None:
+            hours = fhir_quantity(duration.get("valueQuantity"), f"{path}.extension.duration", TIME)
+            out["duration_h"] = _json_number(hours.in_("h"))
+        test["response"] = out
+    return [test]
+
+
+def _json_number(value: Fraction) -> int | Decimal:
+    """An exact number for an EVENT document (a volume of a non-terminating division is given
+    to the microlitre)."""
+    if value.denominator == 1:
+        return int(value)
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return exact if Fraction(exact) == value else exact.quantize(Decimal("0.001"))
+
+
+def _route_of_statement(resource: dict[str, Any], path: str) -> str:
+    for i, dosage in enumerate(resource.get("dosage") or []):
+        return _route(dosage, f"{path}.dosage[{i}]")
+    raise InputError(f"{path}.dosage", "missing; the route that was stopped")
+
+
+def events_from_resource(
+    resource: dict[str, Any], pack: Pack, path: str, medications: Medications | None = None
+) -> list[dict[str, Any]]:
+    """The EVENTs of one resource of a patient's record; ``[]`` for a resource that records
+    none (another drug, an unmarked Observation, Procedure or Task)."""
+    kind = resource.get("resourceType")
+    if kind == "MedicationRequest":
+        if not is_baclofen(resource, medications):
+            return []
+        return events_from_medication_request(resource, pack, path, medications)
+    if kind == "MedicationAdministration":
+        if not is_baclofen(resource, medications):
+            return []
+        return events_from_medication_administration(resource, pack, path, medications)
+    marked = marked_kind(resource)
+    if kind == "MedicationStatement":
+        if not is_baclofen(resource, medications) or resource.get("status") != "stopped":
+            return []
+        route = _route_of_statement(resource, path)
+        at = resource.get("effectiveDateTime") or (resource.get("effectivePeriod") or {}).get("end")
+        stop = "oral-stop" if route == "oral" else "it-stop"
+        if marked not in (None, stop):
+            raise InputError(f"{path}.category", f"does not fit the {route} route")
+        return [{"at": _when(at, resource, f"{path}.effectiveDateTime"), "kind": stop}]
+    if kind == "Procedure" and marked == "pump-implant":
+        at = resource.get("performedDateTime") or (resource.get("performedPeriod") or {}).get(
+            "start"
+        )
+        return [{"at": _when(at, resource, f"{path}.performedDateTime"), "kind": marked}]
+    if kind == "Observation" and marked == "it-stable":
+        at = resource.get("effectiveDateTime")
+        return [{"at": _when(at, resource, f"{path}.effectiveDateTime"), "kind": marked}]
+    if kind == "Task" and marked == "review":
+        at = (resource.get("executionPeriod") or {}).get("start")
+        return [
+            {
+                "at": _when(at, resource, f"{path}.executionPeriod.start"),
+                "kind": marked,
+                "note": resource.get("description"),
+            }
+        ]
+    return []
+
+
+def history_from_bundle(bundle: dict[str, Any], pack: Pack) -> list[dict[str, Any]]:
+    """The EVENT documents of a Bundle of a patient's record (as ``fhir_out.history_bundle``
+    writes one), in the order of the bundle."""
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise InputError("Bundle.resourceType", "must be Bundle")
+    entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)]
+    medications: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        resource = entry.get("resource") or {}
+        if resource.get("resourceType") == "Medication":
+            if entry.get("fullUrl"):
+                medications[str(entry["fullUrl"])] = resource
+            medications[f"Medication/{resource.get('id')}"] = resource
+    events: list[dict[str, Any]] = []
+    for i, entry in enumerate(entries):
+        resource = entry.get("resource")
+        if isinstance(resource, dict):
+            events += events_from_resource(
+                resource, pack, f"Bundle.entry[{i}].resource", medications
+            )
+    return events
 
 
 def patient_from_fhir(
@@ -203,17 +585,18 @@ def patient_from_fhir(
         raise InputError("Patient.birthDate", "missing; the age decides which rules apply")
     out["birth_date"] = str(patient["birthDate"])[:10]
     latest: dict[str, tuple[str, Quantity]] = {}
+    grams_per = {"kg": Fraction(1000), "g": Fraction(1), "[lb_av]": Fraction("453.59237")}
     for i, obs in enumerate(observations):
         codes = {c.get("code") for c in (obs.get("code") or {}).get("coding") or []}
         when = str(obs.get("effectiveDateTime") or "")
         opath = f"Observation[{i}].valueQuantity"
         if codes & WEIGHT_CODES:
             value = obs.get("valueQuantity") or {}
-            unit = _code_text(value, opath)
-            grams = {"kg": 1000, "g": 1, "[lb_av]": 453.59237}.get(unit)
-            if grams is None or not isinstance(value.get("value"), (int, float)):
+            grams = grams_per.get(_code_text(value, opath))
+            if grams is None:
                 raise InputError(opath, "a body weight in kg, g or [lb_av] is due")
-            kind, q = "weight", Quantity.of(str(round(value["value"] * grams / 1000, 3)), "kg")
+            kilograms = fhir_number(value.get("value"), f"{opath}.value") * grams / 1000
+            kind, q = "weight", Quantity.of(round(kilograms, 3), "kg")
         elif codes & CLEARANCE_CODES:
             q = fhir_quantity(obs.get("valueQuantity"), opath, Quantity.of(1, "mL/min").dim)
             kind = "clearance"

@@ -15,13 +15,32 @@ from fractions import Fraction
 from typing import Any
 
 from ..knowledge.schema import Pack
-from ..model.events import Event, ItInfusion, ItStop, ItTestDose, OralRegimen, OralStop
+from ..model.events import (
+    Event,
+    ItInfusion,
+    ItStable,
+    ItStop,
+    ItTestDose,
+    OralRegimen,
+    OralStop,
+    PumpImplant,
+    PumpRefill,
+    Review,
+)
 from ..model.patient import age_at
 from ..planning.model import Plan
 from ..planning.request import PlanRequest
 from ..rules.limits import paediatric_max
 from ..serialize import DISCLAIMER
-from ..units import Quantity
+from ..units import MASS, Quantity
+from .fhir_in import (
+    ALARM_URL,
+    EVENT_KIND,
+    FORM_SYSTEM,
+    LOCAL_TIME_URL,
+    RESPONSE_URL,
+    SCHEDULE_URL,
+)
 
 UCUM = "http://unitsofmeasure.org"
 SNOMED = "http://snomed.info/sct"
@@ -125,10 +144,17 @@ def _oral(
     """One instruction per distinct dose of the day (same sequence: given together)."""
     out = []
     times = event.times or ()
-    by_dose: dict[Quantity, list[str]] = {}
+    groups: list[tuple[Quantity, list[str]]] = []
     for i, dose in enumerate(event.doses):
-        by_dose.setdefault(dose, []).append(times[i] if i < len(times) else "")
-    for dose, clocks in by_dose.items():
+        clock = times[i] if i < len(times) else ""
+        # timed doses group by dose (the clock orders them); untimed ones only in runs, so
+        # "5, 10, 5 mg" keeps its order of the day
+        same = [g for g in groups if g[0] == dose] if clock else groups[-1:]
+        if same and same[0][0] == dose:
+            same[0][1].append(clock)
+        else:
+            groups.append((dose, [clock]))
+    for dose, clocks in groups:
         repeat: dict[str, Any] = {
             "boundsPeriod": _period(event.at, end),
             "frequency": len(clocks),
@@ -262,11 +288,185 @@ def validate(bundle: dict[str, Any]) -> None:
                         raise ValueError(f"{q['code']!r} is not a UCUM code")
 
 
-def history_bundle(history: tuple[Event, ...] | list[Event], pack: Pack) -> dict[str, Any]:
-    """A patient's history as FHIR R4: test doses and refills as MedicationAdministration,
-    regimens and infusions as MedicationRequest (one per change, its period up to the next)."""
-    from ..model.events import PumpRefill
+def _kind(kind: str) -> dict[str, Any]:
+    """The EVENT kind as a concept of our code system: the reader never guesses it."""
+    return {"coding": [{"system": EVENT_KIND, "code": kind, "display": kind}]}
 
+
+def _local_time(at: datetime) -> list[dict[str, Any]]:
+    """An instant without a zone travels dated to the day; its clock time goes here."""
+    if at.tzinfo is not None:
+        return []
+    return [{"url": LOCAL_TIME_URL, "valueTime": at.strftime("%H:%M:%S")}]
+
+
+def _contained_medication(
+    medication: dict[str, Any], form: str | None, strength: Quantity | None
+) -> dict[str, Any]:
+    """A contained Medication with the oral form and the strength (per tablet or per mL)."""
+    out: dict[str, Any] = {"resourceType": "Medication", "id": "med", "code": medication}
+    if form is not None:
+        out["form"] = {"coding": [{"system": FORM_SYSTEM, "code": form}], "text": form}
+    if strength is not None:
+        if strength.dim == MASS:
+            numerator, per = ucum(strength, "mg"), {"value": 1, "unit": form or "dose"}
+        else:
+            numerator = ucum(strength * Quantity.of(1, "mL"), "ug")
+            per = {"value": 1, "unit": "mL", "system": UCUM, "code": "mL"}
+        out["ingredient"] = [
+            {
+                "itemCodeableConcept": medication,
+                "strength": {"numerator": numerator, "denominator": per},
+            }
+        ]
+    return out
+
+
+def _with_medication(
+    resource: dict[str, Any],
+    medication: dict[str, Any],
+    form: str | None,
+    strength: Quantity | None,
+) -> dict[str, Any]:
+    if form is None and strength is None:
+        return {**resource, "medicationCodeableConcept": medication}
+    return {
+        **resource,
+        "contained": [_contained_medication(medication, form, strength)],
+        "medicationReference": {"reference": "#med"},
+    }
+
+
+def _history_resource(
+    event: Event,
+    open_ended: bool,
+    end: datetime | None,
+    medication: dict[str, Any],
+    meals: str,
+    meal_codes: dict[str, str],
+) -> dict[str, Any]:
+    """One history event as the resource that records it (see ``fhir_in`` for the mapping)."""
+    subject = {"display": "the patient"}
+    base: dict[str, Any] = {"subject": subject}
+    local = _local_time(event.at)
+    if local:
+        base["extension"] = local
+    if isinstance(event, OralRegimen):
+        request = {
+            "resourceType": "MedicationRequest",
+            "status": "active" if open_ended else "completed",
+            "intent": "order",
+            "category": [_kind(event.kind)],
+            **base,
+            "dosageInstruction": _oral(event.kind, event, 1, end, None, meals, meal_codes),
+        }
+        return _with_medication(request, medication, event.form, event.strength)
+    if isinstance(event, ItInfusion):
+        dosage: dict[str, Any] = {
+            "sequence": 1,
+            "timing": {"repeat": {"boundsPeriod": _period(event.at, end)}},
+            "route": {"coding": [INTRATHECAL_ROUTE]},
+            "doseAndRate": [{"rateQuantity": ucum(event.daily_dose, "ug/d")}],
+        }
+        if event.schedule:
+            dosage["extension"] = [
+                {
+                    "url": SCHEDULE_URL,
+                    "extension": [
+                        {"url": "start", "valueTime": f"{seg.start}:00"},
+                        {"url": "dailyRate", "valueQuantity": ucum(seg.daily_rate, "ug/d")},
+                    ],
+                }
+                for seg in event.schedule
+            ]
+        return {
+            "resourceType": "MedicationRequest",
+            "status": "active" if open_ended else "completed",
+            "intent": "order",
+            "category": [_kind(event.kind)],
+            "medicationCodeableConcept": medication,
+            **base,
+            "dosageInstruction": [dosage],
+        }
+    if isinstance(event, (ItTestDose, PumpRefill)):
+        extensions = list(local)
+        if isinstance(event, ItTestDose):
+            dose = ucum(event.dose, "ug")
+            if event.response is not None:
+                parts: list[dict[str, Any]] = [
+                    {"url": "effect", "valueBoolean": event.response.effect}
+                ]
+                if event.response.duration is not None:
+                    parts.append(
+                        {"url": "duration", "valueQuantity": ucum(event.response.duration, "h")}
+                    )
+                extensions.append({"url": RESPONSE_URL, "extension": parts})
+            strength = None
+        else:
+            dose = ucum(event.volume, "mL")
+            strength = event.concentration
+            if event.alarm is not None:
+                extensions.append({"url": ALARM_URL, "valueQuantity": ucum(event.alarm, "mL")})
+        administration: dict[str, Any] = {
+            "resourceType": "MedicationAdministration",
+            "status": "completed",
+            "category": _kind(event.kind),
+            "subject": subject,
+            "effectiveDateTime": _instant(event.at),
+            "dosage": {"text": event.kind, "route": {"coding": [INTRATHECAL_ROUTE]}, "dose": dose},
+        }
+        if extensions:
+            administration["extension"] = extensions
+        return _with_medication(administration, medication, None, strength)
+    if isinstance(event, (OralStop, ItStop)):
+        route = ORAL_ROUTE if isinstance(event, OralStop) else INTRATHECAL_ROUTE
+        return {
+            "resourceType": "MedicationStatement",
+            "status": "stopped",
+            "category": _kind(event.kind),
+            "medicationCodeableConcept": medication,
+            **base,
+            "effectiveDateTime": _instant(event.at),
+            "dosage": [{"route": {"coding": [route]}}],
+        }
+    if isinstance(event, PumpImplant):
+        return {
+            "resourceType": "Procedure",
+            "status": "completed",
+            "category": _kind(event.kind),
+            "code": {"text": event.kind},
+            **base,
+            "performedDateTime": _instant(event.at),
+        }
+    if isinstance(event, ItStable):
+        return {
+            "resourceType": "Observation",
+            "status": "final",
+            "category": [_kind(event.kind)],
+            "code": {"text": event.kind},
+            **base,
+            "effectiveDateTime": _instant(event.at),
+        }
+    assert isinstance(event, Review)
+    return {
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "plan",
+        "code": _kind(event.kind),
+        "description": event.note,
+        "for": subject,
+        **({"extension": local} if local else {}),
+        "executionPeriod": {"start": _instant(event.at)},
+    }
+
+
+def history_bundle(history: tuple[Event, ...] | list[Event], pack: Pack) -> dict[str, Any]:
+    """A patient's history as FHIR R4, one resource per event, each marked with its EVENT kind
+    so that ``fhir_in.history_from_bundle`` reads every event back unchanged: regimens and
+    infusions as MedicationRequest (one per change, its period up to the next), test doses and
+    refills as MedicationAdministration (a refill as its volume of its concentration), stops as
+    MedicationStatement, the implant as a Procedure, ``it-stable`` as an Observation and a
+    review as a Task."""
     atc = pack.rule("SUP-DDD").code("atc")
     medication = {
         "coding": [{"system": ATC, "code": atc, "display": "baclofen"}],
@@ -278,56 +478,12 @@ def history_bundle(history: tuple[Event, ...] | list[Event], pack: Pack) -> dict
     ends = _ends(ordered)
     entries: list[dict[str, Any]] = []
     for i, event in enumerate(ordered):
-        resource: dict[str, Any] | None = None
-        if isinstance(event, (ItTestDose, PumpRefill)):
-            dose = (
-                ucum(event.dose, "ug")
-                if isinstance(event, ItTestDose)
-                else ucum(event.concentration * event.volume, "ug")
-            )
-            resource = {
-                "resourceType": "MedicationAdministration",
-                "status": "completed",
-                "medicationCodeableConcept": medication,
-                "subject": {"display": "the patient"},
-                "effectiveDateTime": _instant(event.at),
-                "dosage": {
-                    "text": event.kind,
-                    "route": {"coding": [INTRATHECAL_ROUTE]},
-                    "dose": dose,
-                },
-            }
-        elif isinstance(event, OralRegimen):
-            resource = {
-                "resourceType": "MedicationRequest",
-                "status": "completed" if i in ends else "active",
-                "intent": "order",
-                "medicationCodeableConcept": medication,
-                "subject": {"display": "the patient"},
-                "dosageInstruction": _oral(
-                    event.kind, event, 1, ends.get(i), None, meals, meal_codes
-                ),
-            }
-        elif isinstance(event, ItInfusion):
-            resource = {
-                "resourceType": "MedicationRequest",
-                "status": "completed" if i in ends else "active",
-                "intent": "order",
-                "medicationCodeableConcept": medication,
-                "subject": {"display": "the patient"},
-                "dosageInstruction": [
-                    {
-                        "sequence": 1,
-                        "timing": {"repeat": {"boundsPeriod": _period(event.at, ends.get(i))}},
-                        "route": {"coding": [INTRATHECAL_ROUTE]},
-                        "doseAndRate": [{"rateQuantity": ucum(event.daily_dose, "ug/d")}],
-                    }
-                ],
-            }
-        if resource is not None:
-            entries.append(
-                {"fullUrl": f"urn:uuid:history-{i}", "resource": {**resource, "id": f"history-{i}"}}
-            )
+        resource = _history_resource(
+            event, i not in ends, ends.get(i), medication, meals, meal_codes
+        )
+        entries.append(
+            {"fullUrl": f"urn:uuid:history-{i}", "resource": {**resource, "id": f"history-{i}"}}
+        )
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
     validate(bundle)
     return bundle

@@ -8,6 +8,7 @@ study-backed rule that claims more than a warning, each stops the load with a
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from fractions import Fraction
@@ -389,8 +390,18 @@ def _override(
 # -- packs ----------------------------------------------------------------------------------
 
 
+PACK_DIR_VARIABLE = "POSOLOGY_PACK_DIR"
+
+
 def data_folder() -> Path:
-    """The folder of the packs that ship inside the package (beside this module)."""
+    """The folder of the shipped packs: beside this module, or ``$POSOLOGY_PACK_DIR`` when set.
+
+    The variable exists so that ``tools/pack_mutation.py`` can run the tests against a changed
+    copy of the pack folder without touching the shipped one; nothing else should set it.
+    """
+    override = os.environ.get(PACK_DIR_VARIABLE)
+    if override:
+        return Path(override)
     return Path(__file__).resolve().parent / "data"
 
 

@@ -213,6 +213,19 @@ class Rule:
     def text(self, name: str) -> str:
         return self._get(self.texts, "texts", name)  # type: ignore[return-value]
 
+    def phrase(self, name: str, **values: object) -> str:
+        """A text of the pack with its ``{placeholders}`` filled by the engine's values.
+
+        The clinical wording stays in the pack, where a pharmacist reviews it; the code only
+        supplies the numbers it worked out (``rule.phrase("too_soon", hours="23.9 h")``). A
+        placeholder the code does not fill is a broken pack, reported with rule and field.
+        """
+        template = self.text(name)
+        try:
+            return template.format_map(values)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise PackError(self.file, self.id, f"texts.{name}", f"cannot fill {exc}") from None
+
     def severity(self, key: str) -> Severity:
         return self._get(self.severities, "severity", key)  # type: ignore[return-value]
 

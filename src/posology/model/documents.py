@@ -59,22 +59,83 @@ def _reject_constant(name: str) -> Any:
     raise InputError("", f"{name} is not a number; JSON numbers must be finite")
 
 
-def load_json(text: str | bytes) -> Any:
-    """Parse JSON keeping decimals exact and refusing NaN, Infinity and NUL characters.
+class _Repeated(dict[str, Any]):
+    """A decoded JSON object that had a key twice (``repeated`` names it); found after parsing,
+    so the error can name the object's path."""
 
-    NUL (``\\u0000``) has no place in a clinical document and databases refuse it in text.
+    repeated: str = ""
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Build one JSON object, marking it when a key appears twice (``"dose"`` twice in one
+    event would otherwise be read, silently, as the last one)."""
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    marked = _Repeated(pairs)
+    keys = [key for key, _ in pairs]
+    marked.repeated = next(k for i, k in enumerate(keys) if k in keys[:i])
+    return marked
+
+
+def _find_repeated(value: Any, path: str) -> tuple[str, str] | None:
+    """The path and key of the first object with a repeated key, depth first."""
+    if isinstance(value, _Repeated):
+        return path, value.repeated
+    children: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        children = [(F.join(path, str(k)), v) for k, v in value.items()]
+    elif isinstance(value, list):
+        children = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    for here, item in children:
+        found = _find_repeated(item, here)
+        if found is not None:
+            return found
+    return None
+
+
+_BOM = "\ufeff"
+
+
+def load_json(text: str | bytes) -> Any:
+    """Parse JSON keeping decimals exact and refusing NaN, Infinity, NUL characters and a key
+    given twice in one object.
+
+    NUL (``\\u0000``) has no place in a clinical document and databases refuse it in text. A
+    UTF-8 byte-order mark at the start (editors on Windows write one) is not content: it is
+    dropped.
     """
+    text = text.removeprefix(_BOM.encode()) if isinstance(text, bytes) else text.removeprefix(_BOM)
     nul = b"\\u0000" in text if isinstance(text, bytes) else "\\u0000" in text
     if nul:
         raise InputError("", "the document contains a NUL character (\\u0000); remove it")
+    marked: list[bool] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = _pairs(items)
+        if type(obj) is _Repeated:
+            marked.append(True)
+        return obj
+
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        data = json.loads(
+            text, parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=pairs
+        )
     except json.JSONDecodeError as exc:
         raise InputError(
             "", f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
     except UnicodeDecodeError:
         raise InputError("", "not valid UTF-8 text; save the file as UTF-8 JSON") from None
+    found = _find_repeated(data, "") if marked else None
+    if found is not None:
+        path, key = found
+        raise InputError(
+            F.join(path, key),
+            f"is given twice in {path or 'the document'}; keep one (a repeated key is never "
+            "read as the last one)",
+        )
+    return data
 
 
 # -- patient ------------------------------------------------------------------------------
@@ -152,10 +213,17 @@ def parse_patient(data: object, path: str = "patient") -> Patient:
     )
     pump = None
     if obj.get("pump") is not None:
-        pump_obj = F.json_object(obj["pump"], p("pump"), (), ("programmable", "reservoir_ml"))
+        pump_obj = F.json_object(
+            obj["pump"], p("pump"), (), ("programmable", "reservoir_ml", "withdrawal_before_alarm")
+        )
         programmable = None
         if pump_obj.get("programmable") is not None:
             programmable = F.boolean(pump_obj["programmable"], p("pump.programmable"))
+        withdrawal = None
+        if pump_obj.get("withdrawal_before_alarm") is not None:
+            withdrawal = F.boolean(
+                pump_obj["withdrawal_before_alarm"], p("pump.withdrawal_before_alarm")
+            )
         reservoir = F.amount(
             pump_obj,
             "reservoir_ml",
@@ -164,7 +232,7 @@ def parse_patient(data: object, path: str = "patient") -> Patient:
             "mL",
             "reservoir volume in mL, e.g. 20 or 40",
         )
-        pump = Pump(programmable, reservoir)
+        pump = Pump(programmable, reservoir, withdrawal)
 
     def optional_bool(key: str) -> bool | None:
         return None if obj.get(key) is None else F.boolean(obj[key], p(key))
@@ -214,9 +282,7 @@ def _oral_regimen(obj: Mapping[str, Any], at: datetime, path: str) -> OralRegime
             raise InputError(p("dose"), "missing; give dose and times_per_day, or doses")
         if "times_per_day" not in obj:
             raise InputError(p("times_per_day"), "missing; how many administrations a day")
-        n = obj["times_per_day"]
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_TIMES_PER_DAY:
-            raise InputError(p("times_per_day"), "must be a whole number from 1 to 24")
+        n = F.whole(obj["times_per_day"], p("times_per_day"), 1, MAX_TIMES_PER_DAY)
         doses = (F.quantity(obj["dose"], p("dose"), MASS),) * n
     times = None
     if obj.get("times") is not None:
@@ -232,6 +298,10 @@ def _oral_regimen(obj: Mapping[str, Any], at: datetime, path: str) -> OralRegime
             )
         if len(set(times)) != len(times):
             raise InputError(p("times"), "has the same clock time twice")
+        # a day's administrations are a set of (clock time, dose): read in clock order, so one
+        # regimen has one value however its times were listed
+        pairs = sorted(zip(times, doses, strict=True))
+        times, doses = tuple(t for t, _ in pairs), tuple(d for _, d in pairs)
     form = None if obj.get("form") is None else F.code(obj["form"], p("form"), FORMS)
     strength = None
     if obj.get("strength") is not None:
@@ -288,9 +358,11 @@ def _schedule(data: object, path: str, daily_dose: Quantity) -> tuple[ScheduleSe
             )
         )
     starts = [s.start for s in segments]
-    if starts != sorted(starts) or len(set(starts)) != len(starts):
-        raise InputError(path, "segments must be in order of start time, each start once")
-    schedule = tuple(segments)
+    if len(set(starts)) != len(starts):
+        twice = next(s for i, s in enumerate(starts) if s in starts[:i])
+        raise InputError(path, f"gives the start {twice} twice; give each start once")
+    # a 24-hour profile is the same profile whatever order its segments are listed in
+    schedule = tuple(sorted(segments, key=lambda s: s.start))
     mean = schedule_mean(schedule)
     if abs((mean - daily_dose).in_(daily_dose.unit)) > SCHEDULE_TOLERANCE:
         raise InputError(
@@ -487,6 +559,32 @@ def sort_history(events: list[tuple[str, Event]]) -> tuple[Event, ...]:
     return tuple(out)
 
 
+def check_born(
+    patient: Patient, events: list[tuple[str, Event]], judged: datetime, judged_path: str
+) -> None:
+    """Refuse a birth date after the instant judged or after any history event.
+
+    Ages are worked out from the birth date, and a patient born after the dose in question has
+    no age at it: the reading ``age 0`` would put a typing slip (2062 for 2026) through the
+    children's rules unnoticed. ``judged`` is a case's proposal or a plan request's start.
+    """
+    born = patient.birth_date
+    if born is None:
+        return
+    if judged.date() < born:
+        raise InputError(
+            "patient.birth_date",
+            f"{born.isoformat()} is after {judged_path} ({judged.isoformat()}); check the year",
+        )
+    for path, event in events:
+        if event.at.date() < born:
+            raise InputError(
+                F.join(path, "at"),
+                f"{event.at.isoformat()} is before patient.birth_date ({born.isoformat()}); "
+                "check the dates",
+            )
+
+
 def parse_case(data: object) -> Case:
     """A CASE document into a :class:`Case` (history sorted, duplicates folded)."""
     obj = F.json_object(data, "", ("patient", "proposal"), ("history",))
@@ -498,6 +596,7 @@ def parse_case(data: object) -> Case:
     proposal = parse_event(obj["proposal"], "proposal")
     history = sort_history(events)
     _check_instants([*events, ("proposal", proposal)])
+    check_born(patient, events, proposal.at, "proposal.at")
     return Case(patient, history, proposal)
 
 

@@ -76,6 +76,21 @@ def number(value: object, path: str, *, low: Fraction, high: Fraction, what: str
     return number
 
 
+def whole(value: object, path: str, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high``. ``3``, ``3.0`` and ``3e0`` are one number in JSON
+    (and FHIR), so each is read as 3; ``3.5`` and ``true`` are refused."""
+    if isinstance(value, float) and math.isfinite(value):
+        value = Decimal(repr(value))
+    exact = None
+    if (isinstance(value, Decimal) and value.is_finite()) or (
+        isinstance(value, int) and not isinstance(value, bool)
+    ):
+        exact = Fraction(value)
+    if exact is None or exact.denominator != 1 or not low <= exact <= high:
+        raise InputError(path, f"must be a whole number from {low} to {high}")
+    return int(exact)
+
+
 def amount(
     obj: Mapping[str, Any], key: str, path: str, high: Fraction, unit: str, what: str
 ) -> Quantity | None:

@@ -50,10 +50,13 @@ MEDICATIONS = ("benzodiazepine", "opioid")
 
 @dataclass(frozen=True, slots=True)
 class Pump:
-    """An implanted pump: whether it can be programmed, and its reservoir volume."""
+    """An implanted pump: whether it can be programmed, its reservoir volume, and whether the
+    patient had withdrawal symptoms while the reservoir still held more than the standard alarm
+    volume (SUP-IT-REFILL then raises the alarm volume)."""
 
     programmable: bool | None = None
     reservoir: Quantity | None = None
+    withdrawal_before_alarm: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,9 @@ Each goal has a builder that reads the patient, the history and the pack and ret
 steps. Every plan is then replayed through the checker, step by step, against the request's
 history and the plan's earlier steps: its warnings and notes become the plan's findings (the
 patient's conditions, pregnancy, monitoring), and a step that would give an error or a critical
-finding withdraws the whole plan, so an unsafe plan is never handed out.
+finding withdraws the whole plan, so an unsafe plan is never handed out. A warning whose
+question an earlier review step of the plan asks (``Step.asks``, the later steps being
+conditional on the answer) is answered by that step and not repeated; errors never are.
 """
 
 from __future__ import annotations
@@ -72,8 +74,11 @@ def plan(request: PlanRequest, pack: Pack) -> Plan:
     ordered = tuple(steps)
     findings: list[Finding] = list(notes)
     seen = {(f.rule, f.message) for f in findings}
+    asked: set[str] = set()
     for step, step_findings in replay(request, ordered, pack):
         for finding in step_findings:
+            if finding.rule in asked and finding.severity <= Severity.WARNING:
+                continue  # an earlier review step of the plan puts this question (`Step.asks`)
             if finding.severity >= Severity.ERROR:
                 return Plan(
                     kind,
@@ -92,6 +97,7 @@ def plan(request: PlanRequest, pack: Pack) -> Plan:
             if (finding.rule, finding.message) not in seen:
                 seen.add((finding.rule, finding.message))
                 findings.append(finding)
+        asked.update(step.asks)
     if any(isinstance(s.event, _PUMP_EVENTS) for s in ordered) or kind in _PUMP_GOALS:
         findings.append(note(pack, "SUP-IT-WITHDRAWAL", Severity.INFO, _withdrawal_text(pack)))
     findings.sort(key=lambda f: -f.severity.rank)
@@ -100,11 +106,11 @@ def plan(request: PlanRequest, pack: Pack) -> Plan:
 
 def _withdrawal_text(pack: Pack) -> str:
     rule = pack.rule("SUP-IT-WITHDRAWAL")
-    return (
-        "Never let the pump run dry or stop it suddenly. Early signs of withdrawal: "
-        f"{', '.join(rule.code_list('early_signs'))}; advanced: "
-        f"{', '.join(rule.code_list('advanced_signs'))}. Causes: "
-        f"{', '.join(rule.code_list('causes'))}."
+    return rule.phrase(
+        "plan_note",
+        early=", ".join(rule.code_list("early_signs")),
+        advanced=", ".join(rule.code_list("advanced_signs")),
+        causes=", ".join(rule.code_list("causes")),
     )
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
 
-from ..knowledge.schema import Pack, Severity
+from ..errors import PackError
+from ..knowledge.schema import Pack, Range, Rule, Severity, T
 from ..model.events import (
     ItInfusion,
     ItStable,
@@ -20,7 +24,13 @@ from ..model.events import (
 )
 from ..model.finding import Finding
 from ..rules.context import Context, build_context
-from ..rules.limits import initial_infusion_dose, programmed, screening_status, step_limit
+from ..rules.limits import (
+    ORIGINS,
+    alarm_volume,
+    initial_infusion_dose,
+    programmed,
+    screening_status,
+)
 from ..units import Quantity, format_number, format_percent
 from .doses import choose_form, clock_times, days, minus
 from .model import Step
@@ -46,8 +56,7 @@ def _refuse_if_not_eligible(ctx: Context, pack: Pack) -> None:
         refuse(
             pack,
             "IT-PAED-UNDER4",
-            f"Intrathecal baclofen under {format_number(min_age.in_('a'))} years: safety and "
-            "efficacy have not been established.",
+            pack.rule("IT-PAED-UNDER4").phrase("plan_refusal", age=format_number(min_age.in_("a"))),
         )
 
 
@@ -59,11 +68,7 @@ def it_screening(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding
     _refuse_if_not_eligible(ctx, pack)
     infections = set(pack.rule("IT-SCREEN-INFECTION").code_list("conditions"))
     if req.patient.conditions & infections:
-        refuse(
-            pack,
-            "IT-SCREEN-INFECTION",
-            "A systemic infection is recorded: screen once the patient is infection-free.",
-        )
+        refuse(pack, "IT-SCREEN-INFECTION", pack.rule("IT-SCREEN-INFECTION").text("plan_refusal"))
     status = screening_status(ctx.episode, pack)
     step = pack.rule("IT-SCREEN-STEP").quantity("step")
     interval = pack.rule("IT-SCREEN-STEP").quantity("min_interval")
@@ -73,10 +78,12 @@ def it_screening(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding
         assert responding is not None and responding.response is not None
         start, _prolonged = initial_infusion_dose(responding, pack)
         lasted = responding.response.duration
-        summary = (
-            f"Screening is complete: the patient responded to {responding.dose.to('ug').text()}"
-            + (f" (effect for {lasted.text()})" if lasted else "")
-            + f". The infusion would start at {start.text()} (plan it-titration)."
+        told = pack.rule("IT-SCREEN-RESPONDER")
+        summary = told.phrase(
+            "complete",
+            dose=responding.dose.to("ug").text(),
+            lasted=" " + told.phrase("lasted", duration=lasted.text()) if lasted else "",
+            start=start.text(),
         )
         return [
             Step(Review(req.start, summary), ("IT-SCREEN-RESPONDER", "IT-TITR-START"), summary)
@@ -85,8 +92,7 @@ def it_screening(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding
         refuse(
             pack,
             "IT-SCREEN-NONRESPONDER",
-            f"No response at {max_dose.text()}: the patient is a non-responder, not a candidate "
-            "for continuous intrathecal infusion; no further test doses.",
+            pack.rule("IT-SCREEN-NONRESPONDER").phrase("plan_refusal", dose=max_dose.text()),
             Severity.WARNING,
         )
     if status.state == "pending":
@@ -94,9 +100,11 @@ def it_screening(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding
         refuse(
             pack,
             "IT-SCREEN-STEP",
-            f"The response to the {status.last.dose.to('ug').text()} test dose of "
-            f"{status.last.at.isoformat(timespec='minutes')} is not recorded: record it, then "
-            "plan the next step.",
+            pack.rule("IT-SCREEN-STEP").phrase(
+                "pending",
+                dose=status.last.dose.to("ug").text(),
+                at=status.last.at.isoformat(timespec="minutes"),
+            ),
             Severity.WARNING,
         )
     notes: list[Finding] = []
@@ -117,16 +125,13 @@ def it_screening(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding
         dose = dose + step
         at = at + days(interval)
     last_dose = steps[-1].event
-    conclude = Review(
-        last_dose.at + days(interval),
-        "Conclude screening: responder (plan it-titration) or, with no response at "
-        f"{max_dose.text()}, non-responder (no infusion).",
-    )
+    told = pack.rule("IT-SCREEN-RESPONDER")
+    conclude = Review(last_dose.at + days(interval), told.phrase("conclude", dose=max_dose.text()))
     steps.append(
         Step(
             conclude,
             ("IT-SCREEN-RESPONDER", "IT-SCREEN-NONRESPONDER"),
-            "Review the recorded responses with the team.",
+            told.text("conclude_instructions"),
             "",
         )
     )
@@ -140,13 +145,13 @@ def _first_test_dose(ctx: Context, pack: Pack, notes: list[Finding]) -> Quantity
     small = ctx.is_child and (weight is None or weight < low.quantity("small_child_weight"))
     relies = bool(ctx.patient.tone_supports_function)
     if small or relies:
-        why = "a very small child" if small else "a patient who relies on spasticity for mobility"
+        who = low.text("small_child" if small else "relies")
         notes.append(
             note(
                 pack,
                 "SUP-IT-SCREEN-LOW",
                 Severity.INFO,
-                f"First test dose {low.quantity('first_dose').text()} for {why}.",
+                low.phrase("first_dose", dose=low.quantity("first_dose").text(), who=who),
             )
         )
         return low.quantity("first_dose").to("ug")
@@ -159,52 +164,84 @@ def _test_dose_step(
     conc = pack.rule("IT-SCREEN-CONC").quantity("concentration")
     volume = (event.dose / conc).to("mL")
     response = pack.rule("IT-SCREEN-STEP").range("response_duration")
+    ladder = pack.rule("IT-SCREEN-STEP")
     parts = [
-        f"Give {event.dose.text()} intrathecally (catheter or lumbar puncture): draw "
-        f"{volume.text(places=2)} of the {conc.text()} screening ampoule.",
+        pack.rule("IT-SCREEN-CONC").phrase(
+            "give", dose=event.dose.text(), volume=volume.text(places=2), concentration=conc.text()
+        ),
         pack.rule("IT-SCREEN-SLOW").text("instruction"),
-        "Monitor respiratory and cardiac function closely, in an equipped and staffed setting.",
-        f"Record the response: a significant fall in tone and/or spasms, and how long it lasts "
-        f"(a response of about {response.text()} is sought).",
+        pack.rule("IT-MONITOR-IMPLANT").text("screening"),
+        ladder.phrase("record_response", duration=response.text()),
     ]
     rules = ["IT-SCREEN-CONC", "IT-SCREEN-SLOW", "IT-SCREEN-STEP", "IT-MONITOR-IMPLANT"]
     if first:
-        parts.insert(2, "First test dose: have resuscitative equipment at hand.")
+        parts.insert(2, pack.rule("IT-SCREEN-RESUS").text("first_dose"))
         rules = ["IT-SCREEN-START", "IT-SCREEN-RESUS", *rules]
     risk = pack.rule("IT-MONITOR-RISK")
     if (ctx.patient.conditions & set(risk.code_list("risk_conditions"))) or (
         ctx.patient.medications & set(risk.code_list("risk_medications"))
     ):
-        parts.append("Higher risk of respiratory depression: monitor with particular care.")
+        parts.append(risk.text("plan_caution"))
         rules.append("IT-MONITOR-RISK")
-    condition = (
-        ""
-        if previous is None
-        else (f"only if the {previous.text()} test dose gave no significant response")
-    )
-    if event.dose == pack.rule("IT-SCREEN-NONRESPONDER").quantity("max_test_dose"):
+    condition = "" if previous is None else ladder.phrase("condition", dose=previous.text())
+    last = pack.rule("IT-SCREEN-NONRESPONDER")
+    if event.dose == last.quantity("max_test_dose"):
         rules.append("IT-SCREEN-NONRESPONDER")
-        parts.append(
-            "No response at this dose: non-responder, no further test doses and no infusion."
-        )
+        parts.append(last.text("last_step"))
     return Step(event, tuple(rules), " ".join(parts), condition)
 
 
 # -- titration ------------------------------------------------------------------------------
 
 
+def _end(rule: Rule, name: str) -> str:
+    """A ``low``/``high`` choice of the pack (which end of a range the plan takes)."""
+    end = rule.code(name)
+    if end not in ("low", "high"):
+        raise PackError(rule.file, rule.id, f"codes.{name}", "must be low or high")
+    return end
+
+
+def _pick(values: Range[T], end: str) -> T:
+    """The ``low`` or ``high`` end of a range of the pack."""
+    return values.low if end == "low" else values.high
+
+
+def _pack_quantity(pack: Pack, ref: str) -> Quantity:
+    """A quantity named in the pack as ``RULE number`` or ``RULE range low|high``."""
+    parts = ref.split()
+    if len(parts) == 2:
+        return pack.rule(parts[0]).quantity(parts[1])
+    rule = pack.rule(parts[0])
+    if len(parts) != 3 or parts[2] not in ("low", "high"):
+        raise PackError(rule.file, "IT-MAINT-GOAL", "codes.default_target", f"cannot read {ref!r}")
+    return _pick(rule.range(parts[1]), parts[2])
+
+
 def default_target(ctx: Context, pack: Pack) -> Quantity:
-    """The daily dose titration aims at unless the request says: children's median, the usual
-    spinal range's low end, the cerebral mean at 12 months (the lower one when unknown)."""
+    """The daily dose titration aims at unless the request says (IT-MAINT-GOAL
+    ``default_target``): a child's, the origin's, or the lower of the two origins' when the
+    origin is unknown."""
+    goal = pack.rule("IT-MAINT-GOAL")
+    table = goal.code_map("default_target")
     if ctx.is_child:
-        return pack.rule("IT-PAED-MAINT").quantity("median")
-    spinal = pack.rule("IT-MAINT-SPINAL").range("usual").low
-    cerebral = pack.rule("IT-MAINT-CEREBRAL").quantity("mean_12_months")
-    if ctx.origin == "spinal":
-        return spinal
-    if ctx.origin == "cerebral":
-        return cerebral
-    return min(spinal, cerebral)
+        return _pack_quantity(pack, table["child"])
+    if ctx.origin in ORIGINS:
+        return _pack_quantity(pack, table[ctx.origin])
+    both = [_pack_quantity(pack, table[origin]) for origin in ORIGINS]
+    unknown = table["unknown"]
+    if unknown not in ("lower", "higher"):
+        return _pack_quantity(pack, unknown)
+    return min(both) if unknown == "lower" else max(both)
+
+
+def plan_step(pack: Pack, origin: str | None) -> Fraction:
+    """The increase the plan makes each step: the end of IT-TITR-STEP's range the pack chooses
+    (``plan_end``), for the origin, or the smaller of the two when the origin is unknown."""
+    rule = pack.rule("IT-TITR-STEP")
+    end = _end(rule, "plan_end")
+    names = (origin,) if origin in ORIGINS else ORIGINS
+    return min(_pick(rule.fraction_range(name), end) for name in names)
 
 
 def _interval(ctx: Context, pack: Pack, notes: list[Finding]) -> Quantity:
@@ -216,11 +253,98 @@ def _interval(ctx: Context, pack: Pack, notes: list[Finding]) -> Quantity:
                 pack,
                 "IT-TITR-INTERVAL",
                 Severity.WARNING,
-                "The pump type is not recorded: increases are planned every "
-                f"{rule.quantity('non_programmable').text()}, as for a non-programmable pump.",
+                rule.phrase("pump_unknown_plan", interval=rule.quantity("non_programmable").text()),
             )
         )
     return rule.quantity("programmable" if programmable else "non_programmable")
+
+
+@dataclass(frozen=True, slots=True)
+class _Course:
+    """Where titration starts: the dose running, the course's first dose, the first instant
+    an increase is allowed, and the steps that begin the course (implant, fill, start)."""
+
+    current: Quantity
+    course_dose: Quantity
+    first_increase: datetime
+    steps: tuple[Step, ...]
+
+
+def _running_course(
+    ctx: Context, pack: Pack, req: PlanRequest, interval: Quantity, hold: Quantity
+) -> _Course:
+    """Titration of an infusion already running: the next increase after both the interval
+    since the last change and the course's hold (IT-TITR-INTERVAL, IT-TITR-HOLD24)."""
+    assert ctx.infusion_active is not None
+    if ctx.maintenance:
+        refuse(
+            pack,
+            "IT-CHRONIC-STEP",
+            pack.rule("IT-CHRONIC-STEP").text("titration_refusal"),
+            Severity.INFO,
+        )
+    assert ctx.last_infusion_change is not None and ctx.course_start is not None
+    at = max(
+        req.start,
+        ctx.last_infusion_change.at + days(interval),
+        ctx.course_start.at + days(hold),
+    )
+    return _Course(ctx.infusion_active.daily_dose, ctx.course_start.daily_dose, at, ())
+
+
+def _new_course(
+    ctx: Context,
+    pack: Pack,
+    req: PlanRequest,
+    target: Quantity,
+    notes: list[Finding],
+    wait: tuple[Quantity, Quantity],
+) -> _Course:
+    """A first infusion after screening: implant, fill, start at IT-TITR-START's dose; the
+    first increase after the hold and the interval, both counted from the start."""
+    status = screening_status(ctx.test_doses, pack)
+    if status.state == "non-responder":
+        refuse(
+            pack,
+            "IT-SCREEN-NONRESPONDER",
+            pack.rule("IT-SCREEN-NONRESPONDER").text("titration_refusal"),
+        )
+    if status.responding is None:
+        refuse(pack, "IT-SCREEN-REQUIRED", pack.rule("IT-SCREEN-REQUIRED").text("plan_refusal"))
+    current, prolonged = initial_infusion_dose(status.responding, pack)
+    steps = _implant_and_fill(ctx, pack, req, current, target, notes)
+    start = pack.rule("IT-TITR-START")
+    interval, hold = wait
+    text = start.phrase(
+        "start",
+        dose=current.text(),
+        rate=hourly(pack, current),
+        how=start.text("prolonged" if prolonged else "doubled"),
+        period=start.quantity("period").to("h").text(),
+        hold=hold.text(),
+    )
+    steps.append(
+        Step(
+            ItInfusion(req.start, current),
+            ("IT-TITR-START", "IT-MODE-CONTINUOUS", "SUP-IT-RATE", "IT-TITR-HOLD24"),
+            text,
+            "",
+        )
+    )
+    return _Course(current, current, req.start + days(max(hold, interval)), tuple(steps))
+
+
+def _check_target(ctx: Context, pack: Pack, target: Quantity) -> None:
+    if ctx.is_child:
+        paed = pack.rule("IT-PAED-MAINT")
+        initial = paed.range("initial")
+        if target not in initial:
+            refuse(
+                pack,
+                "IT-PAED-MAINT",
+                paed.phrase("target_outside", target=target.text(), range=initial.text()),
+                Severity.WARNING,
+            )
 
 
 def it_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
@@ -228,115 +352,119 @@ def it_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding
     _refuse_if_not_eligible(ctx, pack)
     notes: list[Finding] = []
     target = req.goal.target_daily_dose or default_target(ctx, pack)
-    if ctx.is_child:
-        initial = pack.rule("IT-PAED-MAINT").range("initial")
-        if target not in initial:
-            refuse(
-                pack,
-                "IT-PAED-MAINT",
-                f"The target {target.text()} is outside the children's initial maintenance range "
-                f"({initial.text()}).",
-                Severity.WARNING,
-            )
+    _check_target(ctx, pack, target)
+    step_rule = pack.rule("IT-TITR-STEP")
     if ctx.origin is None:
-        notes.append(
-            note(
-                pack,
-                "IND-ORIGIN",
-                Severity.WARNING,
-                "The origin of the spasticity is not known: the stricter steps are planned.",
-            )
-        )
+        notes.append(note(pack, "IND-ORIGIN", Severity.WARNING, step_rule.text("origin_unknown")))
     interval = _interval(ctx, pack, notes)
     hold = pack.rule("IT-TITR-HOLD24").quantity("hold")
-    limit, _ = step_limit(pack, ctx.origin, maintenance=False)
-    steps: list[Step] = []
     if ctx.infusion_active is not None:
-        if ctx.maintenance:
-            refuse(
-                pack,
-                "IT-CHRONIC-STEP",
-                "The patient is already in maintenance (`it-stable`): "
-                "change the dose step by step, not with a titration plan.",
-                Severity.INFO,
-            )
-        current = ctx.infusion_active.daily_dose
-        assert ctx.last_infusion_change is not None and ctx.course_start is not None
-        at = max(
-            req.start,
-            ctx.last_infusion_change.at + days(interval),
-            ctx.course_start.at + days(hold),
-        )
+        course = _running_course(ctx, pack, req, interval, hold)
     else:
-        status = screening_status(ctx.test_doses, pack)
-        if status.state == "non-responder":
-            refuse(
-                pack,
-                "IT-SCREEN-NONRESPONDER",
-                "Screening found no response: no continuous infusion for a non-responder.",
-            )
-        if status.responding is None:
-            refuse(
-                pack,
-                "IT-SCREEN-REQUIRED",
-                "No test dose with a response is recorded: screen first (plan it-screening).",
-            )
-        current, prolonged = initial_infusion_dose(status.responding, pack)
-        steps += _implant_and_fill(ctx, pack, req, current, target, notes)
-        how = (
-            "the unchanged screening dose (prolonged effect)"
-            if prolonged
-            else "twice the responding bolus"
-        )
-        steps.append(
-            Step(
-                ItInfusion(req.start, current),
-                ("IT-TITR-START", "IT-MODE-CONTINUOUS", "SUP-IT-RATE", "IT-TITR-HOLD24"),
-                f"Start continuous infusion at {current.text()} ({hourly(pack, current)}), "
-                f"{how} over 24 h. No increase in the first {hold.text()}.",
-                "",
-            )
-        )
-        at = req.start + days(hold)
-    if target <= current:
+        course = _new_course(ctx, pack, req, target, notes, (interval, hold))
+    steps = list(course.steps)
+    if target <= course.current:
         notes.append(
             note(
                 pack,
                 "IT-TITR-STEP",
                 Severity.INFO,
-                f"The infusion ({current.text()}) is already at or above the target "
-                f"({target.text()}): no increase is planned.",
+                step_rule.phrase("at_target", dose=course.current.text(), target=target.text()),
             )
         )
+    increases = _increases(pack, course, target, plan_step(pack, ctx.origin), interval)
+    steps += increases
+    steps += _settle(pack, course, target, increases, interval, plan_step(pack, ctx.origin))
+    steps += _oral_wean(ctx, pack, req)
+    steps.sort(key=lambda s: s.event.at)
+    return steps, notes
+
+
+def _increases(
+    pack: Pack, course: _Course, target: Quantity, limit: Fraction, interval: Quantity
+) -> list[Step]:
+    """The increases toward the target, one interval apart, each at most ``limit``.
+
+    IT-TITR-NOEFFECT: before the first increase from a dose already `significant_rise` above the
+    course's start, a review asks whether the increases had an effect (else check pump and
+    catheter); that increase and every later one are conditional on its answer.
+    """
+    step_rule, noeffect = pack.rule("IT-TITR-STEP"), pack.rule("IT-TITR-NOEFFECT")
+    significant = noeffect.number("significant_rise")
     rules = ("IT-TITR-STEP", "IT-TITR-INTERVAL", "SUP-IT-RATE")
+    condition = step_rule.text("increase_condition")
+    steps: list[Step] = []
+    current, at = course.current, course.first_increase
+    reviewed = False
     while current < target:
         nxt = min(programmed(pack, current * (1 + limit)), target)
         if nxt <= current:
             break
-        steps.append(
-            Step(
-                ItInfusion(at, nxt),
-                rules,
-                f"Increase to {nxt.text()} ({hourly(pack, nxt)}), "
-                f"+{format_percent(nxt.ratio(current) - 1)} (at most "
-                f"{format_percent(limit, 0)} a step).",
-                "if the previous dose was tolerated and more effect is needed",
+        if not reviewed and current.ratio(course.course_dose) - 1 >= significant:
+            reviewed = True
+            question = noeffect.phrase(
+                "review", start=course.course_dose.text(), dose=current.text()
             )
+            steps.append(
+                Step(
+                    Review(at, question),
+                    ("IT-TITR-NOEFFECT",),
+                    noeffect.text("review_instructions"),
+                    "",
+                    asks=("IT-TITR-NOEFFECT",),
+                )
+            )
+            condition = noeffect.phrase("after_review", date=at.isoformat(timespec="minutes"))
+        text = step_rule.phrase(
+            "increase",
+            dose=nxt.text(),
+            rate=hourly(pack, nxt),
+            rise=format_percent(nxt.ratio(current) - 1),
+            limit=format_percent(limit, 0),
         )
+        steps.append(Step(ItInfusion(at, nxt), rules, text, condition))
         current = nxt
         at = at + days(interval)
+    return steps
+
+
+def _settle(
+    pack: Pack,
+    course: _Course,
+    target: Quantity,
+    increases: list[Step],
+    interval: Quantity,
+    limit: Fraction,
+) -> list[Step]:
+    """IT-MAINT-GOAL: titration is declared over only after the dose has been observed for
+    ``observe_intervals`` intervals since the last planned change; with no increase planned, a
+    review at the first instant an increase is allowed comes first (docs/decisions.md)."""
+    goal = pack.rule("IT-MAINT-GOAL")
+    observe = interval * goal.count("observe_intervals")
+    steps: list[Step] = []
+    changes = [s.event.at for s in increases if isinstance(s.event, ItInfusion)]
+    if changes:
+        settled = changes[-1] + days(observe)
+    else:
+        review = goal.phrase("at_target_review", dose=course.current.text(), target=target.text())
+        steps.append(
+            Step(
+                Review(course.first_increase, review),
+                ("IT-MAINT-GOAL", "IT-TITR-STEP", "IT-TITR-INTERVAL"),
+                goal.phrase("at_target_instructions", limit=format_percent(limit, 0)),
+                "",
+            )
+        )
+        settled = course.first_increase + days(observe)
     steps.append(
         Step(
-            ItStable(at),
+            ItStable(settled),
             ("IT-MAINT-GOAL", "IT-MODE-COMPLEX"),
-            "Record that titration is over: the lowest dose with an adequate response, "
-            "keeping some tone.",
-            "when dose and function have settled (the clinician's judgement)",
+            goal.text("stable"),
+            goal.text("stable_condition"),
         )
     )
-    steps += _oral_wean(ctx, pack, req)
-    steps.sort(key=lambda s: s.event.at)
-    return steps, notes
+    return steps
 
 
 def _implant_and_fill(
@@ -353,8 +481,7 @@ def _implant_and_fill(
             Step(
                 PumpImplant(req.start),
                 ("IT-IMPLANT-CENTRE", "IT-MONITOR-IMPLANT"),
-                "Implant the pump in an experienced centre; monitor closely right after "
-                "implantation, with resuscitation equipment available.",
+                pack.rule("IT-IMPLANT-CENTRE").text("implant"),
                 "",
             )
         )
@@ -366,12 +493,11 @@ def _implant_and_fill(
                     pack,
                     "SUP-IT-REFILL",
                     Severity.INFO,
-                    "The reservoir volume is not recorded (`pump.reservoir_ml`): fill the "
-                    "pump as its manual says, then plan refills (it-refill).",
+                    pack.rule("SUP-IT-REFILL").text("first_fill_unknown"),
                 )
             )
         else:
-            alarm = pack.rule("SUP-IT-REFILL").quantity("alarm_volume")
+            alarm = alarm_volume(pack, None, pump)
             conc = choose_concentration(pack, target, pump.reservoir, alarm)
             fill = PumpRefill(req.start, conc, pump.reservoir, alarm)
             steps.append(fill_step(pack, fill, start))
@@ -379,12 +505,13 @@ def _implant_and_fill(
 
 
 def _oral_wean(ctx: Context, pack: Pack, req: PlanRequest) -> list[Step]:
-    """SUP-IT-ORAL-WEAN: oral baclofen reduced by the smallest step of its range, to a stop."""
+    """SUP-IT-ORAL-WEAN: oral baclofen reduced by the step the pack chooses, to a stop."""
     active = ctx.oral_active
     if active is None:
         return []
     wean = pack.rule("SUP-IT-ORAL-WEAN")
-    reductions = math.ceil(1 / wean.fraction_range("step").low) - 1
+    step = _pick(wean.fraction_range("step"), _end(wean, "plan_end"))
+    reductions = math.ceil(1 / step) - 1
     interval = pack.rule("PO-TITRATION").quantity("min_interval")
     times = active.times or clock_times(pack, active.times_per_day)
     kind = active.form or "tablet"
@@ -394,6 +521,7 @@ def _oral_wean(ctx: Context, pack: Pack, req: PlanRequest) -> list[Step]:
     if levels is None:
         return []
     first = req.start + days(pack.rule("IT-TITR-HOLD24").quantity("hold"))
+    condition = wean.phrase("condition", within=wean.quantity("reassess_within").text())
     steps = []
     for i, doses in enumerate(levels):
         dose_times = times if len(doses) == len(times) else clock_times(pack, len(doses))
@@ -404,16 +532,15 @@ def _oral_wean(ctx: Context, pack: Pack, req: PlanRequest) -> list[Step]:
                 event,
                 ("SUP-IT-ORAL-WEAN", "STOP-GRADUAL", "PO-MEALS"),
                 _instruction(pack, form, doses, dose_times, False),
-                f"reassess within {wean.quantity('reassess_within').text()}; keep oral "
-                "baclofen at hand during titration",
+                condition,
             )
         )
     steps.append(
         Step(
             OralStop(first + days(interval) * len(levels)),
             ("SUP-IT-ORAL-WEAN", "STOP-GRADUAL"),
-            "Stop oral baclofen.",
-            "if intrathecal therapy controls spasticity",
+            wean.text("stop"),
+            wean.text("stop_condition"),
         )
     )
     return steps
@@ -427,30 +554,19 @@ def it_flex(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     rule = pack.rule("IT-MODE-COMPLEX")
     active = ctx.infusion_active
     if active is None:
-        refuse(pack, "IT-MODE-COMPLEX", "No intrathecal infusion is running.", Severity.WARNING)
+        refuse(pack, "IT-MODE-COMPLEX", rule.text("no_infusion"), Severity.WARNING)
     if not ctx.maintenance:
-        refuse(
-            pack,
-            "IT-MODE-COMPLEX",
-            "Flex delivery starts once the patient is stable: record `it-stable` first.",
-            Severity.WARNING,
-        )
+        refuse(pack, "IT-MODE-COMPLEX", rule.text("before_stable"), Severity.WARNING)
     pump = ctx.patient.pump
     if pump is None or pump.programmable is not True:
-        refuse(
-            pack,
-            "IT-MODE-COMPLEX",
-            "Flex delivery needs a programmable pump that allows it; this pump is not known to "
-            "be programmable.",
-            Severity.WARNING,
-        )
+        refuse(pack, "IT-MODE-COMPLEX", rule.text("not_programmable"), Severity.WARNING)
     assert req.goal.night_onset is not None
     base = min(s.daily_rate for s in active.schedule) if active.schedule else active.daily_dose
     high = base * (1 + rule.number("night_increase"))
     rise_at = minus(req.goal.night_onset, rule.quantity("lead_time"))
     night_end = req.goal.night_end or rule.code("default_night_end")
     if rise_at == night_end:
-        refuse(pack, "IT-MODE-COMPLEX", "The night window covers the whole day.", Severity.WARNING)
+        refuse(pack, "IT-MODE-COMPLEX", rule.text("whole_day"), Severity.WARNING)
     segments = sorted(
         [ScheduleSegment(night_end, base), ScheduleSegment(rise_at, high)], key=lambda s: s.start
     )
@@ -460,12 +576,19 @@ def it_flex(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     at = req.start
     if ctx.last_infusion_change is not None:
         at = max(at, ctx.last_infusion_change.at + days(interval))
-    text = (
-        f"Program {base.text()} ({hourly(pack, base)}) from {night_end} and {high.text()} "
-        f"({hourly(pack, high)}, +{format_percent(rule.number('night_increase'), 0)}) from "
-        f"{rise_at}, {rule.quantity('lead_time').text()} before the night's onset at "
-        f"{req.goal.night_onset}. New daily total: {mean.text(places=1)} (was "
-        f"{active.daily_dose.text()})."
+    text = rule.phrase(
+        "program",
+        base=base.text(),
+        base_rate=hourly(pack, base),
+        night_end=night_end,
+        high=high.text(),
+        high_rate=hourly(pack, high),
+        increase=format_percent(rule.number("night_increase"), 0),
+        rise_at=rise_at,
+        lead=rule.quantity("lead_time").text(),
+        onset=req.goal.night_onset,
+        mean=mean.text(places=1),
+        was=active.daily_dose.text(),
     )
     steps = [
         Step(
@@ -482,18 +605,15 @@ def it_flex(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
 
 
 def _taper(ctx: Context, pack: Pack, req: PlanRequest) -> tuple[list[Step], ItStop]:
+    tolerance = pack.rule("IT-TOLERANCE")
     active = ctx.infusion_active
     if active is None:
-        refuse(
-            pack,
-            "STOP-GRADUAL",
-            "No intrathecal infusion is running: nothing to taper.",
-            Severity.INFO,
-        )
-    tolerance = pack.rule("IT-TOLERANCE")
-    cut = pack.rule("IT-SIDE-EFFECT-REDUCE").fraction_range("reduction").high
+        refuse(pack, "STOP-GRADUAL", tolerance.text("nothing_to_taper"), Severity.INFO)
+    reduce = pack.rule("IT-SIDE-EFFECT-REDUCE").fraction_range("reduction")
+    cut = _pick(reduce, _end(tolerance, "reduction_end"))
     interval = tolerance.quantity("taper_interval")
-    count = math.ceil(tolerance.range("taper_span").low.ratio(interval))
+    span = _pick(tolerance.range("taper_span"), _end(tolerance, "span_end"))
+    count = math.ceil(span.ratio(interval))
     steps = []
     level = active.daily_dose
     at = req.start
@@ -505,9 +625,13 @@ def _taper(ctx: Context, pack: Pack, req: PlanRequest) -> tuple[list[Step], ItSt
             Step(
                 ItInfusion(at, nxt),
                 ("STOP-GRADUAL", "IT-TOLERANCE", "IT-SIDE-EFFECT-REDUCE", "SUP-IT-RATE"),
-                f"Reduce to {nxt.text()} ({hourly(pack, nxt)}), "
-                f"-{format_percent(1 - nxt.ratio(level))}.",
-                "if withdrawal signs appear, return to the previous dose and contact the team",
+                tolerance.phrase(
+                    "reduce",
+                    dose=nxt.text(),
+                    rate=hourly(pack, nxt),
+                    fall=format_percent(1 - nxt.ratio(level)),
+                ),
+                tolerance.text("reduce_condition"),
             )
         )
         level = nxt
@@ -518,10 +642,12 @@ def _taper(ctx: Context, pack: Pack, req: PlanRequest) -> tuple[list[Step], ItSt
         Step(
             stop,
             ("STOP-GRADUAL", "SUP-IT-WITHDRAWAL"),
-            "Stop the intrathecal infusion. Watch for withdrawal: "
-            f"{', '.join(signs.code_list('early_signs'))}; later "
-            f"{', '.join(signs.code_list('advanced_signs'))}.",
-            "only after the successive reductions above",
+            signs.phrase(
+                "stop",
+                early=", ".join(signs.code_list("early_signs")),
+                advanced=", ".join(signs.code_list("advanced_signs")),
+            ),
+            tolerance.text("stop_condition"),
         )
     )
     return steps, stop
@@ -539,10 +665,9 @@ def it_tolerance_holiday(req: PlanRequest, pack: Pack) -> tuple[list[Step], list
     alternative = tolerance.text("alternative")
     steps.append(
         Step(
-            Review(stop.at, f"Switch to another method of spasticity management: {alternative}."),
+            Review(stop.at, tolerance.phrase("switch", alternative=alternative)),
             ("IT-TOLERANCE",),
-            "The plan names the alternative; it does not dose it. Take care when switching "
-            "from baclofen to morphine and back.",
+            tolerance.text("switch_instructions"),
             "",
         )
     )
@@ -553,10 +678,10 @@ def it_tolerance_holiday(req: PlanRequest, pack: Pack) -> tuple[list[Step], list
         Step(
             resume,
             ("IT-TOLERANCE", "IT-TITR-HOLD24", "SUP-IT-RATE"),
-            f"Resume intrathecal baclofen at the initial continuous infusion dose, "
-            f"{first.daily_dose.text()} ({hourly(pack, first.daily_dose)}); titrate again "
-            "from there.",
-            "when the clinician decides to resume, with caution when switching back",
+            tolerance.phrase(
+                "resume", dose=first.daily_dose.text(), rate=hourly(pack, first.daily_dose)
+            ),
+            tolerance.text("resume_condition"),
         )
     )
     return steps, []

@@ -16,6 +16,9 @@ class Step:
     rules: tuple[str, ...]
     instructions: str
     condition: str = ""
+    asks: tuple[str, ...] = ()
+    """Rules whose question this step (a review) puts to the clinician, the plan's later steps
+    being conditional on the answer: their warnings on those later steps are answered here."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,11 @@
-"""Oral plans: titration up the ladder (adults, children, kidneys, the elderly) and tapers."""
+"""Oral plans: titration up the ladder (adults, children, kidneys, the elderly) and tapers.
+
+Every planned day is split into doses the form can make and that no administration's limit
+forbids (PO-DAILY-RANGE for adults, SUP-PO-PAED's mg/kg for children): a day too large for the
+usual number of doses gets more of them (PO-FREQUENT), and a target that no allowed regimen
+reaches is refused with the most that can be given. The words, the numbers and the choices
+(default targets, range ends, taper pacing) are the pack's.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,19 @@ from ..model.finding import Finding
 from ..model.patient import age_at, origin_of
 from ..rules.limits import paediatric_max, renal_target
 from ..units import Quantity, format_number, per_day
-from .doses import Form, choose_form, clock_times, days, dose_step, minus, split_daily, total
+from .doses import (
+    DoseLimit,
+    Form,
+    choose_form,
+    clock_times,
+    days,
+    dose_step,
+    minus,
+    pick_end,
+    split_daily,
+    spread,
+    total,
+)
 from .model import Step
 from .notes import note, refuse
 from .request import PlanRequest
@@ -40,6 +59,12 @@ def _active_regimen(req: PlanRequest) -> OralRegimen | None:
     return active
 
 
+def _is_child(req: PlanRequest, pack: Pack) -> bool:
+    age = age_at(req.patient, req.start)
+    adult = pack.rule("IND-POPULATION").quantity("adult_age")
+    return age is not None and Quantity.of(age, "a") < adult
+
+
 def _form_kind(req: PlanRequest, pack: Pack, child: bool) -> str:
     paed = pack.rule("SUP-PO-PAED")
     weight = req.patient.weight
@@ -48,7 +73,9 @@ def _form_kind(req: PlanRequest, pack: Pack, child: bool) -> str:
     return req.goal.form or "tablet"
 
 
-def _times(req: PlanRequest, pack: Pack, child: bool) -> tuple[str, ...]:
+def _fixed_times(req: PlanRequest, pack: Pack) -> tuple[str, ...] | None:
+    """The clock times the request fixes (night only, before tasks, a number of doses a day);
+    ``None`` when the planner chooses how many doses a day to give."""
     goal = req.goal
     if goal.night_only:
         return (pack.rule("PO-NIGHT").code("night_time"),)
@@ -57,44 +84,184 @@ def _times(req: PlanRequest, pack: Pack, child: bool) -> tuple[str, ...]:
         return tuple(sorted(minus(t, lead) for t in goal.pre_task_times))
     if goal.times_per_day:
         return clock_times(pack, goal.times_per_day)
-    if child:
-        return clock_times(
-            pack, pack.rule("SUP-PO-PAED").count("preferred_administrations_per_day")
+    return None
+
+
+def _adult_ceiling(pack: Pack) -> Quantity:
+    """PO-DAILY-RANGE's most for one administration: the daily maximum over the usual doses a
+    day, whatever the number of administrations (the checker's reading, which replay applies)."""
+    rule = pack.rule("PO-DAILY-RANGE")
+    return rule.range("daily").high * Quantity.of(1, "d") / rule.count("administrations_per_day")
+
+
+def adult_limit(pack: Pack, preferred: int) -> DoseLimit:
+    """An adult's day: ``preferred`` doses, fewer for small amounts, more (up to PO-FREQUENT's
+    most) when one dose would be above PO-DAILY-RANGE's per-administration ceiling."""
+    most = pack.rule("PO-FREQUENT").count("max_administrations_per_day")
+    return DoseLimit.around(preferred, 1, max(most, preferred), _adult_ceiling(pack))
+
+
+def _child_ceiling(pack: Pack, weight: Quantity) -> Quantity:
+    """SUP-PO-PAED's most for one administration at this weight (the high end of mg/kg)."""
+    return (pack.rule("SUP-PO-PAED").range("per_administration").high * weight).to("mg")
+
+
+def _child_counts(pack: Pack) -> tuple[int, int, int]:
+    """SUP-PO-PAED's administrations a day: fewest, preferred, most."""
+    paed = pack.rule("SUP-PO-PAED")
+    span = paed.fraction_range("administrations_per_day")
+    return int(span.low), paed.count("preferred_administrations_per_day"), int(span.high)
+
+
+def _limit(req: PlanRequest, pack: Pack, child: bool, fixed: tuple[str, ...] | None) -> DoseLimit:
+    """The administrations a day this titration may use, and the most one may carry."""
+    if not child:
+        if fixed is not None:
+            return DoseLimit((len(fixed),), _adult_ceiling(pack))
+        return adult_limit(pack, pack.rule("PO-DAILY-RANGE").count("administrations_per_day"))
+    weight = req.patient.weight
+    assert weight is not None  # a child's ladder needs the weight; refused before
+    fewest, preferred, most = _child_counts(pack)
+    ceiling = _child_ceiling(pack, weight)
+    if fixed is not None:
+        if not fewest <= len(fixed) <= most:
+            refuse(
+                pack,
+                "SUP-PO-PAED",
+                pack.rule("SUP-PO-PAED").phrase(
+                    "administrations_plan", low=fewest, high=most, count=len(fixed)
+                ),
+                Severity.WARNING,
+            )
+        return DoseLimit((len(fixed),), ceiling)
+    return DoseLimit.around(preferred, fewest, most, ceiling)
+
+
+def _reach(
+    req: PlanRequest,
+    pack: Pack,
+    child: bool,
+    ladder: Ladder,
+    limit: DoseLimit,
+    step: Quantity,
+    notes: list[Finding],
+) -> Ladder:
+    """The ladder with a target the allowed regimens can give: a default target is lowered to
+    the most they carry (with a note), a requested one they cannot carry is refused."""
+    if spread(ladder.target, limit, step) is not None or limit.ceiling is None:
+        return ladder
+    largest = split_daily(ladder.target, max(limit.counts), step)
+    if largest is None:  # too small even for one dose: the ladder's loop says so
+        return ladder
+    most = limit.most_daily(step)
+    ceiling = limit.ceiling.to("mg").text()
+    count = max(limit.counts)
+    if req.goal.target_daily_dose is None:
+        notes.append(
+            note(
+                pack,
+                "SUP-PO-PAED" if child else "PO-DAILY-RANGE",
+                Severity.INFO,
+                pack.rule("PO-DAILY-RANGE").phrase(
+                    "plan_capped", most=most.text(), count=count, ceiling=ceiling
+                ),
+            )
         )
-    return clock_times(pack, pack.rule("PO-DAILY-RANGE").count("administrations_per_day"))
+        return Ladder(min(ladder.start, most), ladder.step, ladder.interval, most, ladder.rules)
+    if child:
+        paed = pack.rule("SUP-PO-PAED")
+        weight = req.patient.weight
+        assert weight is not None
+        message = paed.phrase(
+            "per_dose_unreachable",
+            target=ladder.target.text(),
+            weight=weight.text(),
+            per_kg=paed.range("per_administration").high.text(),
+            ceiling=ceiling,
+            count=count,
+            most=most.text(),
+        )
+        refuse(pack, "SUP-PO-PAED", message, Severity.WARNING)
+    refuse(
+        pack,
+        "PO-DAILY-RANGE",
+        _too_large(req, pack, ladder.target, largest, step),
+        Severity.WARNING,
+    )
+
+
+def _too_large(
+    req: PlanRequest, pack: Pack, target: Quantity, doses: tuple[Quantity, ...], step: Quantity
+) -> str:
+    """Why an adult's target cannot be planned within the per-dose ceiling, and the fix."""
+    rule = pack.rule("PO-DAILY-RANGE")
+    ceiling = _adult_ceiling(pack)
+    goal = req.goal
+    fixed = DoseLimit((len(doses),), ceiling)
+    free = adult_limit(pack, len(doses))
+    needed = next(
+        (
+            n
+            for n in free.counts
+            if n > len(doses) and spread(target, DoseLimit((n,), ceiling), step)
+        ),
+        None,
+    )
+    if goal.night_only:
+        fix = rule.phrase("plan_fix_night", most=fixed.most_daily(step).text())
+    elif goal.pre_task_times:
+        fix = rule.phrase("plan_fix_tasks", most=fixed.most_daily(step).text(), count=len(doses))
+    elif goal.times_per_day and needed is not None:
+        fix = rule.phrase("plan_fix_times", needed=needed)
+    else:
+        return rule.phrase(
+            "plan_unreachable",
+            amount=target.text(),
+            ceiling=ceiling.to("mg").text(),
+            count=max(free.counts),
+            most=free.most_daily(step).text(),
+        )
+    return rule.phrase(
+        "plan_fixed_too_large",
+        amount=target.text(),
+        count=len(doses),
+        dose=max(doses).text(),
+        ceiling=ceiling.to("mg").text(),
+        fix=fix,
+    )
+
+
+def _child_ladder(req: PlanRequest, pack: Pack) -> Ladder:
+    """SUP-PO-PAED: weight-based start, the same amount added about weekly, up to the target."""
+    paed = pack.rule("SUP-PO-PAED")
+    weight = req.patient.weight
+    if weight is None:
+        refuse(pack, "SUP-PO-PAED", paed.text("weight_missing_plan"), Severity.WARNING)
+    age = age_at(req.patient, req.start)
+    assert age is not None
+    maximum = paediatric_max(pack, age)
+    start = (paed.quantity("start") * weight).to("mg/d")
+    target = req.goal.target_daily_dose
+    if target is None:
+        target = min((pick_end(paed, "maintenance", "target_end") * weight).to("mg/d"), maximum)
+    if target > maximum:
+        refuse(
+            pack,
+            "SUP-PO-PAED",
+            paed.phrase("above_max_plan", target=target.text(), maximum=maximum.text()),
+        )
+    return Ladder(
+        start, start, paed.quantity("step_interval"), target, ("SUP-PO-PAED", "IND-POPULATION")
+    )
 
 
 def _ladder(req: PlanRequest, pack: Pack, child: bool, notes: list[Finding]) -> Ladder:
     """Start, step, pace and target for this patient, from the pack."""
+    if child:
+        return _child_ladder(req, pack)
     patient = req.patient
     goal = req.goal
     titration = pack.rule("PO-TITRATION")
-    if child:
-        paed = pack.rule("SUP-PO-PAED")
-        weight = patient.weight
-        if weight is None:
-            refuse(
-                pack,
-                "SUP-PO-PAED",
-                "A child's oral plan is dosed by body weight, which is not recorded: give "
-                "`weight_kg`.",
-                Severity.WARNING,
-            )
-        start = (paed.quantity("start") * weight).to("mg/d")
-        target = goal.target_daily_dose or (paed.range("maintenance").low * weight).to("mg/d")
-        age = age_at(patient, req.start)
-        assert age is not None
-        maximum = paediatric_max(pack, age)
-        if target > maximum:
-            refuse(
-                pack,
-                "SUP-PO-PAED",
-                f"The target {target.text()} is above the children's maximum of "
-                f"{maximum.text()} at this age.",
-            )
-        return Ladder(
-            start, start, paed.quantity("step_interval"), target, ("SUP-PO-PAED", "IND-POPULATION")
-        )
     start = pack.rule("PO-START").quantity("start_daily")
     step = titration.quantity("max_step")
     interval = titration.quantity("step_days")
@@ -108,19 +275,19 @@ def _ladder(req: PlanRequest, pack: Pack, child: bool, notes: list[Finding]) -> 
         default_target = pack.rule("PO-USUAL").quantity("usual_max")
         rules += ("PO-USUAL",)
     target = goal.target_daily_dose or default_target
-    elderly_age = pack.rule("SUP-PO-ELDERLY").quantity("elderly_age")
+    elderly = pack.rule("SUP-PO-ELDERLY")
     age = age_at(patient, req.start)
     cerebral = origin_of(patient, pack) == "cerebral"
-    if (age is not None and Quantity.of(age, "a") >= elderly_age) or cerebral:
-        interval = pack.rule("SUP-PO-ELDERLY").quantity("slow_step_days")
+    if (age is not None and Quantity.of(age, "a") >= elderly.quantity("elderly_age")) or cerebral:
+        interval = elderly.quantity("slow_step_days")
         rules += ("SUP-PO-ELDERLY",)
-        why = "an elderly patient" if not cerebral else "spasticity of cerebral origin"
+        who = elderly.text("cerebral" if cerebral else "elderly")
         notes.append(
             note(
                 pack,
                 "SUP-PO-ELDERLY",
                 Severity.INFO,
-                f"A slower ladder for {why}: each step is held {interval.text()}.",
+                elderly.phrase("plan_note", who=who, interval=interval.text()),
             )
         )
     renal = pack.rule("SUP-PO-RENAL")
@@ -132,13 +299,7 @@ def _ladder(req: PlanRequest, pack: Pack, child: bool, notes: list[Finding]) -> 
     elif conditions & set(renal.code_list("renal")) or patient.creatinine_clearance is not None:
         clearance = patient.creatinine_clearance
         if clearance is None:
-            refuse(
-                pack,
-                "SUP-PO-RENAL",
-                "Renal impairment is recorded without a creatinine clearance: give "
-                "`creatinine_clearance_ml_min` so the reduced dose can be worked out.",
-                Severity.WARNING,
-            )
+            refuse(pack, "SUP-PO-RENAL", renal.text("clearance_missing_plan"), Severity.WARNING)
         reduced = renal_target(pack, clearance)
         if reduced is not None:
             keep = 1 - reduced[1]
@@ -150,27 +311,21 @@ def _ladder(req: PlanRequest, pack: Pack, child: bool, notes: list[Finding]) -> 
                     pack,
                     "SUP-PO-RENAL-CRCL",
                     Severity.INFO,
-                    f"Creatinine clearance {clearance.text()}: start, steps and target "
-                    f"reduced by {format_number(reduced[1])}.",
+                    pack.rule("SUP-PO-RENAL-CRCL").phrase(
+                        "plan_note",
+                        clearance=clearance.text(),
+                        fraction=format_number(reduced[1]),
+                    ),
                 )
             )
-    limit = pack.rule("PO-MAX").quantity("max_daily_outpatient")
+    po_max = pack.rule("PO-MAX")
+    limit = po_max.quantity("max_daily_outpatient")
     if target > limit:
+        told = {"target": target.text(), "limit": limit.text()}
         if patient.setting != "inpatient":
-            refuse(
-                pack,
-                "PO-MAX",
-                f"The target {target.text()} is above the {limit.text()} maximum for a "
-                "patient who is not in hospital.",
-            )
+            refuse(pack, "PO-MAX", po_max.phrase("plan_outpatient", **told))
         notes.append(
-            note(
-                pack,
-                "PO-MAX",
-                Severity.WARNING,
-                f"The target {target.text()} is above {limit.text()}: only in hospital "
-                "under careful medical supervision.",
-            )
+            note(pack, "PO-MAX", Severity.WARNING, po_max.phrase("plan_inpatient", **told))
         )
     return Ladder(start, step, interval, target, rules)
 
@@ -189,28 +344,25 @@ def _amounts(ladder: Ladder, begin: Quantity | None) -> list[Quantity]:
 def _instruction(
     pack: Pack, form: Form, doses: tuple[Quantity, ...], times: tuple[str, ...], night: bool
 ) -> str:
-    meals = pack.rule("PO-MEALS").text("instruction")
-    parts = [f"{form.describe(d)} at {t}" for d, t in zip(doses, times, strict=True)]
+    """Each dose in tablets or millilitres at its clock time, the day's total, and how to take
+    it (PO-MEALS, or PO-NIGHT's night dose)."""
+    how = pack.rule("PO-NIGHT" if night else "PO-MEALS").text("instruction")
+    parts = [f"{form.describe(pack, d)} at {t}" for d, t in zip(doses, times, strict=True)]
     daily = per_day(total(doses))
-    how = "at night, with a little liquid" if night else meals[0].lower() + meals[1:]
-    return f"{'; '.join(parts)} ({daily.text()}). {how[0].upper() + how[1:].rstrip('.')}."
+    return f"{'; '.join(parts)} ({daily.text()}). {how}"
 
 
 def oral_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
+    """Up the ladder to the target, each day in doses the form makes and the limits allow."""
     notes: list[Finding] = []
-    patient = req.patient
-    age = age_at(patient, req.start)
-    adult = pack.rule("IND-POPULATION").quantity("adult_age")
-    child = age is not None and Quantity.of(age, "a") < adult
+    child = _is_child(req, pack)
     ladder = _ladder(req, pack, child, notes)
-    times = _times(req, pack, child)
+    fixed = _fixed_times(req, pack)
     kind = _form_kind(req, pack, child)
     step_size = dose_step(pack, kind)
-    per_admin_max = (
-        pack.rule("PO-DAILY-RANGE").range("daily").high
-        * Quantity.of(1, "d")
-        / (pack.rule("PO-DAILY-RANGE").count("administrations_per_day"))
-    )
+    limit = _limit(req, pack, child, fixed)
+    ladder = _reach(req, pack, child, ladder, limit, step_size, notes)
+    titration = pack.rule("PO-TITRATION")
     active = _active_regimen(req)
     when = req.start
     begin = None
@@ -219,8 +371,9 @@ def oral_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Findi
             refuse(
                 pack,
                 "PO-TITRATION",
-                f"The current oral dose ({active.daily_dose.text()}) is already at or above the "
-                f"target ({ladder.target.text()}).",
+                titration.phrase(
+                    "at_target", dose=active.daily_dose.text(), target=ladder.target.text()
+                ),
                 Severity.INFO,
             )
         begin = active.daily_dose
@@ -232,106 +385,121 @@ def oral_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Findi
         when = max(when, last_change + days(ladder.interval))
     steps: list[Step] = []
     previous: Quantity | None = begin
-    fixed = req.goal.night_only or bool(req.goal.pre_task_times) or bool(req.goal.times_per_day)
+    frequent_from: Quantity | None = None
     for amount in _amounts(ladder, begin):
-        step_times = times
-        doses = split_daily(amount, len(times), step_size)
-        while doses is None and not fixed and len(step_times) > 1:
-            # a small amount goes in fewer doses rather than unmakeable ones
-            step_times = clock_times(pack, len(step_times) - 1)
-            doses = split_daily(amount, len(step_times), step_size)
+        doses = spread(amount, limit, step_size)
         if doses is None:
             refuse(
                 pack,
                 "SUP-PO-STRENGTHS",
-                f"{amount.text()} cannot be split into {len(times)} doses of the chosen form; "
-                "give fewer doses a day or use the oral solution.",
-                Severity.WARNING,
-            )
-        if not child and max(doses) > per_admin_max:
-            refuse(
-                pack,
-                "PO-DAILY-RANGE",
-                f"A single dose would be {max(doses).text()}, above "
-                f"{per_admin_max.to(max(doses).unit).text()}: "
-                "give more doses a day.",
+                pack.rule("SUP-PO-STRENGTHS").phrase(
+                    "not_makeable_plan", amount=amount.text(), count=limit.counts[0]
+                ),
                 Severity.WARNING,
             )
         daily = per_day(total(doses))
         if previous is not None and daily <= previous:
             continue
+        step_times = fixed or clock_times(pack, len(doses))
+        rules = (*ladder.rules, "PO-MEALS", "SUP-PO-STRENGTHS")
+        if len(doses) > limit.counts[0]:  # more doses than usual: one would be too large
+            rules += ("PO-DAILY-RANGE", "PO-FREQUENT")
+            frequent_from = frequent_from or daily
         form = choose_form(pack, kind, doses)
         event = OralRegimen(
             when + days(ladder.interval) * len(steps), doses, step_times, form.kind, form.strength
         )
-        condition = (
-            ""
-            if previous is None
-            else (
-                "if the previous step was tolerated (no troublesome drowsiness or weakness); "
-                "otherwise stay on the previous dose and contact the prescriber"
-            )
-        )
+        condition = "" if previous is None else titration.text("step_condition")
         steps.append(
             Step(
                 event,
-                (*ladder.rules, "PO-MEALS", "SUP-PO-STRENGTHS"),
+                rules,
                 _instruction(pack, form, doses, step_times, req.goal.night_only),
                 condition,
             )
         )
         previous = daily
     if not steps:
-        refuse(pack, "PO-TITRATION", "No step up to the target can be made.", Severity.INFO)
+        refuse(pack, "PO-TITRATION", titration.text("no_step"), Severity.INFO)
+    if frequent_from is not None and limit.ceiling is not None:
+        notes.append(
+            note(
+                pack,
+                "PO-FREQUENT",
+                Severity.INFO,
+                pack.rule("PO-FREQUENT").phrase(
+                    "plan_note",
+                    amount=frequent_from.text(),
+                    count=max(
+                        s.event.times_per_day for s in steps if isinstance(s.event, OralRegimen)
+                    ),
+                    ceiling=limit.ceiling.to("mg").text(),
+                ),
+            )
+        )
     reached = steps[-1].event.at
     assert previous is not None  # the daily dose of the last step
-    review_after = pack.rule("SUP-PO-REVIEW").quantity("after")
+    review = pack.rule("SUP-PO-REVIEW")
+    after = review.quantity("after")
     steps.append(
         Step(
             Review(
-                reached + days(review_after),
-                f"Review {review_after.text()} after reaching {previous.text()}: "
-                "if no therapeutic effect is apparent, decide whether to continue.",
+                reached + days(after),
+                review.phrase("review", after=after.text(), dose=previous.text()),
             ),
             ("SUP-PO-REVIEW",),
-            "Assess tone, spasms, function and side effects.",
+            review.text("instructions"),
             "",
         )
     )
     return steps, notes
 
 
+def _taper_pace(pack: Pack, daily: Quantity) -> tuple[int, int]:
+    """How many reductions and how many days each is held (SUP-PO-TAPER's reading): at least
+    STOP-GRADUAL's minimum, no fall above the ladder's step, over the span's chosen end."""
+    taper = pack.rule("SUP-PO-TAPER")
+    min_reductions = pack.rule("STOP-GRADUAL").count("min_reductions")
+    max_step = pack.rule("PO-TITRATION").quantity("max_step")
+    reductions = max(min_reductions, math.ceil(daily.ratio(max_step)) - 1)
+    span = taper.range("span")
+    chosen = pick_end(taper, "span", "span_end").in_("d")
+    interval_days = max(math.ceil(chosen / reductions), 1)
+    if interval_days * reductions > span.high.in_("d"):
+        interval_days = max(math.floor(span.high.in_("d") / reductions), 1)
+    return reductions, interval_days
+
+
+def _taper_limit(req: PlanRequest, pack: Pack, n: int) -> DoseLimit:
+    """The doses a day a taper may use, starting from the regimen's own count: a child's
+    mg/kg limit when the weight is known, else the adult per-dose ceiling."""
+    weight = req.patient.weight
+    if _is_child(req, pack) and weight is not None:
+        fewest, _preferred, most = _child_counts(pack)
+        return DoseLimit.around(n, min(fewest, n), max(most, n), _child_ceiling(pack, weight))
+    return adult_limit(pack, n)
+
+
 def oral_taper(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     """Successive reductions to a stop over SUP-PO-TAPER's span, never a sudden stop."""
+    taper = pack.rule("SUP-PO-TAPER")
     active = _active_regimen(req)
     if active is None:
-        refuse(
-            pack,
-            "STOP-GRADUAL",
-            "No oral regimen is active in the history: there is nothing to taper.",
-            Severity.INFO,
-        )
-    stop_rule = pack.rule("STOP-GRADUAL")
-    min_reductions = stop_rule.count("min_reductions")
-    span = pack.rule("SUP-PO-TAPER").range("span")
-    max_step = pack.rule("PO-TITRATION").quantity("max_step")
+        refuse(pack, "STOP-GRADUAL", taper.text("nothing_to_taper"), Severity.INFO)
     daily = active.daily_dose
-    reductions = max(min_reductions, math.ceil(daily.ratio(max_step)) - 1)
-    span_days = span.low.in_("d")
-    interval_days = max(math.ceil(span_days / reductions), 1)
-    if interval_days * reductions > span.high.in_("d"):
-        interval_days = max(int(span.high.in_("d")) // reductions, 1)
+    reductions, interval_days = _taper_pace(pack, daily)
     times = active.times or clock_times(pack, active.times_per_day)
     kind = active.form or req.goal.form or "tablet"
-    levels = _taper_levels(pack, daily, reductions, len(times), kind)
+    limit = _taper_limit(req, pack, len(times))
+    levels = _taper_levels(pack, daily, reductions, len(times), kind, limit)
     if levels is None:
         kind = "solution"
-        levels = _taper_levels(pack, daily, reductions, len(times), kind)
+        levels = _taper_levels(pack, daily, reductions, len(times), kind, limit)
     if levels is None:
         refuse(
             pack,
             "STOP-GRADUAL",
-            f"{daily.text()} cannot be reduced in {reductions} makeable steps.",
+            taper.phrase("not_makeable", daily=daily.text(), reductions=reductions),
             Severity.WARNING,
         )
     steps: list[Step] = []
@@ -345,36 +513,42 @@ def oral_taper(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]
                 event,
                 ("STOP-GRADUAL", "SUP-PO-TAPER", "PO-MEALS"),
                 _instruction(pack, form, doses, dose_times, False),
-                "if withdrawal symptoms appear, go back to the previous dose and contact the "
-                "prescriber",
+                taper.text("condition"),
             )
         )
-    stop_at = req.start + interval * len(levels)
     steps.append(
         Step(
-            OralStop(stop_at),
+            OralStop(req.start + interval * len(levels)),
             ("STOP-GRADUAL", "SUP-PO-TAPER"),
-            "Stop oral baclofen after the last reduced dose.",
-            "only if the reductions were tolerated",
+            taper.text("stop"),
+            taper.text("stop_condition"),
         )
     )
     return steps, []
 
 
 def _taper_levels(
-    pack: Pack, daily: Quantity, reductions: int, n: int, kind: str
+    pack: Pack,
+    daily: Quantity,
+    reductions: int,
+    n: int,
+    kind: str,
+    limit: DoseLimit | None = None,
 ) -> list[tuple[Quantity, ...]] | None:
-    """Daily levels falling in equal parts, each makeable and strictly lower than the last."""
+    """Daily levels falling in equal parts, each makeable and strictly lower than the last.
+
+    Each level keeps ``n`` doses a day where it can, fewer when it is too small to split, and
+    more (``limit``, by default the adult one) when one dose would be above the per-dose
+    ceiling; a level no allowed count keeps under the ceiling uses the most doses allowed (a
+    reduction is still the way down, and the checker warns).
+    """
     step = dose_step(pack, kind)
+    allowed = limit or adult_limit(pack, n)
     levels: list[tuple[Quantity, ...]] = []
     previous = daily
     for k in range(reductions, 0, -1):
         amount = daily * Fraction(k, reductions + 1)
-        doses = None
-        for count in range(n, 0, -1):
-            doses = split_daily(amount, count, step)
-            if doses is not None:
-                break
+        doses = spread(amount, allowed, step) or split_daily(amount, max(allowed.counts), step)
         if doses is None or per_day(total(doses)) >= previous:
             return None
         levels.append(doses)

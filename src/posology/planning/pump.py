@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
 
 from ..knowledge.schema import Pack, Severity
 from ..model.events import PumpRefill, Review
 from ..model.finding import Finding
-from ..rules.context import build_context
+from ..model.patient import Pump
+from ..rules.context import Context, build_context
 from ..rules.limits import alarm_volume, reservoir_at
 from ..units import Quantity
 from .doses import book, days
@@ -40,12 +42,44 @@ def days_to_alarm(volume: Quantity, alarm: Quantity, daily: Quantity, conc: Quan
 
 
 def _ampoules(pack: Pack, fill: PumpRefill) -> str:
+    refill = pack.rule("SUP-IT-REFILL")
     for ampoule in pack.rule("IT-DELIVERY-CONC").table("ampoules"):
         conc, size = ampoule["concentration"], ampoule["volume"]
         if conc == fill.concentration and isinstance(size, Quantity):
             n = math.ceil(fill.volume.ratio(size))
-            return f" ({n} ampoule{'s' if n > 1 else ''} of {size.text()})"
-    return " (a dilution: prepare with preservative-free sodium chloride)"
+            if n == 1:
+                return refill.phrase("ampoule", size=size.text())
+            return refill.phrase("ampoules", count=n, size=size.text())
+    return pack.rule("SUP-IT-CONC").text("dilution")
+
+
+def concentration_text(conc: Quantity) -> str:
+    """A pump concentration as the planner prints it: always in µg/mL, the unit of the pack and
+    the labels, so that µg/mL and mg/mL never stand side by side in one plan."""
+    return conc.to("ug/mL").text()
+
+
+def refuse_implausible(pack: Pack, conc: Quantity, what: str) -> None:
+    """SUP-IT-CONC, SUP-UNIT-MIXUP: no plan from a concentration outside those on the market.
+
+    Such a value is a typing slip (often mg/mL for µg/mL); computing refill dates and bridge
+    instructions from it would print absurd quantities.
+    """
+    rule = pack.rule("SUP-IT-CONC")
+    marketed = rule.quantities("marketed")
+    low, high = min(marketed), max(marketed)
+    if not low <= conc <= high:
+        refuse(
+            pack,
+            "SUP-IT-CONC",
+            rule.phrase(
+                "implausible",
+                what=what,
+                concentration=conc.text(),
+                low=concentration_text(low),
+                high=concentration_text(high),
+            ),
+        )
 
 
 def refill_instruction(pack: Pack, fill: PumpRefill, daily: Quantity) -> str:
@@ -53,11 +87,16 @@ def refill_instruction(pack: Pack, fill: PumpRefill, daily: Quantity) -> str:
     per_day = daily_volume(daily, fill.concentration)
     empty = (fill.volume / per_day).to("d")
     to_alarm = days_to_alarm(fill.volume, alarm, daily, fill.concentration)
-    return (
-        f"Empty the reservoir and fill {fill.volume.text()} of {fill.concentration.text()}"
-        f"{_ampoules(pack, fill)}. At {daily.text()} the pump delivers {per_day.text(places=3)}: "
-        f"empty after {empty.text(places=1)}, low-reservoir alarm ({alarm.text()}) after "
-        f"{to_alarm.text(places=1)}."
+    return pack.rule("SUP-IT-REFILL").phrase(
+        "fill",
+        volume=fill.volume.text(),
+        concentration=concentration_text(fill.concentration),
+        ampoules=_ampoules(pack, fill),
+        daily=daily.text(),
+        per_day=per_day.text(places=3),
+        empty=empty.text(places=1),
+        alarm=alarm.text(),
+        to_alarm=to_alarm.text(places=1),
     )
 
 
@@ -67,33 +106,95 @@ def fill_step(pack: Pack, fill: PumpRefill, daily: Quantity) -> Step:
     return Step(fill, rules, refill_instruction(pack, fill, daily), "")
 
 
+def _stamp(at: datetime) -> str:
+    return at.isoformat(timespec="minutes")
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """When the refill is due and why: the reason's rule, its text and its severity."""
+
+    at: datetime
+    rule: str
+    message: str
+    severity: Severity
+    empty: bool | None = None  # None: not past the alarm; False: past the alarm; True: empty
+
+
+def _due(ctx: Context, pack: Pack, req: PlanRequest, last: PumpRefill, pump: Pump) -> _Due:
+    """The refill date after ``last``: by the expected alarm (SUP-IT-REFILL) or the 180-day
+    limit (SUP-IT-MAX-INTERVAL), whichever comes first, and at once when the reservoir is
+    already at its alarm volume or empty; the reason given is the one that decided."""
+    refill, cap = pack.rule("SUP-IT-REFILL"), pack.rule("SUP-IT-MAX-INTERVAL")
+    start = req.start
+    assert ctx.infusion_active is not None
+    daily = ctx.infusion_active.daily_dose
+    before = refill.range("book_before_alarm").high
+    limit = cap.quantity("max_interval")
+    left = reservoir_at(last, ctx.infusion_events, start)
+    alarm = alarm_volume(pack, last.alarm or req.goal.alarm_ml, pump)
+    held = {"at": _stamp(start), "left": left.text(places=1), "alarm": alarm.text()}
+    if left <= alarm:
+        key = "empty" if left.magnitude <= 0 else "past_alarm"
+        return _Due(
+            start, "SUP-IT-REFILL", refill.phrase(key, **held), Severity.WARNING, key == "empty"
+        )
+    until = ((left - alarm) / daily_volume(daily, last.concentration)).to("d")
+    alarm_at = start + days(until)
+    by_alarm, by_cap = alarm_at - days(before), last.at + days(limit)
+    told = {**held, "alarm_at": _stamp(alarm_at), "before": before.text(), "limit": limit.text()}
+    if by_cap < by_alarm:
+        if by_cap <= start:
+            return _Due(
+                start, "SUP-IT-MAX-INTERVAL", cap.phrase("overdue", **told), Severity.WARNING
+            )
+        at = max(start, book(by_cap, start))
+        return _Due(
+            at, "SUP-IT-MAX-INTERVAL", cap.phrase("booked", due=_stamp(at), **told), Severity.INFO
+        )
+    if by_alarm <= start:
+        return _Due(start, "SUP-IT-REFILL", refill.phrase("soon", **told), Severity.WARNING)
+    return _Due(
+        book(by_alarm, start), "SUP-IT-REFILL", refill.phrase("booked", **told), Severity.INFO
+    )
+
+
+def _due_notes(pack: Pack, due: _Due) -> list[Finding]:
+    notes = [note(pack, due.rule, due.severity, due.message)]
+    if due.empty is not None:
+        signs = pack.rule("SUP-IT-WITHDRAWAL")
+        notes.append(
+            note(
+                pack,
+                "SUP-IT-WITHDRAWAL",
+                Severity.WARNING,
+                signs.phrase(
+                    "refill_empty" if due.empty else "refill_risk",
+                    early=", ".join(signs.code_list("early_signs")),
+                    advanced=", ".join(signs.code_list("advanced_signs")),
+                ),
+            )
+        )
+    return notes
+
+
 def it_refill(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     ctx = build_context(req.patient, req.history, Review(req.start, "plan start"), pack)
+    refill_rule = pack.rule("SUP-IT-REFILL")
     active = ctx.infusion_active
     if active is None:
-        refuse(
-            pack,
-            "SUP-IT-REFILL",
-            "No intrathecal infusion is running: there is no dose to plan a refill for.",
-            Severity.WARNING,
-        )
+        refuse(pack, "SUP-IT-REFILL", refill_rule.text("no_infusion"), Severity.WARNING)
     pump = req.patient.pump
     if pump is None or pump.reservoir is None:
-        refuse(
-            pack,
-            "SUP-IT-REFILL",
-            "The pump's reservoir volume is not recorded: give `pump.reservoir_ml`.",
-            Severity.WARNING,
-        )
+        refuse(pack, "SUP-IT-REFILL", refill_rule.text("reservoir_unknown_plan"), Severity.WARNING)
     reservoir = pump.reservoir
-    refill_rule = pack.rule("SUP-IT-REFILL")
-    book_before = refill_rule.range("book_before_alarm").high
-    max_interval = pack.rule("SUP-IT-MAX-INTERVAL").quantity("max_interval")
     daily = active.daily_dose
     last = ctx.refills[-1] if ctx.refills else None
-    alarm = (
-        req.goal.alarm_ml or (last.alarm if last else None) or refill_rule.quantity("alarm_volume")
-    )
+    if req.goal.concentration is not None:
+        refuse_implausible(pack, req.goal.concentration, "`goal.concentration`")
+    if last is not None:
+        refuse_implausible(pack, last.concentration, f"The refill of {_stamp(last.at)}")
+    alarm = alarm_volume(pack, req.goal.alarm_ml or (last.alarm if last else None), pump)
     conc = (
         req.goal.concentration
         or (last.concentration if last else None)
@@ -102,58 +203,63 @@ def it_refill(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     notes: list[Finding] = []
     refill_at: datetime = req.start
     if last is not None:
-        left = reservoir_at(last, ctx.infusion_events, req.start)
-        last_alarm = last.alarm or alarm
-        until_alarm = (left - last_alarm) / daily_volume(daily, last.concentration)
-        alarm_at = req.start + days(until_alarm.to("d")) if left > last_alarm else req.start
-        due = min(alarm_at - days(book_before), last.at + days(max_interval))
-        refill_at = max(req.start, book(due, req.start))
-        notes.append(
-            note(
-                pack,
-                "SUP-IT-REFILL",
-                Severity.INFO,
-                f"At {req.start.isoformat(timespec='minutes')} the reservoir holds about "
-                f"{left.text(places=1)}; the refill is booked "
-                f"{book_before.text()} before the expected alarm.",
-            )
-        )
+        due = _due(ctx, pack, req, last, pump)
+        refill_at = due.at
+        notes += _due_notes(pack, due)
     fill = PumpRefill(refill_at, conc, reservoir, alarm)
     steps: list[Step] = []
     if last is not None and conc != last.concentration:
+        bridge = pack.rule("SUP-IT-BRIDGE")
+        old, new = concentration_text(last.concentration), concentration_text(conc)
         steps.append(
             Step(
-                Review(
-                    refill_at,
-                    f"Concentration change {last.concentration.text()} → "
-                    f"{conc.text()}: program a bridge bolus at this refill.",
-                ),
+                Review(refill_at, bridge.phrase("review", old=old, new=new)),
                 ("SUP-IT-BRIDGE",),
-                "Follow the pump maker's bridge-bolus procedure so the old-concentration "
-                "drug in the tubing and catheter is not delivered at the new rate.",
+                bridge.text("instructions"),
                 "",
             )
         )
     steps.append(fill_step(pack, fill, daily))
-    to_alarm = days_to_alarm(reservoir, alarm, daily, conc)
-    alarm_at = refill_at + days(to_alarm)
-    steps.append(
-        Step(
-            Review(alarm_at, f"Expected low-reservoir alarm ({alarm.text()} left)."),
-            ("SUP-IT-REFILL",),
-            "If the pump alarms earlier or later, check the pump and catheter.",
-            "if the daily dose is unchanged",
-        )
+    steps += _after_fill(pack, fill, daily)
+    steps.sort(key=lambda s: s.event.at)
+    return steps, notes
+
+
+def _after_fill(pack: Pack, fill: PumpRefill, daily: Quantity) -> list[Step]:
+    """The next refill, by the alarm or by the 180-day limit, and the alarm review of this fill
+    only where it can come: when the limit books the next refill earlier, the alarm is moot."""
+    refill, cap = pack.rule("SUP-IT-REFILL"), pack.rule("SUP-IT-MAX-INTERVAL")
+    before = refill.range("book_before_alarm").high
+    limit = cap.quantity("max_interval")
+    assert fill.alarm is not None
+    alarm_at = fill.at + days(days_to_alarm(fill.volume, fill.alarm, daily, fill.concentration))
+    by_alarm, by_cap = alarm_at - days(before), fill.at + days(limit)
+    capped = by_cap < by_alarm
+    next_at = book(by_cap if capped else by_alarm, fill.at)
+    nxt = PumpRefill(next_at, fill.concentration, fill.volume, fill.alarm)
+    why = (
+        cap.phrase("next_booked", limit=limit.text(), alarm_at=_stamp(alarm_at))
+        if capped
+        else refill.phrase("next_booked", before=before.text())
     )
-    next_at = book(min(alarm_at - days(book_before), refill_at + days(max_interval)), refill_at)
-    nxt = PumpRefill(next_at, conc, reservoir, alarm)
-    steps.append(
+    steps = [
         Step(
             nxt,
             ("SUP-IT-REFILL", "SUP-IT-MAX-INTERVAL"),
-            refill_instruction(pack, nxt, daily),
-            "recompute the date if the daily dose changes",
+            f"{refill_instruction(pack, nxt, daily)} {why}",
+            refill.text("next_condition"),
         )
-    )
-    steps.sort(key=lambda s: s.event.at)
-    return steps, notes
+    ]
+    if not capped:
+        review = refill.phrase(
+            "alarm_review", filled=_stamp(fill.at), next=_stamp(next_at), alarm=fill.alarm.text()
+        )
+        steps.append(
+            Step(
+                Review(alarm_at, review),
+                ("SUP-IT-REFILL",),
+                refill.text("alarm_instructions"),
+                refill.text("alarm_condition"),
+            )
+        )
+    return steps

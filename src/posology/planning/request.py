@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..model import fields as F
-from ..model.documents import load_json, parse_event, parse_patient, sort_history
+from ..model.documents import check_born, load_json, parse_event, parse_patient, sort_history
 from ..model.events import Event
 from ..model.patient import Patient
 from ..units import CONCENTRATION, MASS, MASS_RATE, Quantity, per_day
@@ -79,10 +79,7 @@ def _goal(data: object) -> Goal:
         target = per_day(raw)  # "60 mg" as a daily target means 60 mg/day
     times_per_day = None
     if obj.get("times_per_day") is not None:
-        n = obj["times_per_day"]
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 6:
-            raise InputError("goal.times_per_day", "must be a whole number from 1 to 6")
-        times_per_day = n
+        times_per_day = F.whole(obj["times_per_day"], "goal.times_per_day", 1, 6)
     tasks: tuple[str, ...] = ()
     if obj.get("pre_task_times") is not None:
         raw_tasks = obj["pre_task_times"]
@@ -152,6 +149,7 @@ def parse_request(data: object) -> PlanRequest:
             f"is before the last history event ({history[-1].at.isoformat()}); "
             "a plan starts after the history",
         )
+    check_born(patient, events, start, "start")
     return PlanRequest(patient, history, _goal(obj["goal"]), start)
 
 

@@ -8,6 +8,7 @@ these facts instead of walking the history again.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -58,6 +59,12 @@ class Context:
     first_infusion: ItInfusion | None
     stable_at: datetime | None
     refills: tuple[PumpRefill, ...]
+    # the last stop of each route and the dose in force just before it (a restart is judged
+    # against that dose, not against a starting dose)
+    oral_stop: OralStop | None = None
+    oral_before_stop: OralRegimen | None = None
+    infusion_stop: ItStop | None = None
+    infusion_before_stop: ItInfusion | None = None
 
     # -- derived answers ----------------------------------------------------------------------
     @property
@@ -77,6 +84,39 @@ class Context:
         if rule.evidence == "study" and severity > Severity.WARNING:
             severity = Severity.WARNING
         return Finding(rule_id, severity, message, rule.citation)
+
+    def say(
+        self, rule_id: str, severity_key: str, text: str | None = None, **values: object
+    ) -> Finding:
+        """A finding whose words are the pack's: the rule's text ``finding_<text>`` (by default
+        ``text`` is the severity key) with its placeholders filled by ``values``.
+
+        The checker supplies numbers only; every clinical word a user reads is reviewed in the
+        pack with the rule it belongs to. The ``finding_`` prefix keeps the checker's sentences
+        apart from the planner's texts of the same rule.
+        """
+        message = self.pack.rule(rule_id).phrase(f"finding_{text or severity_key}", **values)
+        return self.finding(rule_id, severity_key, message)
+
+    def oral_restart_of(self) -> OralRegimen | None:
+        """The regimen an oral proposal resumes after a short interruption, if it is one.
+
+        PO-START's reading: a regimen started within ``restart_window`` of an oral stop is the
+        same treatment resumed, judged against the daily dose taken before the stop.
+        """
+        stop, before = self.oral_stop, self.oral_before_stop
+        if self.oral_active is not None or stop is None or before is None:
+            return None
+        window = self.pack.rule("PO-START").quantity("restart_window")
+        return before if since(stop.at, self.proposal.at, window) <= window else None
+
+    def infusion_gap(self) -> Quantity | None:
+        """The time since the last intrathecal stop, for an infusion proposed while none runs."""
+        stop = self.infusion_stop
+        if self.infusion_active is not None or stop is None or self.infusion_before_stop is None:
+            return None
+        window = self.pack.rule("IT-TOLERANCE").quantity("interruption_max")
+        return since(stop.at, self.proposal.at, window)
 
 
 def build_context(
@@ -102,6 +142,10 @@ def build_context(
     stable_at: datetime | None = None
     refills: list[PumpRefill] = []
     any_baclofen = False
+    oral_stop: OralStop | None = None
+    oral_before_stop: OralRegimen | None = None
+    infusion_stop: ItStop | None = None
+    infusion_before_stop: ItInfusion | None = None
     for event in prior:
         if isinstance(event, OralRegimen):
             any_baclofen = True
@@ -111,6 +155,8 @@ def build_context(
             oral_active = event
         elif isinstance(event, OralStop):
             oral_events.append(event)
+            if oral_active is not None:
+                oral_stop, oral_before_stop = event, oral_active
             oral_active = None
             oral_last_change = None
         elif isinstance(event, ItTestDose):
@@ -132,6 +178,8 @@ def build_context(
             infusion_active = event
         elif isinstance(event, ItStop):
             infusion_events.append(event)
+            if infusion_active is not None:
+                infusion_stop, infusion_before_stop = event, infusion_active
             infusion_active = None
             stable_at = None
             episode = []
@@ -163,6 +211,10 @@ def build_context(
         first_infusion=first_infusion,
         stable_at=stable_at,
         refills=tuple(refills),
+        oral_stop=oral_stop,
+        oral_before_stop=oral_before_stop,
+        infusion_stop=infusion_stop,
+        infusion_before_stop=infusion_before_stop,
     )
 
 
@@ -182,3 +234,66 @@ def hours_between(earlier: datetime, later: datetime) -> Fraction:
 def elapsed(earlier: datetime, later: datetime) -> Quantity:
     """The time from one instant to another as a duration quantity."""
     return Quantity.of(hours_between(earlier, later), "h")
+
+
+CALENDAR_UNITS = frozenset({"d", "wk", "a"})
+"""Units of rules counted on the calendar: "three days" is three calendar days."""
+
+
+def calendar_days(earlier: datetime, later: datetime) -> Fraction:
+    """Exact days from one instant to a later one on the patient's local calendar.
+
+    Each instant is read at the wall-clock time it was written with (its own UTC offset), so
+    08:00 on 26 March to 08:00 on 29 March is 3 days even when a daylight-saving change in
+    between makes it 71 elapsed hours. Rules given in days or weeks speak of calendar days.
+    """
+    return hours_between(earlier.replace(tzinfo=None), later.replace(tzinfo=None)) / 24
+
+
+def since(earlier: datetime, later: datetime, limit: Quantity) -> Quantity:
+    """The time from ``earlier`` to ``later`` as ``limit``'s rule counts it, in ``limit``'s unit.
+
+    A limit in days, weeks or years is counted in calendar days (:func:`calendar_days`); any
+    other (hours, minutes) in elapsed time (:func:`hours_between`), which is what the hour rules
+    of the page mean.
+    """
+    if limit.unit.code in CALENDAR_UNITS:
+        return Quantity.of(calendar_days(earlier, later), "d").to(limit.unit)
+    return Quantity.of(hours_between(earlier, later), "h").to(limit.unit)
+
+
+def floor_to(q: Quantity, places: int = 1) -> Quantity:
+    """``q`` rounded down to ``places`` decimals: how a finding prints a duration said to be too
+    short, or a limit not to pass, so the printed number never reads as compliant when the
+    exact one is not ("23.9 h", never "24 h", for 23 h 59 min against a 24 h rule).
+    """
+    scale = 10**places
+    return Quantity(Fraction(math.floor(q.magnitude * scale), scale), q.unit)
+
+
+def ceil_to(q: Quantity, places: int = 1) -> Quantity:
+    """``q`` rounded up to ``places`` decimals: how a finding prints an amount said to be too
+    large (or a duration said to be too long)."""
+    scale = 10**places
+    return Quantity(Fraction(math.ceil(q.magnitude * scale), scale), q.unit)
+
+
+def ceil_fraction(value: Fraction, places: int = 1) -> Fraction:
+    """A share (a rise, a cut) rounded up to ``places`` decimals of a percent."""
+    scale = 100 * 10**places
+    return Fraction(math.ceil(value * scale), scale)
+
+
+def floor_fraction(value: Fraction, places: int = 1) -> Fraction:
+    """A share rounded down to ``places`` decimals of a percent (a limit not to pass)."""
+    scale = 100 * 10**places
+    return Fraction(math.floor(value * scale), scale)
+
+
+def duration_text(earlier: datetime, later: datetime) -> str:
+    """The time between two instants for a message, rounded down: in hours up to two days,
+    else in calendar days (a restart "6 h" or "5 days" after a stop)."""
+    hours = hours_between(earlier, later)
+    if hours < 48:
+        return floor_to(Quantity.of(hours, "h"), 1).text()
+    return floor_to(Quantity.of(calendar_days(earlier, later), "d"), 1).text()

@@ -5,13 +5,21 @@ flex delivery, tolerance holidays and the patterns over time that point at the p
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from ..model.events import ItInfusion, PumpImplant
 from ..model.finding import Finding
 from ..units import Quantity, format_number, format_percent
-from .context import Context, hours_between
-from .limits import initial_infusion_dose, maintenance_ranges, screening_status, step_limit
+from .context import Context, ceil_fraction, duration_text, floor_to, since
+from .limits import (
+    infusion_timeline,
+    initial_infusion_dose,
+    is_gradual,
+    maintenance_ranges,
+    reductions_before,
+    screening_status,
+    step_limit,
+)
 
 
 def _infusion(ctx: Context) -> ItInfusion | None:
@@ -34,25 +42,16 @@ def _increase(ctx: Context) -> tuple[ItInfusion, ItInfusion] | None:
 
 
 def it_screen_required(ctx: Context) -> Iterator[Finding]:
-    """An infusion (or implant) with no prior infusion needs a responder in the history."""
+    """An infusion (or implant) with no prior infusion needs a responder in the history; a
+    resumption after a stop does not screen again."""
     if not isinstance(ctx.proposal, (ItInfusion, PumpImplant)) or ctx.first_infusion is not None:
         return
     status = screening_status(ctx.test_doses, ctx.pack)
-    what = "an infusion" if isinstance(ctx.proposal, ItInfusion) else "a pump implant"
+    text = "infusion" if isinstance(ctx.proposal, ItInfusion) else "implant"
     if status.state == "non-responder":
-        yield ctx.finding(
-            "IT-SCREEN-NONRESPONDER",
-            "infusion",
-            f"Screening found no response up to the highest test dose: {what} is not "
-            "indicated for a non-responder.",
-        )
+        yield ctx.say("IT-SCREEN-NONRESPONDER", "infusion", f"infusion_{text}")
     elif status.state != "responder":
-        yield ctx.finding(
-            "IT-SCREEN-REQUIRED",
-            "no_responder",
-            f"No test dose with a recorded response is in the history: {what} needs a "
-            "screening that showed a response first.",
-        )
+        yield ctx.say("IT-SCREEN-REQUIRED", "no_responder", f"no_responder_{text}")
 
 
 def it_titr_start(ctx: Context) -> Iterator[Finding]:
@@ -65,36 +64,74 @@ def it_titr_start(ctx: Context) -> Iterator[Finding]:
     expected, prolonged = initial_infusion_dose(status.responding, ctx.pack)
     if infusion.daily_dose != expected:
         rule = ctx.pack.rule("IT-TITR-START")
-        if prolonged:
-            how = (
-                "the unchanged screening dose, as its effect lasted more than "
-                f"{rule.quantity('prolonged_effect').text()}"
-            )
-        else:
-            how = f"{format_number(rule.number('factor'))} times the responding bolus"
-        yield ctx.finding(
+        yield ctx.say(
             "IT-TITR-START",
             "other",
-            f"The infusion starts at {infusion.daily_dose.text()}; the usual start is "
-            f"{expected.text()}: {how} ({status.responding.dose.to('ug').text()}) over "
-            f"{rule.quantity('period').text()}.",
+            "other_prolonged" if prolonged else "other_doubled",
+            daily=infusion.daily_dose.text(),
+            expected=expected.text(),
+            prolonged=rule.quantity("prolonged_effect").text(),
+            factor=format_number(rule.number("factor")),
+            bolus=status.responding.dose.to("ug").text(),
+            period=rule.quantity("period").text(),
         )
+
+
+def _holiday_ended(ctx: Context, gap: Quantity) -> bool:
+    """True when the stop before this resumption was IT-TOLERANCE's planned holiday: a gradual
+    stop (STOP-GRADUAL over the taper span), or a gap of at least ``resume_after``."""
+    rule = ctx.pack.rule("IT-TOLERANCE")
+    if gap >= rule.quantity("resume_after"):
+        return True
+    # the run of reductions that ended at the stop (the stop itself is the last event)
+    taper = reductions_before(infusion_timeline(ctx.infusion_events[:-1]))
+    stop = ctx.infusion_stop
+    min_reductions = ctx.pack.rule("STOP-GRADUAL").count("min_reductions")
+    span = rule.range("taper_span").low
+    return stop is not None and is_gradual(taper, stop.at, min_reductions, span)
 
 
 def it_tolerance(ctx: Context) -> Iterator[Finding]:
-    """A resumption after a stop goes back to the first continuous infusion dose."""
+    """A resumption after a planned holiday goes back to the first continuous infusion dose;
+    a restart after an interruption (an abrupt stop, a short gap) is judged against the dose
+    in force before the stop (IT-TOLERANCE's interruption reading)."""
     infusion = _infusion(ctx)
     first = ctx.first_infusion
-    if infusion is None or first is None or ctx.infusion_active is not None:
+    before = ctx.infusion_before_stop
+    gap = ctx.infusion_gap()
+    if infusion is None or first is None or before is None or gap is None:
         return
-    if infusion.daily_dose != first.daily_dose:
-        direction = "above" if infusion.daily_dose > first.daily_dose else "below"
-        yield ctx.finding(
-            "IT-TOLERANCE",
-            "resume_other",
-            f"Intrathecal baclofen resumes at {infusion.daily_dose.text()}, {direction} the "
-            f"initial continuous infusion dose of {first.daily_dose.text()}; resume at that dose.",
-        )
+    rule = ctx.pack.rule("IT-TOLERANCE")
+    stop = ctx.infusion_stop
+    assert stop is not None
+    values = {
+        "daily": infusion.daily_dose.text(),
+        "before": before.daily_dose.text(),
+        "initial": first.daily_dose.text(),
+        "gap": duration_text(stop.at, infusion.at),
+        "early_signs": ", ".join(ctx.pack.rule("SUP-IT-WITHDRAWAL").code_list("early_signs")),
+    }
+    if _holiday_ended(ctx, gap):
+        if infusion.daily_dose != first.daily_dose:
+            above = infusion.daily_dose > first.daily_dose
+            yield ctx.say(
+                "IT-TOLERANCE",
+                "resume_other",
+                "resume_above" if above else "resume_below",
+                **values,
+            )
+        return
+    cut = ctx.pack.rule("IT-SIDE-EFFECT-REDUCE").fraction_range("reduction").high
+    near = before.daily_dose * (1 - cut)
+    values["near"] = floor_to(near, 1).text()
+    if infusion.daily_dose > before.daily_dose:
+        yield ctx.say("IT-TOLERANCE", "restart_above", **values)
+    elif gap <= rule.quantity("interruption_max"):
+        key = "restart_below" if infusion.daily_dose < near else "restart"
+        yield ctx.say("IT-TOLERANCE", key, **values)
+    else:
+        key = "restart_after_gap" if infusion.daily_dose >= near else "restart_after_gap_lower"
+        yield ctx.say("IT-TOLERANCE", key, **values)
 
 
 def it_titr_hold24(ctx: Context) -> Iterator[Finding]:
@@ -102,13 +139,13 @@ def it_titr_hold24(ctx: Context) -> Iterator[Finding]:
     if change is None or ctx.course_start is None:
         return
     hold = ctx.pack.rule("IT-TITR-HOLD24").quantity("hold")
-    hours = hours_between(ctx.course_start.at, change[0].at)
-    if hours < hold.in_("h"):
-        yield ctx.finding(
+    waited = since(ctx.course_start.at, change[0].at, hold)
+    if waited < hold:
+        yield ctx.say(
             "IT-TITR-HOLD24",
             "too_soon",
-            f"An increase {Quantity.of(hours, 'h').text(places=1)} after the infusion started; "
-            f"no increase in the first {hold.text()}.",
+            elapsed=floor_to(waited.to("h"), 1).text(),
+            hold=hold.text(),
         )
 
 
@@ -118,27 +155,21 @@ def it_titr_interval(ctx: Context) -> Iterator[Finding]:
         return
     rule = ctx.pack.rule("IT-TITR-INTERVAL")
     hold = ctx.pack.rule("IT-TITR-HOLD24").quantity("hold")
-    if hours_between(ctx.course_start.at, change[0].at) < hold.in_("h"):
+    if since(ctx.course_start.at, change[0].at, hold) < hold:
         return  # IT-TITR-HOLD24 speaks for this increase
     pump = ctx.patient.pump
     programmable = pump.programmable if pump else None
     if programmable is None:
-        yield ctx.finding(
-            "IT-TITR-INTERVAL",
-            "pump_unknown",
-            "The pump type is not recorded (`pump.programmable`): the longer interval of a "
-            "non-programmable pump was applied.",
-        )
+        yield ctx.say("IT-TITR-INTERVAL", "pump_unknown")
     key = "programmable" if programmable else "non_programmable"
     interval = rule.quantity(key)
-    hours = hours_between(ctx.last_infusion_change.at, change[0].at)
-    if hours < interval.in_("h"):
-        pump_name = "programmable" if programmable else "non-programmable (or unknown)"
-        yield ctx.finding(
+    waited = since(ctx.last_infusion_change.at, change[0].at, interval)
+    if waited < interval:
+        yield ctx.say(
             "IT-TITR-INTERVAL",
             f"{key}_too_soon",
-            f"This increase comes {Quantity.of(hours, 'h').text(places=1)} after the last "
-            f"change; with a {pump_name} pump leave at least {interval.text()}.",
+            elapsed=floor_to(waited.to("h"), 1).text(),
+            interval=interval.text(),
         )
 
 
@@ -151,15 +182,18 @@ def it_step(ctx: Context) -> Iterator[Finding]:
     limit, rule_id = step_limit(ctx.pack, ctx.origin, ctx.maintenance)
     rise = new.daily_dose.ratio(old.daily_dose) - 1
     if rise > limit:
-        phase = "maintenance" if ctx.maintenance else "titration"
-        origin = ctx.origin or "unknown (the stricter limit)"
+        origin = "origin_known" if ctx.origin else "origin_unknown"
         ceiling = old.daily_dose * (1 + limit)
-        yield ctx.finding(
+        yield ctx.say(
             rule_id,
             "above",
-            f"A rise of {format_percent(rise)} (from {old.daily_dose.text()} to "
-            f"{new.daily_dose.text()}) is above the {format_percent(limit, 0)} allowed in "
-            f"{phase} for {origin} origin: at most {ceiling.text(places=1)}.",
+            f"above_{origin}",
+            rise=format_percent(ceil_fraction(rise)),
+            before=old.daily_dose.text(),
+            daily=new.daily_dose.text(),
+            limit=format_percent(limit, 0),
+            origin=ctx.origin or "",
+            ceiling=floor_to(ceiling, 1).text(),
         )
 
 
@@ -170,12 +204,8 @@ def it_titr_noeffect(ctx: Context) -> Iterator[Finding]:
     significant = ctx.pack.rule("IT-TITR-NOEFFECT").number("significant_rise")
     start = ctx.course_start.daily_dose
     if change[1].daily_dose.ratio(start) - 1 >= significant:
-        yield ctx.finding(
-            "IT-TITR-NOEFFECT",
-            "pattern",
-            f"The daily dose has already risen from {start.text()} to "
-            f"{change[1].daily_dose.text()}: if these increases had no clear effect, check pump "
-            "function and catheter patency before increasing further.",
+        yield ctx.say(
+            "IT-TITR-NOEFFECT", "pattern", start=start.text(), daily=change[1].daily_dose.text()
         )
 
 
@@ -185,24 +215,24 @@ def it_escalation_alert(ctx: Context) -> Iterator[Finding]:
         return
     rule = ctx.pack.rule("IT-ESCALATION-ALERT")
     window = rule.quantity("window")
-    since = change[0].at - timedelta(hours=float(window.in_("h")))
-    lowest = _lowest_since(ctx, since)
+    lowest = _lowest_since(ctx, change[0].at, window)
     if lowest is not None and change[0].daily_dose.ratio(lowest) - 1 >= rule.number("rise"):
-        yield ctx.finding(
+        yield ctx.say(
             "IT-ESCALATION-ALERT",
             "pattern",
-            f"The daily dose would rise from {lowest.text()} to {change[0].daily_dose.text()} "
-            f"within {window.text()}: a sudden need for substantial escalation suggests a "
-            "catheter complication (kink, dislodgement) or pump malfunction.",
+            lowest=lowest.text(),
+            daily=change[0].daily_dose.text(),
+            window=window.text(),
         )
 
 
-def _lowest_since(ctx: Context, since: datetime) -> Quantity | None:
+def _lowest_since(ctx: Context, at: datetime, window: Quantity) -> Quantity | None:
+    """The lowest daily dose in force within ``window`` before ``at`` (calendar days)."""
     lowest: Quantity | None = None
     in_force: Quantity | None = None
     for event in ctx.infusion_events:
         dose = event.daily_dose if isinstance(event, ItInfusion) else None
-        if event.at <= since:
+        if since(event.at, at, window) >= window:
             in_force = dose
             continue
         if dose is not None and (lowest is None or dose < lowest):
@@ -219,22 +249,17 @@ def it_side_effect_reduce(ctx: Context) -> Iterator[Finding]:
     limit = ctx.pack.rule("IT-SIDE-EFFECT-REDUCE").fraction_range("reduction").high
     cut = 1 - change[0].daily_dose.ratio(change[1].daily_dose)
     if cut > limit:
-        yield ctx.finding(
+        yield ctx.say(
             "IT-SIDE-EFFECT-REDUCE",
             "too_large",
-            f"A single reduction of {format_percent(cut)} (more than "
-            f"{format_percent(limit, 0)}) risks withdrawal: reduce in smaller steps.",
+            cut=format_percent(ceil_fraction(cut)),
+            limit=format_percent(limit, 0),
         )
 
 
 def it_function_caution(ctx: Context) -> Iterator[Finding]:
     if _increase(ctx) is not None and ctx.patient.tone_supports_function:
-        yield ctx.finding(
-            "IT-FUNCTION-CAUTION",
-            "increase",
-            "The patient relies on some tone for function: increase with caution to avoid "
-            "excessive weakness.",
-        )
+        yield ctx.say("IT-FUNCTION-CAUTION", "increase")
 
 
 def it_ranges(ctx: Context) -> Iterator[Finding]:
@@ -250,27 +275,19 @@ def it_ranges(ctx: Context) -> Iterator[Finding]:
     page_range = pack.rule("IT-DAILY-RANGE").range("daily")
     if daily not in page_range:
         covered = bool(ranges) and not broken
-        yield ctx.finding(
+        yield ctx.say(
             "IT-DAILY-RANGE",
             "within_maintenance" if covered else "outside",
-            f"{daily.text()} is outside the page's daily range ({page_range.text()})"
-            + ("; it is within the maintenance range of this origin." if covered else "."),
+            daily=daily.text(),
+            range=page_range.text(),
         )
     for rule_id, r in broken:
-        yield ctx.finding(
-            rule_id,
-            "outside",
-            f"{daily.text()} is outside the maintenance range found for this origin ({r.text()}).",
-        )
+        yield ctx.say(rule_id, "outside", daily=daily.text(), range=r.text())
     if child:
         yield from _paediatric_range(ctx, infusion)
     threshold = pack.rule("IT-HIGH-DOSE").quantity("threshold")
     if daily > threshold:
-        yield ctx.finding(
-            "IT-HIGH-DOSE",
-            "above",
-            f"{daily.text()} is above {threshold.text()}, where clinical experience is limited.",
-        )
+        yield ctx.say("IT-HIGH-DOSE", "above", daily=daily.text(), threshold=threshold.text())
 
 
 def _paediatric_range(ctx: Context, infusion: ItInfusion) -> Iterator[Finding]:
@@ -279,15 +296,16 @@ def _paediatric_range(ctx: Context, infusion: ItInfusion) -> Iterator[Finding]:
         return
     first = ctx.first_infusion or infusion
     year = rule.quantity("first_year")
-    if hours_between(first.at, infusion.at) > year.in_("h"):
+    if since(first.at, infusion.at, year) > year:
         return
     initial = rule.range("initial")
     if infusion.daily_dose not in initial:
-        yield ctx.finding(
+        yield ctx.say(
             "IT-PAED-MAINT",
             "outside",
-            f"{infusion.daily_dose.text()} is outside the children's initial maintenance range "
-            f"({initial.text()}, median {rule.quantity('median').text()}) in the first year.",
+            daily=infusion.daily_dose.text(),
+            range=initial.text(),
+            median=rule.quantity("median").text(),
         )
 
 
@@ -298,20 +316,14 @@ def it_mode_complex(ctx: Context) -> Iterator[Finding]:
     if len({s.daily_rate for s in infusion.schedule}) < 2:
         return
     if not ctx.maintenance:
-        yield ctx.finding(
-            "IT-MODE-COMPLEX",
-            "before_stable",
-            "A flex schedule before the patient is recorded as stable (`it-stable`): complex "
-            "delivery starts once daily dose and function have settled.",
-        )
+        yield ctx.say("IT-MODE-COMPLEX", "before_stable")
     pump = ctx.patient.pump
     if pump is None or pump.programmable is not True:
         known = pump is not None and pump.programmable is False
-        state = "not programmable" if known else "not known to be programmable"
-        yield ctx.finding(
+        yield ctx.say(
             "IT-MODE-COMPLEX",
             "not_programmable",
-            f"A flex schedule needs a pump that allows it; this pump is {state}.",
+            "not_programmable" if known else "programmable_unknown",
         )
 
 
@@ -321,12 +333,7 @@ def it_implant_centre(ctx: Context) -> Iterator[Finding]:
     )
     infections = set(ctx.pack.rule("IT-IMPLANT-CENTRE").code_list("conditions"))
     if starting and ctx.patient.conditions & infections:
-        yield ctx.finding(
-            "IT-IMPLANT-CENTRE",
-            "infection",
-            "A systemic infection is recorded: it raises the risk of surgical complications and "
-            "complicates dose adjustment.",
-        )
+        yield ctx.say("IT-IMPLANT-CENTRE", "infection")
 
 
 CHECKS = (

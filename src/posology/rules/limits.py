@@ -16,8 +16,9 @@ from fractions import Fraction
 
 from ..knowledge.schema import Pack, Range
 from ..model.events import ItInfusion, ItStop, ItTestDose, PumpRefill
+from ..model.patient import Pump
 from ..units import Quantity
-from .context import hours_between
+from .context import hours_between, since
 
 ORIGINS = ("spinal", "cerebral")
 
@@ -128,10 +129,11 @@ def reductions_before(doses: Sequence[tuple[datetime, Quantity | None]]) -> Tape
 
 
 def is_gradual(taper: Taper, stop_at: datetime, min_reductions: int, span: Quantity) -> bool:
-    """STOP-GRADUAL: enough successive reductions, the first at least ``span`` before the stop."""
+    """STOP-GRADUAL: enough successive reductions, the first at least ``span`` before the stop
+    (a span in days or weeks counted in calendar days, :func:`~.context.since`)."""
     if taper.reductions < min_reductions or taper.first_at is None:
         return False
-    return hours_between(taper.first_at, stop_at) >= span.in_("h")
+    return since(taper.first_at, stop_at, span) >= span
 
 
 def infusion_timeline(
@@ -172,9 +174,19 @@ def paediatric_max(pack: Pack, age: Fraction) -> Quantity:
 # -- pump -----------------------------------------------------------------------------------
 
 
-def alarm_volume(pack: Pack, refill: PumpRefill) -> Quantity:
-    """The refill's own alarm volume, else the manufacturer's default (SUP-IT-REFILL)."""
-    return refill.alarm or pack.rule("SUP-IT-REFILL").quantity("alarm_volume")
+def alarm_volume(
+    pack: Pack, recorded: PumpRefill | Quantity | None, pump: Pump | None = None
+) -> Quantity:
+    """The alarm volume recorded (a refill's own, or a value given), else the manufacturer's
+    default (SUP-IT-REFILL); at least the raised alarm volume for a patient who had withdrawal
+    while the reservoir still held more than the standard one (``pump.withdrawal_before_alarm``).
+    """
+    rule = pack.rule("SUP-IT-REFILL")
+    given = recorded.alarm if isinstance(recorded, PumpRefill) else recorded
+    alarm = given or rule.quantity("alarm_volume")
+    if pump is not None and pump.withdrawal_before_alarm:
+        return max(alarm, rule.quantity("raised_alarm_volume"))
+    return alarm
 
 
 def reservoir_at(

@@ -66,43 +66,55 @@ def _written(ctx: Context) -> tuple[str, Quantity, Quantity, Range[Quantity]] | 
     """What to test: a label, the amount as written, the amount judged, and its envelope."""
     p = ctx.proposal
     if isinstance(p, OralRegimen):
-        return "oral daily dose", max(p.doses), p.daily_dose, oral_envelope(ctx)
+        return "oral", max(p.doses), p.daily_dose, oral_envelope(ctx)
     if isinstance(p, ItTestDose):
-        return "intrathecal test dose", p.dose, p.dose, test_dose_envelope(ctx)
+        return "test_dose", p.dose, p.dose, test_dose_envelope(ctx)
     if isinstance(p, ItInfusion):
-        return "intrathecal daily dose", p.daily_dose, p.daily_dose, intrathecal_daily_envelope(ctx)
+        return "intrathecal", p.daily_dose, p.daily_dose, intrathecal_daily_envelope(ctx)
     if isinstance(p, PumpRefill):
-        return "pump concentration", p.concentration, p.concentration, concentration_envelope(ctx)
+        return "concentration", p.concentration, p.concentration, concentration_envelope(ctx)
+    return None
+
+
+def mixup_fits(ctx: Context) -> bool:
+    """True when SUP-UNIT-MIXUP speaks for the proposal: its amount is outside every range for
+    its kind but inside one when read ``factor`` times smaller or larger."""
+    return _mixup(ctx) is not None
+
+
+def _mixup(ctx: Context) -> tuple[str, str, Quantity, Quantity, Range[Quantity], int] | None:
+    """The finding kind, the label, the amount as written and judged, its envelope and the
+    factor, when the proposal's amount is a mix-up."""
+    written = _written(ctx)
+    if written is None:
+        return None
+    label, shown, judged, envelope = written
+    if judged in envelope:
+        return None
+    factor = ctx.pack.rule("SUP-UNIT-MIXUP").count("factor")
+    if judged > envelope.high and judged / factor in envelope:
+        return "too_high", label, shown, judged, envelope, factor
+    if judged < envelope.low and judged * factor in envelope:
+        return "too_low", label, shown, judged, envelope, factor
     return None
 
 
 def sup_unit_mixup(ctx: Context) -> Iterator[Finding]:
-    written = _written(ctx)
-    if written is None:
+    found = _mixup(ctx)
+    if found is None:
         return
-    label, shown, judged, envelope = written
-    if judged in envelope:
-        return
-    factor = ctx.pack.rule("SUP-UNIT-MIXUP").count("factor")
-    if judged > envelope.high and judged / factor in envelope:
-        meant = shown / factor
-        yield ctx.finding(
-            "SUP-UNIT-MIXUP",
-            "too_high",
-            f"The {label} {judged.text()} is {factor:,} times above any range for it "
-            f"({envelope.text()}) but fits when read in the smaller unit: was "
-            f"{meant.to(_smaller(shown)).text()} meant? A mg/µg mix-up is a known cause of "
-            "fatal overdose.",
-        )
-    elif judged < envelope.low and judged * factor in envelope:
-        meant = shown * factor
-        yield ctx.finding(
-            "SUP-UNIT-MIXUP",
-            "too_low",
-            f"The {label} {judged.text()} is {factor:,} times below any range for it "
-            f"({envelope.text()}) but fits when read in the larger unit: was "
-            f"{meant.to(_larger(shown)).text()} meant?",
-        )
+    key, label, shown, judged, envelope, factor = found
+    meant = shown / factor if key == "too_high" else shown * factor
+    unit = _smaller(shown) if key == "too_high" else _larger(shown)
+    yield ctx.say(
+        "SUP-UNIT-MIXUP",
+        key,
+        what=ctx.pack.rule("SUP-UNIT-MIXUP").code_map("labels")[label],
+        amount=judged.text(),
+        factor=f"{factor:,}",
+        envelope=envelope.text(),
+        meant=meant.to(unit).text(),
+    )
 
 
 _SMALLER = {"g": "mg", "mg": "ug"}

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from fractions import Fraction
 
 from ..model.events import OralRegimen
 from ..model.finding import Finding
 from ..units import Quantity, format_percent
-from .context import Context, hours_between
+from .context import Context, ceil_fraction, duration_text, floor_to, since
 from .limits import paediatric_max, renal_target
 
 
@@ -16,14 +15,15 @@ def _proposal(ctx: Context) -> OralRegimen | None:
     return ctx.proposal if isinstance(ctx.proposal, OralRegimen) else None
 
 
-def _increase_since_change(ctx: Context, regimen: OralRegimen) -> tuple[Quantity, Fraction] | None:
-    """The rise over the regimen in force and the hours since its daily dose last changed."""
+def _increase_since_change(
+    ctx: Context, regimen: OralRegimen, limit: Quantity
+) -> tuple[Quantity, Quantity] | None:
+    """The rise over the regimen in force and the time since its daily dose last changed,
+    counted as ``limit`` is (calendar days for a limit in days)."""
     before = ctx.oral_active
     if before is None or ctx.oral_last_change is None or regimen.daily_dose <= before.daily_dose:
         return None
-    return regimen.daily_dose - before.daily_dose, hours_between(
-        ctx.oral_last_change.at, regimen.at
-    )
+    return regimen.daily_dose - before.daily_dose, since(ctx.oral_last_change.at, regimen.at, limit)
 
 
 def _reduces(ctx: Context, regimen: OralRegimen) -> bool:
@@ -37,39 +37,54 @@ def po_daily_range(ctx: Context) -> Iterator[Finding]:
         return
     rule = ctx.pack.rule("PO-DAILY-RANGE")
     daily = rule.range("daily")
-    per_admin_max = daily.high * Quantity.of(1, "d") / rule.count("administrations_per_day")
+    per_day = rule.count("administrations_per_day")
+    per_admin_max = daily.high * Quantity.of(1, "d") / per_day
     if regimen.daily_dose < daily.low:
-        yield ctx.finding(
-            "PO-DAILY-RANGE",
-            "below",
-            f"{regimen.daily_dose.text()} is below the usual daily range ({daily.text()}); "
-            "fine for a night-only, pre-task or kidney-adjusted dose.",
+        yield ctx.say(
+            "PO-DAILY-RANGE", "below", daily=regimen.daily_dose.text(), range=daily.text()
         )
     largest = max(regimen.doses)
     if largest > per_admin_max:
-        yield ctx.finding(
+        yield ctx.say(
             "PO-DAILY-RANGE",
             "above_per_administration",
-            f"A single administration of {largest.text()} is above "
-            f"{per_admin_max.to(largest.unit).text()}, the most one of "
-            f"{rule.count('administrations_per_day')} daily doses reaches within "
-            f"{daily.high.text()}.",
+            dose=largest.text(),
+            ceiling=floor_to(per_admin_max.to(largest.unit), 3).text(),
+            administrations=per_day,
+            maximum=daily.high.text(),
         )
 
 
 def po_start(ctx: Context) -> Iterator[Finding]:
+    """A first start is judged against PO-START; a restart after a short interruption against
+    the daily dose taken before the stop (PO-START's ``restart_window`` reading)."""
     regimen = _proposal(ctx)
-    if regimen is None or ctx.oral_active is not None or ctx.is_child:
+    if regimen is None or ctx.oral_active is not None:
         return
     rule = ctx.pack.rule("PO-START")
+    resumed = ctx.oral_restart_of()
+    if resumed is not None and ctx.oral_stop is not None:
+        values = {
+            "daily": regimen.daily_dose.text(),
+            "before": resumed.daily_dose.text(),
+            "gap": duration_text(ctx.oral_stop.at, regimen.at),
+        }
+        if regimen.daily_dose > resumed.daily_dose:
+            yield ctx.say("PO-START", "restart_above", **values)
+        else:
+            yield ctx.say("PO-START", "restart", **values)
+        return
+    if ctx.is_child:
+        return
     start = rule.quantity("start_daily")
     if regimen.daily_dose > start:
-        yield ctx.finding(
+        yield ctx.say(
             "PO-START",
             "above",
-            f"Oral baclofen starts at {regimen.daily_dose.text()}; the suggested start is "
-            f"{start.text()} ({rule.quantity('start_dose').text()} "
-            f"{rule.count('administrations_per_day')} times a day).",
+            daily=regimen.daily_dose.text(),
+            start=start.text(),
+            dose=rule.quantity("start_dose").text(),
+            administrations=rule.count("administrations_per_day"),
         )
 
 
@@ -77,26 +92,24 @@ def po_titration(ctx: Context) -> Iterator[Finding]:
     regimen = _proposal(ctx)
     if regimen is None or ctx.is_child:
         return
-    rise = _increase_since_change(ctx, regimen)
+    rule = ctx.pack.rule("PO-TITRATION")
+    min_interval = rule.quantity("min_interval")
+    rise = _increase_since_change(ctx, regimen, min_interval)
     if rise is None:
         return
-    step, hours = rise
-    rule = ctx.pack.rule("PO-TITRATION")
+    step, elapsed_time = rise
     max_step = rule.quantity("max_step")
-    min_interval = rule.quantity("min_interval")
     if step > max_step:
-        yield ctx.finding(
-            "PO-TITRATION",
-            "too_fast",
-            f"The daily dose rises by {step.text()} at once; the ladder rises by at most "
-            f"{max_step.text()} a step.",
+        yield ctx.say(
+            "PO-TITRATION", "too_fast", "step_too_large", step=step.text(), max_step=max_step.text()
         )
-    if hours < min_interval.in_("h"):
-        yield ctx.finding(
+    if elapsed_time < min_interval:
+        yield ctx.say(
             "PO-TITRATION",
             "too_fast",
-            f"This increase comes {Quantity.of(hours, 'h').to('d').text(places=1)} after the "
-            f"last change; the ladder holds each step for {min_interval.text()}.",
+            "too_soon",
+            elapsed=floor_to(elapsed_time.to("d"), 1).text(),
+            interval=min_interval.text(),
         )
 
 
@@ -106,12 +119,7 @@ def po_usual(ctx: Context) -> Iterator[Finding]:
         return
     usual = ctx.pack.rule("PO-USUAL").quantity("usual_max")
     if regimen.daily_dose > usual:
-        yield ctx.finding(
-            "PO-USUAL",
-            "above",
-            f"{regimen.daily_dose.text()} is above {usual.text()}, the dose that usually "
-            "controls symptoms: adjust carefully to the individual patient.",
-        )
+        yield ctx.say("PO-USUAL", "above", daily=regimen.daily_dose.text(), usual=usual.text())
 
 
 def po_max(ctx: Context) -> Iterator[Finding]:
@@ -122,26 +130,12 @@ def po_max(ctx: Context) -> Iterator[Finding]:
     if regimen.daily_dose <= limit:
         return
     if _reduces(ctx, regimen):
-        yield ctx.finding(
-            "PO-MAX",
-            "reducing",
-            f"{regimen.daily_dose.text()} is still above the {limit.text()} maximum; continue "
-            "reducing gradually.",
-        )
+        key = "reducing"
     elif ctx.patient.setting == "inpatient":
-        yield ctx.finding(
-            "PO-MAX",
-            "inpatient",
-            f"{regimen.daily_dose.text()} is above the {limit.text()} maximum; allowed only in "
-            "hospital under careful medical supervision.",
-        )
+        key = "inpatient"
     else:
-        yield ctx.finding(
-            "PO-MAX",
-            "outpatient",
-            f"{regimen.daily_dose.text()} is above the {limit.text()} maximum for a patient "
-            "who is not in hospital.",
-        )
+        key = "outpatient"
+    yield ctx.say("PO-MAX", key, daily=regimen.daily_dose.text(), maximum=limit.text())
 
 
 def sup_po_paed(ctx: Context) -> Iterator[Finding]:
@@ -152,63 +146,68 @@ def sup_po_paed(ctx: Context) -> Iterator[Finding]:
     daily = regimen.daily_dose
     maximum = paediatric_max(ctx.pack, ctx.age)
     if daily > maximum:
-        yield ctx.finding(
+        yield ctx.say(
             "SUP-PO-PAED",
             "above_max_reducing" if _reduces(ctx, regimen) else "above_max",
-            f"{daily.text()} is above the children's maximum of {maximum.text()} at this age.",
+            "above_max",
+            daily=daily.text(),
+            maximum=maximum.text(),
         )
-    rise = _increase_since_change(ctx, regimen)
     interval = rule.quantity("step_interval")
-    if rise is not None and rise[1] < interval.in_("h"):
-        yield ctx.finding(
+    rise = _increase_since_change(ctx, regimen, interval)
+    if rise is not None and rise[1] < interval:
+        yield ctx.say(
             "SUP-PO-PAED",
             "too_fast",
-            f"A child's dose is increased {Quantity.of(rise[1], 'h').to('d').text(places=1)} "
-            f"after the last change; increase cautiously, about every {interval.text()}.",
+            elapsed=floor_to(rise[1].to("d"), 1).text(),
+            interval=interval.text(),
         )
     weight = ctx.patient.weight
     if weight is None:
-        yield ctx.finding(
-            "SUP-PO-PAED",
-            "weight_missing",
-            "A child's oral dose depends on body weight, which is not recorded (`weight_kg`): "
-            "only the absolute maximum was checked.",
-        )
+        yield ctx.say("SUP-PO-PAED", "weight_missing")
         return
+    yield from _paediatric_weight_checks(ctx, regimen, weight)
+
+
+def _paediatric_weight_checks(
+    ctx: Context, regimen: OralRegimen, weight: Quantity
+) -> Iterator[Finding]:
+    """SUP-PO-PAED's weight-based limits, each printed rounded down (a limit not to pass)."""
+    rule = ctx.pack.rule("SUP-PO-PAED")
+    daily = regimen.daily_dose
     maintenance = rule.range("maintenance")
     if daily > maintenance.high * weight:
-        yield ctx.finding(
+        yield ctx.say(
             "SUP-PO-PAED",
             "above_maintenance",
-            f"{daily.text()} is above the usual maintenance of {maintenance.high.text()} "
-            f"({(maintenance.high * weight).to('mg/d').text(places=1)} at {weight.text()}).",
+            daily=daily.text(),
+            per_kg=maintenance.high.text(),
+            limit=floor_to((maintenance.high * weight).to("mg/d"), 1).text(),
+            weight=weight.text(),
         )
     start = rule.quantity("start") * weight
-    if ctx.oral_active is None and daily > start:
-        yield ctx.finding(
+    if ctx.oral_active is None and ctx.oral_restart_of() is None and daily > start:
+        yield ctx.say(
             "SUP-PO-PAED",
             "start_above",
-            f"A child's oral start of {daily.text()} is above about "
-            f"{rule.quantity('start').text()} ({start.to('mg/d').text(places=2)} at "
-            f"{weight.text()}).",
+            daily=daily.text(),
+            per_kg=rule.quantity("start").text(),
+            limit=floor_to(start.to("mg/d"), 2).text(),
+            weight=weight.text(),
         )
     per_admin = rule.range("per_administration").high * weight
     if max(regimen.doses) > per_admin:
-        yield ctx.finding(
+        yield ctx.say(
             "SUP-PO-PAED",
             "per_administration_above",
-            f"A single dose of {max(regimen.doses).text()} is above "
-            f"{rule.range('per_administration').high.text()} "
-            f"({per_admin.to('mg').text(places=2)} at {weight.text()}).",
+            dose=max(regimen.doses).text(),
+            per_kg=rule.range("per_administration").high.text(),
+            limit=floor_to(per_admin.to("mg"), 2).text(),
+            weight=weight.text(),
         )
     min_weight = rule.quantity("tablet_min_weight")
     if regimen.form == "tablet" and weight < min_weight:
-        yield ctx.finding(
-            "SUP-PO-PAED",
-            "tablet_under_weight",
-            f"Tablets are unsuitable under {min_weight.text()}; use the oral solution and state "
-            "its strength.",
-        )
+        yield ctx.say("SUP-PO-PAED", "tablet_under_weight", min_weight=min_weight.text())
 
 
 def sup_po_renal(ctx: Context) -> Iterator[Finding]:
@@ -220,20 +219,12 @@ def sup_po_renal(ctx: Context) -> Iterator[Finding]:
     low_dose = rule.quantity("renal_daily")
     if conditions & set(rule.code_list("dialysis")):
         if regimen.daily_dose > low_dose:
-            yield ctx.finding(
-                "SUP-PO-RENAL",
-                "above",
-                f"On haemodialysis a particularly low oral dose is used, about {low_dose.text()}; "
-                f"{regimen.daily_dose.text()} is above it.",
+            yield ctx.say(
+                "SUP-PO-RENAL", "above", renal=low_dose.text(), daily=regimen.daily_dose.text()
             )
         return
     if conditions & set(rule.code_list("renal")) and ctx.patient.creatinine_clearance is None:
-        yield ctx.finding(
-            "SUP-PO-RENAL",
-            "clearance_unknown",
-            "Renal impairment is recorded without a creatinine clearance "
-            "(`creatinine_clearance_ml_min`): the reduced target could not be worked out.",
-        )
+        yield ctx.say("SUP-PO-RENAL", "clearance_unknown")
 
 
 def sup_po_renal_crcl(ctx: Context) -> Iterator[Finding]:
@@ -245,12 +236,18 @@ def sup_po_renal_crcl(ctx: Context) -> Iterator[Finding]:
         return
     target = renal_target(ctx.pack, clearance)
     if target is not None and regimen.daily_dose > target[0]:
-        yield ctx.finding(
+        yield ctx.say(
             "SUP-PO-RENAL-CRCL",
             "above",
-            f"With a creatinine clearance of {clearance.text()} the dose is reduced by about "
-            f"{target[1]} to {target[0].text()}; {regimen.daily_dose.text()} is above it.",
+            clearance=clearance.text(),
+            reduction=str(target[1]),
+            target=floor_to(target[0], 1).text(),
+            daily=regimen.daily_dose.text(),
         )
+
+
+def _listed(quantities: tuple[Quantity, ...]) -> str:
+    return ", ".join(q.text() for q in quantities)
 
 
 def sup_po_strengths(ctx: Context) -> Iterator[Finding]:
@@ -261,38 +258,39 @@ def sup_po_strengths(ctx: Context) -> Iterator[Finding]:
     if regimen.form == "solution":
         marketed = rule.quantities("solutions") + rule.quantities("solutions_us")
         if regimen.strength is None:
-            yield ctx.finding(
-                "SUP-PO-STRENGTHS",
-                "solution_without_strength",
-                "An oral solution is ordered without its strength: state it (for example "
-                f"{marketed[0].text()}); mixed-up strengths have caused ten-fold overdoses.",
+            yield ctx.say(
+                "SUP-PO-STRENGTHS", "solution_without_strength", example=marketed[0].text()
             )
         elif regimen.strength not in marketed:
-            yield ctx.finding(
+            yield ctx.say(
                 "SUP-PO-STRENGTHS",
                 "unknown_strength",
-                f"No oral solution of {regimen.strength.text()} is on the market "
-                f"({', '.join(q.text() for q in marketed)}).",
+                "unknown_solution",
+                strength=regimen.strength.text(),
+                marketed=_listed(marketed),
             )
         return
     tablets = rule.quantities("tablets") + rule.quantities("tablets_us")
     if regimen.strength is not None and regimen.strength not in tablets:
-        yield ctx.finding(
+        yield ctx.say(
             "SUP-PO-STRENGTHS",
             "unknown_strength",
-            f"No {regimen.strength.text()} tablet is on the market "
-            f"({', '.join(q.text() for q in tablets)}).",
+            "unknown_tablet",
+            strength=regimen.strength.text(),
+            marketed=_listed(tablets),
         )
         return
     smallest = regimen.strength or min(rule.quantities("tablets"))
-    part = smallest / rule.count("tablet_parts")
+    parts = rule.count("tablet_parts")
+    part = smallest / parts
     for dose in sorted(set(regimen.doses), key=lambda q: q.base):
         if dose.ratio(part).denominator != 1:
-            yield ctx.finding(
+            yield ctx.say(
                 "SUP-PO-STRENGTHS",
                 "not_makeable",
-                f"{dose.text()} cannot be given with {smallest.text()} tablets (whole or "
-                "halved): round to a dose the tablets can make, or use the oral solution.",
+                dose=dose.text(),
+                tablet=smallest.text(),
+                parts=rule.code_map("tablet_part_names")[str(parts)],
             )
             return
 
@@ -308,12 +306,13 @@ def sup_it_oral_wean(ctx: Context) -> Iterator[Finding]:
     step = rule.fraction_range("step")
     cut = 1 - regimen.daily_dose.ratio(before.daily_dose)
     if cut > step.high:
-        yield ctx.finding(
+        yield ctx.say(
             "SUP-IT-ORAL-WEAN",
             "step_too_large",
-            f"Oral baclofen is cut by {format_percent(cut)} in one step while intrathecal therapy "
-            f"runs; wean by {format_percent(step.low)} to {format_percent(step.high)} a step and "
-            f"reassess within {rule.quantity('reassess_within').text()}.",
+            cut=format_percent(ceil_fraction(cut)),
+            low=format_percent(step.low),
+            high=format_percent(step.high),
+            reassess=rule.quantity("reassess_within").text(),
         )
 
 

@@ -3,30 +3,88 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from fractions import Fraction
 
 from ..model.events import ItStop, PumpRefill
 from ..model.finding import Finding
-from ..units import Quantity
-from .context import INTRATHECAL_KINDS, Context, hours_between
+from ..units import Quantity, format_number
+from .context import INTRATHECAL_KINDS, Context, ceil_to, floor_to, since
 from .limits import alarm_volume, reservoir_at
+from .mixup import mixup_fits
 
 
 def _refill(ctx: Context) -> PumpRefill | None:
     return ctx.proposal if isinstance(ctx.proposal, PumpRefill) else None
 
 
+def _strength(q: Quantity) -> str:
+    """A concentration as people read it on the ampoule: in µg/mL."""
+    return q.to("ug/mL").text()
+
+
+def _above_market(ctx: Context, q: Quantity) -> bool:
+    """True for a concentration above every marketed solution: no dilution makes it, so it is
+    a unit or strength slip (SUP-UNIT-MIXUP or SUP-IT-CONC's ``above_marketed``), and the other
+    pump rules do not print it as if it were a real strength."""
+    return q > max(ctx.pack.rule("SUP-IT-CONC").quantities("marketed"))
+
+
 def sup_it_conc(ctx: Context) -> Iterator[Finding]:
+    """The refill's concentration is one of the pump solutions, or a dilution below them."""
     refill = _refill(ctx)
     if refill is None:
         return
-    marketed = ctx.pack.rule("SUP-IT-CONC").quantities("marketed")
-    if refill.concentration not in marketed:
-        yield ctx.finding(
+    rule = ctx.pack.rule("SUP-IT-CONC")
+    marketed = rule.quantities("marketed")
+    pump = rule.quantities("pump")
+    conc = refill.concentration
+    values = {"concentration": _strength(conc), "marketed": _listed(marketed)}
+    if _above_market(ctx, conc):
+        if not mixup_fits(ctx):
+            yield ctx.say("SUP-IT-CONC", "above_marketed", **values)
+    elif conc not in marketed:
+        yield ctx.say("SUP-IT-CONC", "unknown", **values)
+    elif conc not in pump:
+        weakest = min(pump)
+        yield ctx.say(
             "SUP-IT-CONC",
-            "unknown",
-            f"{refill.concentration.to('ug/mL').text()} is not a marketed concentration "
-            f"({', '.join(q.text() for q in marketed)}): it is a dilution with preservative-free "
-            "sodium chloride; check the preparation and the pump programme.",
+            "not_pump",
+            pump=_listed(pump),
+            weakest=weakest.text(),
+            ratio=format_number(weakest.ratio(conc), 1),
+            **values,
+        )
+
+
+def _listed(quantities: tuple[Quantity, ...]) -> str:
+    return ", ".join(q.text() for q in quantities)
+
+
+def it_delivery_conc(ctx: Context) -> Iterator[Finding]:
+    """IT-DELIVERY-CONC: at the dose running, a fill that reaches the alarm sooner than
+    ``min_refill_interval`` while a more concentrated pump solution exists means frequent
+    refills the label's concentrated solution avoids."""
+    refill = _refill(ctx)
+    running = ctx.infusion_active
+    if refill is None or running is None or _above_market(ctx, refill.concentration):
+        return
+    rule = ctx.pack.rule("IT-DELIVERY-CONC")
+    shortest = rule.quantity("min_refill_interval")
+    usable = refill.volume - alarm_volume(ctx.pack, refill, ctx.patient.pump)
+    amount = Quantity.of(max(usable.base, Fraction(0)), "mL") * refill.concentration
+    lasts = (amount / running.daily_dose).to("d")
+    stronger = [
+        q for q in ctx.pack.rule("SUP-IT-CONC").quantities("pump") if q > refill.concentration
+    ]
+    if lasts < shortest and stronger:
+        yield ctx.say(
+            "IT-DELIVERY-CONC",
+            "frequent_refills",
+            concentration=_strength(refill.concentration),
+            daily=running.daily_dose.text(),
+            lasts=floor_to(lasts, 1).text(),
+            shortest=shortest.text(),
+            stronger=_listed(tuple(stronger)),
         )
 
 
@@ -35,13 +93,14 @@ def sup_it_bridge(ctx: Context) -> Iterator[Finding]:
     if refill is None or not ctx.refills:
         return
     previous = ctx.refills[-1]
+    if _above_market(ctx, refill.concentration) or _above_market(ctx, previous.concentration):
+        return
     if refill.concentration != previous.concentration:
-        yield ctx.finding(
+        yield ctx.say(
             "SUP-IT-BRIDGE",
             "concentration_change",
-            f"The concentration changes from {previous.concentration.to('ug/mL').text()} to "
-            f"{refill.concentration.to('ug/mL').text()}: program a bridge bolus, or the old "
-            "drug in the tubing and catheter is delivered at the new rate.",
+            previous=_strength(previous.concentration),
+            concentration=_strength(refill.concentration),
         )
 
 
@@ -52,13 +111,13 @@ def sup_it_max_interval(ctx: Context) -> Iterator[Finding]:
         return
     limit = ctx.pack.rule("SUP-IT-MAX-INTERVAL").quantity("max_interval")
     last = ctx.refills[-1]
-    hours = hours_between(last.at, ctx.proposal.at)
-    if hours > limit.in_("h"):
-        yield ctx.finding(
+    waited = since(last.at, ctx.proposal.at, limit)
+    if waited > limit:
+        yield ctx.say(
             "SUP-IT-MAX-INTERVAL",
             "exceeded",
-            f"The last refill was {Quantity.of(hours, 'h').to('d').text(places=0)} ago; the "
-            f"drug may stay in the pump at most {limit.text()}.",
+            elapsed=ceil_to(waited.to("d"), 0).text(),
+            limit=limit.text(),
         )
 
 
@@ -68,17 +127,10 @@ def sup_it_refill(ctx: Context) -> Iterator[Finding]:
         pump = ctx.patient.pump
         reservoir = pump.reservoir if pump else None
         if reservoir is None:
-            yield ctx.finding(
-                "SUP-IT-REFILL",
-                "reservoir_unknown",
-                "The pump's reservoir volume is not recorded (`pump.reservoir_ml`): the fill "
-                "volume could not be checked against it.",
-            )
+            yield ctx.say("SUP-IT-REFILL", "reservoir_unknown")
         elif refill.volume > reservoir:
-            yield ctx.finding(
-                "SUP-IT-REFILL",
-                "overfill",
-                f"{refill.volume.text()} is more than the {reservoir.text()} reservoir holds.",
+            yield ctx.say(
+                "SUP-IT-REFILL", "overfill", volume=refill.volume.text(), reservoir=reservoir.text()
             )
         return
     if not isinstance(ctx.proposal, INTRATHECAL_KINDS) or not ctx.refills:
@@ -87,15 +139,11 @@ def sup_it_refill(ctx: Context) -> Iterator[Finding]:
         return
     last = ctx.refills[-1]
     left = reservoir_at(last, ctx.infusion_events, ctx.proposal.at)
-    alarm = alarm_volume(ctx.pack, last)
+    alarm = alarm_volume(ctx.pack, last, ctx.patient.pump)
     if left <= alarm:
-        yield ctx.finding(
-            "SUP-IT-REFILL",
-            "below_alarm",
-            f"By now the reservoir holds about {left.text(places=1)}, at or below its "
-            f"{alarm.text()} alarm volume: refill first, or the pump may run dry and cause "
-            "withdrawal.",
+        yield ctx.say(
+            "SUP-IT-REFILL", "below_alarm", left=floor_to(left, 1).text(), alarm=alarm.text()
         )
 
 
-CHECKS = (sup_it_conc, sup_it_bridge, sup_it_max_interval, sup_it_refill)
+CHECKS = (sup_it_conc, it_delivery_conc, sup_it_bridge, sup_it_max_interval, sup_it_refill)

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from ..model.events import ItInfusion, ItTestDose, PumpImplant
 from ..model.finding import Finding
-from ..units import Quantity, format_number
-from .context import Context, hours_between
+from ..units import format_number
+from .context import Context, floor_to, since
 
 
 def _test_dose(ctx: Context) -> ItTestDose | None:
@@ -19,12 +19,7 @@ def it_paed_under4(ctx: Context) -> Iterator[Finding]:
         return
     min_age = ctx.pack.rule("IT-PAED-UNDER4").quantity("min_age")
     if ctx.age_quantity is not None and ctx.age_quantity < min_age:
-        yield ctx.finding(
-            "IT-PAED-UNDER4",
-            "under",
-            f"Intrathecal baclofen under {format_number(min_age.in_('a'))} years of age: safety "
-            "and efficacy have not been established.",
-        )
+        yield ctx.say("IT-PAED-UNDER4", "under", min_age=format_number(min_age.in_("a")))
 
 
 def it_screen_infection(ctx: Context) -> Iterator[Finding]:
@@ -32,12 +27,7 @@ def it_screen_infection(ctx: Context) -> Iterator[Finding]:
         return
     infections = set(ctx.pack.rule("IT-SCREEN-INFECTION").code_list("conditions"))
     if ctx.patient.conditions & infections:
-        yield ctx.finding(
-            "IT-SCREEN-INFECTION",
-            "infection",
-            "A systemic infection is recorded: screening now may not show the true response. "
-            "Screen once the patient is free of infection.",
-        )
+        yield ctx.say("IT-SCREEN-INFECTION", "infection")
 
 
 def it_screen_start(ctx: Context) -> Iterator[Finding]:
@@ -46,11 +36,11 @@ def it_screen_start(ctx: Context) -> Iterator[Finding]:
         return
     usual = ctx.pack.rule("IT-SCREEN-START").quantities("first_doses")
     if dose.dose not in usual:
-        yield ctx.finding(
+        yield ctx.say(
             "IT-SCREEN-START",
             "other",
-            f"A first test dose of {dose.dose.to('ug').text()}; the usual first dose is "
-            f"{' or '.join(q.text() for q in usual)}.",
+            dose=dose.dose.to("ug").text(),
+            usual=" or ".join(q.text() for q in usual),
         )
 
 
@@ -58,12 +48,7 @@ def it_screen_resus(ctx: Context) -> Iterator[Finding]:
     if _test_dose(ctx) is None or ctx.episode:
         return
     coma = ctx.pack.rule("IT-SCREEN-RESUS").quantity("coma_dose")
-    yield ctx.finding(
-        "IT-SCREEN-RESUS",
-        "first_dose",
-        f"First test dose: have resuscitative equipment at hand; coma has followed a single "
-        f"{coma.text()} test dose.",
-    )
+    yield ctx.say("IT-SCREEN-RESUS", "first_dose", coma_dose=coma.text())
 
 
 def it_screen_step(ctx: Context) -> Iterator[Finding]:
@@ -73,28 +58,24 @@ def it_screen_step(ctx: Context) -> Iterator[Finding]:
     rule = ctx.pack.rule("IT-SCREEN-STEP")
     previous = ctx.episode[-1]
     if previous.response is None:
-        yield ctx.finding(
-            "IT-SCREEN-STEP",
-            "response_unknown",
-            f"The response to the previous test dose ({previous.dose.to('ug').text()}) is not "
-            "recorded: record it before deciding the next dose.",
-        )
+        yield ctx.say("IT-SCREEN-STEP", "response_unknown", previous=previous.dose.to("ug").text())
     step = rule.quantity("step")
     if dose.dose - previous.dose > step:
-        yield ctx.finding(
+        yield ctx.say(
             "IT-SCREEN-STEP",
             "too_big",
-            f"The test dose rises from {previous.dose.to('ug').text()} to "
-            f"{dose.dose.to('ug').text()}; increase by at most {step.text()} a step.",
+            previous=previous.dose.to("ug").text(),
+            dose=dose.dose.to("ug").text(),
+            step=step.text(),
         )
     interval = rule.quantity("min_interval")
-    hours = hours_between(previous.at, dose.at)
-    if hours < interval.in_("h"):
-        yield ctx.finding(
+    waited = since(previous.at, dose.at, interval)
+    if waited < interval:
+        yield ctx.say(
             "IT-SCREEN-STEP",
             "too_soon",
-            f"This test dose comes {Quantity.of(hours, 'h').text(places=1)} after the previous "
-            f"one; leave at least {interval.text()} between test doses.",
+            elapsed=floor_to(waited.to("h"), 1).text(),
+            interval=interval.text(),
         )
 
 
@@ -104,11 +85,11 @@ def it_screen_nonresponder(ctx: Context) -> Iterator[Finding]:
         return
     max_dose = ctx.pack.rule("IT-SCREEN-NONRESPONDER").quantity("max_test_dose")
     if dose.dose > max_dose:
-        yield ctx.finding(
+        yield ctx.say(
             "IT-SCREEN-NONRESPONDER",
             "above_max",
-            f"A test dose of {dose.dose.to('ug').text()} is above {max_dose.text()}, the "
-            "highest screening dose.",
+            dose=dose.dose.to("ug").text(),
+            max_dose=max_dose.text(),
         )
     failed = [
         t
@@ -116,12 +97,7 @@ def it_screen_nonresponder(ctx: Context) -> Iterator[Finding]:
         if t.dose >= max_dose and t.response is not None and not t.response.effect
     ]
     if failed:
-        yield ctx.finding(
-            "IT-SCREEN-NONRESPONDER",
-            "further_dose",
-            f"No response to a {failed[0].dose.to('ug').text()} test dose: no further "
-            "increments; the patient is not a candidate for continuous infusion.",
-        )
+        yield ctx.say("IT-SCREEN-NONRESPONDER", "further_dose", dose=failed[0].dose.to("ug").text())
 
 
 def it_monitor_risk(ctx: Context) -> Iterator[Finding]:
@@ -133,12 +109,7 @@ def it_monitor_risk(ctx: Context) -> Iterator[Finding]:
         | (ctx.patient.medications & set(rule.code_list("risk_medications")))
     )
     if present:
-        yield ctx.finding(
-            "IT-MONITOR-RISK",
-            "risk",
-            f"Higher risk of respiratory depression ({', '.join(present)}): monitor "
-            "respiratory and cardiac function.",
-        )
+        yield ctx.say("IT-MONITOR-RISK", "risk", present=", ".join(present))
 
 
 CHECKS = (

@@ -22,33 +22,28 @@ from ..serialize import DISCLAIMER
 _PUMP = (ItInfusion, ItStop, PumpRefill, PumpImplant, ItTestDose)
 
 
-def plain(step: Step) -> str:
-    """What a step means for the patient, in plain words."""
+def plain(step: Step, pack: Pack) -> str:
+    """What a step means for the patient, in plain words (the clinical ones from the pack)."""
     e = step.event
     if isinstance(e, OralRegimen):
         return step.instructions  # doses, tablets or millilitres with the strength, clock times
     if isinstance(e, OralStop):
         return "Stop taking baclofen tablets or liquid, as planned."
     if isinstance(e, ItTestDose):
-        return (
-            f"Test dose in hospital: {e.dose.text()} into the spine. You will be watched closely."
-        )
+        return pack.rule("IT-MONITOR-IMPLANT").phrase("handout_test_dose", dose=e.dose.text())
     if isinstance(e, PumpImplant):
-        return "Pump operation in hospital."
+        return pack.rule("IT-IMPLANT-CENTRE").text("handout")
     if isinstance(e, ItInfusion):
         return f"The clinic sets your pump to {e.daily_dose.text(places=1)} a day."
     if isinstance(e, PumpRefill):
-        return (
-            "Pump refill appointment at the clinic. Please come on time: the pump must never "
-            "run empty."
-        )
+        return pack.rule("SUP-IT-WITHDRAWAL").text("handout_refill")
     if isinstance(e, ItStable):
-        return "Your dose is settled: from now on, regular check-ups."
+        return pack.rule("IT-MAINT-GOAL").text("handout_stable")
     if isinstance(e, ItStop):
         return "The clinic stops the medicine in your pump, as planned."
     if isinstance(e, Review):
-        if "alarm" in e.note:
-            return "Around this day the pump may beep (low reservoir). Call the clinic if it does."
+        if "SUP-IT-REFILL" in step.rules:
+            return pack.rule("SUP-IT-REFILL").text("handout_alarm")
         return "Check-up at the clinic: how well the medicine works and any side effects."
     return step.instructions
 
@@ -58,7 +53,7 @@ def handout_html(env: Any, plan: Plan, pack: Pack, clinic: str, contact: str | N
     steps = [
         {
             "when": f"{s.event.at:%A %d %B %Y, %H:%M}",
-            "plain": plain(s),
+            "plain": plain(s, pack),
             "condition": s.condition,
         }
         for s in plan.steps
@@ -70,8 +65,11 @@ def handout_html(env: Any, plan: Plan, pack: Pack, clinic: str, contact: str | N
             steps=steps,
             disclaimer=DISCLAIMER,
             pump=any(isinstance(s.event, _PUMP) for s in plan.steps),
-            early=", ".join(withdrawal.code_list("early_signs")),
-            advanced=", ".join(withdrawal.code_list("advanced_signs")),
+            pump_warning=withdrawal.phrase(
+                "handout_pump",
+                early=", ".join(withdrawal.code_list("early_signs")),
+                advanced=", ".join(withdrawal.code_list("advanced_signs")),
+            ),
         )
     )
 

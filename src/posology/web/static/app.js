@@ -109,13 +109,13 @@
     profileForm.addEventListener("submit", async (event) => {
       event.preventDefault();
       const box = document.getElementById("profile-error");
-      let patient;
-      try { patient = JSON.parse(profileForm.elements["profile"].value); }
+      const typed = profileForm.elements["profile"].value;
+      try { JSON.parse(typed); }
       catch (e) { box.textContent = "profile: not valid JSON"; return; }
       const response = await fetch(`/api/v1/patients/${profileForm.dataset.patient}`, {
         method: "PUT", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "If-Match": `"${profileForm.dataset.version}"` },
-        body: JSON.stringify({ patient }),
+        body: `{"patient": ${typed}}`,  // as typed: the server refuses a repeated key
       });
       if (response.ok) { window.location.reload(); return; }
       const data = await response.json().catch(() => null);

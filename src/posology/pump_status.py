@@ -1,0 +1,290 @@
+"""Where a patient's pump stands at one instant: the running infusion, the current fill and its
+dates (low-reservoir alarm, booking window, empty, the longest refill interval).
+
+A pure function of the patient, the history, the pack and the instant asked about, so the pump
+status card, the clinic's worklist and the refill plan all date the same fill the same way. The
+alarm and empty dates are those of the *current* fill: they follow every infusion change since
+that fill and extrapolate the infusion in force, never a later planned fill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+
+from .knowledge.schema import Pack, Severity
+from .model.events import Event, ItInfusion, ItStop, PumpImplant, PumpRefill
+from .model.finding import Finding
+from .model.patient import Patient
+from .rules.context import build_context
+from .rules.limits import alarm_volume, reservoir_at
+from .units import Quantity
+
+STATES = ("no-pump", "no-fill", "stopped", "ok", "due", "overdue", "past-alarm", "empty")
+"""From "nothing to do" to "most urgent"; the worklist sorts the most urgent first."""
+
+
+@dataclass(frozen=True, slots=True)
+class PumpStatus:
+    """The pump now. ``None`` marks what the record does not say (no fill, no infusion)."""
+
+    at: datetime
+    state: str
+    programmable: bool | None
+    reservoir: Quantity | None
+    implanted_at: datetime | None
+    infusion: ItInfusion | None
+    last_fill: PumpRefill | None
+    expected_volume: Quantity | None
+    alarm_volume: Quantity | None
+    alarm_at: datetime | None
+    window_opens: datetime | None
+    window_closes: datetime | None
+    empty_at: datetime | None
+    limit_at: datetime | None
+    due_at: datetime | None
+    findings: tuple[Finding, ...]
+
+    @property
+    def urgency(self) -> int:
+        """The rank of ``state`` in :data:`STATES`: higher is more urgent."""
+        return STATES.index(self.state)
+
+
+def _hours(delta_hours: Fraction) -> timedelta:
+    """Exact hours as a timedelta rounded down to the second (earlier is the safe side)."""
+    return timedelta(seconds=int(delta_hours * 3600))
+
+
+def time_to_volume(
+    fill: PumpRefill, infusions: Sequence[ItInfusion | ItStop], volume: Quantity
+) -> datetime | None:
+    """The instant the reservoir of ``fill`` falls to ``volume``, following every infusion change
+    after the fill and extrapolating the last one; ``None`` when it never does (stopped pump)."""
+    concentration = fill.concentration.base
+    left = fill.volume.base - volume.base
+    if left <= 0:
+        return fill.at
+    rate = Fraction(0)  # mL/h of the infusion in force
+    cursor = fill.at
+    for event in infusions:
+        if event.at <= fill.at:
+            rate = _rate(event, concentration)
+            continue
+        used = rate * _hours_between(cursor, event.at)
+        if rate > 0 and used >= left:
+            return cursor + _hours(left / rate)
+        left -= used
+        cursor = event.at
+        rate = _rate(event, concentration)
+    if rate <= 0:
+        return None
+    return cursor + _hours(left / rate)
+
+
+def _rate(event: ItInfusion | ItStop, concentration: Fraction) -> Fraction:
+    return event.daily_dose.base / concentration if isinstance(event, ItInfusion) else Fraction(0)
+
+
+def _hours_between(earlier: datetime, later: datetime) -> Fraction:
+    delta = later - earlier
+    return Fraction(delta.days * 86400 + delta.seconds, 3600)
+
+
+def pump_status(
+    patient: Patient, history: Sequence[Event], pack: Pack, at: datetime
+) -> PumpStatus:
+    """The pump of ``patient`` at ``at``, from the history recorded up to then.
+
+    >>> from posology.knowledge import load_pack
+    >>> from posology.model import parse_case
+    >>> case = parse_case({
+    ...     "patient": {"age_years": 40, "diagnosis": "multiple-sclerosis",
+    ...                 "pump": {"programmable": True, "reservoir_ml": 20}},
+    ...     "history": [
+    ...         {"at": "2026-11-01T09:00", "kind": "it-infusion", "daily_dose": "250 ug/d"},
+    ...         {"at": "2026-11-01T09:00", "kind": "pump-refill",
+    ...          "concentration": "500 ug/mL", "volume_ml": 20}],
+    ...     "proposal": {"at": "2026-11-20T09:00", "kind": "review", "note": "clinic"}})
+    >>> s = pump_status(case.patient, case.history, load_pack(), case.proposal.at)
+    >>> s.state, s.expected_volume.text(), s.alarm_at.isoformat(), s.empty_at.isoformat()
+    ('ok', '10.5 mL', '2026-12-07T09:00:00', '2026-12-11T09:00:00')
+    """
+    from .model.events import Review
+
+    ordered = tuple(sorted(history, key=lambda e: e.at))
+    ctx = build_context(patient, ordered, Review(at, "pump status"), pack)
+    pump = patient.pump
+    implanted = next((e.at for e in ctx.history if isinstance(e, PumpImplant)), None)
+    last = ctx.refills[-1] if ctx.refills else None
+    infusion = ctx.infusion_active
+    base = dict(
+        at=at,
+        programmable=pump.programmable if pump else None,
+        reservoir=pump.reservoir if pump else None,
+        implanted_at=implanted,
+        infusion=infusion,
+        last_fill=last,
+    )
+    if last is None:
+        state = "no-pump" if pump is None and implanted is None and infusion is None else "no-fill"
+        return PumpStatus(
+            **base,  # type: ignore[arg-type]
+            state=state,
+            expected_volume=None,
+            alarm_volume=None,
+            alarm_at=None,
+            window_opens=None,
+            window_closes=None,
+            empty_at=None,
+            limit_at=None,
+            due_at=None,
+            findings=_no_fill_findings(pack, infusion),
+        )
+    alarm = alarm_volume(pack, last, pump)
+    expected = reservoir_at(last, ctx.infusion_events, at)
+    alarm_at = time_to_volume(last, ctx.infusion_events, alarm)
+    empty_at = time_to_volume(last, ctx.infusion_events, Quantity.of(0, "mL"))
+    refill = pack.rule("SUP-IT-REFILL")
+    book = refill.range("book_before_alarm")
+    limit_at = last.at + _hours(pack.rule("SUP-IT-MAX-INTERVAL").quantity("max_interval").in_("h"))
+    opens = closes = None
+    if alarm_at is not None:
+        opens = alarm_at - _hours(book.high.in_("h"))
+        closes = alarm_at - _hours(book.low.in_("h"))
+    due = min(d for d in (closes, limit_at) if d is not None)
+    state = _state(at, infusion, expected, alarm_at, opens, due)
+    status = PumpStatus(
+        **base,  # type: ignore[arg-type]
+        state=state,
+        expected_volume=expected,
+        alarm_volume=alarm,
+        alarm_at=alarm_at,
+        window_opens=opens,
+        window_closes=closes,
+        empty_at=empty_at,
+        limit_at=limit_at,
+        due_at=due,
+        findings=(),
+    )
+    return _with_findings(status, pack)
+
+
+def _state(
+    at: datetime,
+    infusion: ItInfusion | None,
+    expected: Quantity,
+    alarm_at: datetime | None,
+    opens: datetime | None,
+    due: datetime,
+) -> str:
+    if infusion is None:
+        return "stopped"
+    if expected.magnitude <= 0:
+        return "empty"
+    if alarm_at is not None and at >= alarm_at:
+        return "past-alarm"
+    if at > due:
+        return "overdue"
+    if opens is not None and at >= opens:
+        return "due"
+    return "ok"
+
+
+def _no_fill_findings(pack: Pack, infusion: ItInfusion | None) -> tuple[Finding, ...]:
+    if infusion is None:
+        return ()
+    rule = pack.rule("SUP-IT-REFILL")
+    return (_finding(pack, "SUP-IT-REFILL", rule.severity("reservoir_unknown"), "status_no_fill"),)
+
+
+def _finding(pack: Pack, rule_id: str, severity: Severity, text: str, **values: object) -> Finding:
+    rule = pack.rule(rule_id)
+    if rule.evidence == "study" and severity > Severity.WARNING:
+        severity = Severity.WARNING
+    return Finding(rule_id, severity, rule.phrase(text, **values), rule.citation)
+
+
+def _with_findings(status: PumpStatus, pack: Pack) -> PumpStatus:
+    """The findings a pump nurse must see on this state: past the alarm or empty (with the
+    withdrawal signs), past the longest refill interval, in the booking window."""
+    from dataclasses import replace
+
+    out: list[Finding] = []
+    refill = pack.rule("SUP-IT-REFILL")
+    signs = ", ".join(pack.rule("SUP-IT-WITHDRAWAL").code_list("early_signs"))
+    when = {
+        "alarm": _day(status.alarm_at),
+        "empty": _day(status.empty_at),
+        "opens": _day(status.window_opens),
+        "closes": _day(status.window_closes),
+        "limit": _day(status.limit_at),
+    }
+    volume = status.expected_volume.text(places=1) if status.expected_volume else ""
+    if status.state == "empty":
+        out.append(
+            _finding(
+                pack,
+                "SUP-IT-REFILL",
+                refill.severity("status_empty"),
+                "status_empty",
+                empty=when["empty"],
+                signs=signs,
+            )
+        )
+    elif status.state == "past-alarm":
+        out.append(
+            _finding(
+                pack,
+                "SUP-IT-REFILL",
+                refill.severity("below_alarm"),
+                "status_past_alarm",
+                alarm=when["alarm"],
+                volume=volume,
+                empty=when["empty"],
+                signs=signs,
+            )
+        )
+    elif status.state == "overdue":
+        out.append(
+            _finding(
+                pack,
+                "SUP-IT-REFILL",
+                refill.severity("status_overdue"),
+                "status_overdue",
+                closes=when["closes"],
+                alarm=when["alarm"],
+            )
+        )
+    elif status.state == "due":
+        out.append(
+            _finding(
+                pack,
+                "SUP-IT-REFILL",
+                refill.severity("status_due"),
+                "status_due",
+                opens=when["opens"],
+                closes=when["closes"],
+                alarm=when["alarm"],
+            )
+        )
+    if status.limit_at is not None and status.at > status.limit_at and status.infusion:
+        limit = pack.rule("SUP-IT-MAX-INTERVAL")
+        out.append(
+            _finding(
+                pack,
+                "SUP-IT-MAX-INTERVAL",
+                limit.severity("exceeded"),
+                "status_exceeded",
+                limit=when["limit"],
+                days=limit.quantity("max_interval").text(),
+            )
+        )
+    out.sort(key=lambda f: -f.severity.rank)
+    return replace(status, findings=tuple(out))
+
+
+def _day(at: datetime | None) -> str:
+    return "" if at is None else at.strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,144 @@
+"""Regressions of the CDS Hooks service over HTTP with the real app (issue 9): every FHIR number
+form reads the same, a refill in the prefetch is a refill, a repeated key is a 400."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.server.test_cds_hooks import BACLOFEN, INTRATHECAL, auth, call, cds, oral, order
+
+__all__ = ["cds"]
+SERVICE = "baclofen-order-sign"
+
+
+def post_text(client: TestClient, text: str) -> Any:
+    """Send the JSON text as written (``json=`` would respell its numbers)."""
+    return client.post(
+        f"/cds-services/{SERVICE}",
+        headers={**auth(SERVICE), "Content-Type": "application/json"},
+        content=text.encode(),
+    )
+
+
+def with_number(document: dict[str, Any], marker: int, spelling: str) -> str:
+    """The document as JSON text with the number ``marker`` written as ``spelling``."""
+    text = json.dumps(document)
+    assert text.count(f": {marker}") == 1
+    return text.replace(f": {marker}", f": {spelling}")
+
+
+def labels(answer: Any) -> dict[str, str]:
+    assert answer.status_code == 200, answer.text
+    return {c["source"]["label"]: c["indicator"] for c in answer.json()["cards"]}
+
+
+@pytest.mark.parametrize("spelling", ["500", "500.0", "5e2", "5.0E+2"])
+def test_a_decimal_oral_dose_is_checked_not_left_unchecked(cds: TestClient, spelling: str) -> None:
+    document = call("order-sign", [order("d1", **oral(987654))])
+    found = labels(post_text(cds, with_number(document, 987654, spelling)))
+    assert found.get("Posology PO-MAX") == "critical"  # 500 mg three times a day
+    assert "Posology FHIR reader" not in found
+
+
+def infusion_order(rate: int) -> dict[str, Any]:
+    return order(
+        "d2",
+        route=INTRATHECAL,
+        timing={"repeat": {"boundsPeriod": {"start": "2026-12-01T09:00:00+00:00"}}},
+        doseAndRate=[{"rateQuantity": {"value": rate, "unit": "ug/d", "code": "ug/d"}}],
+    )
+
+
+@pytest.mark.parametrize("spelling", ["1000", "1000.0", "1e3"])
+def test_a_decimal_infusion_rate_is_checked_the_same_as_an_integer(
+    cds: TestClient, spelling: str
+) -> None:
+    document = call("order-sign", [infusion_order(987654)])
+    found = labels(post_text(cds, with_number(document, 987654, spelling)))
+    assert "Posology FHIR reader" not in found
+    assert found == labels(post_text(cds, with_number(document, 987654, "1000")))
+    assert found  # 1000 ug/d as a first infusion without a screening is not silent
+
+
+def weight(value: int) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+                    "effectiveDateTime": "2026-11-01",
+                    "valueQuantity": {"value": value, "unit": "kg", "code": "kg"},
+                }
+            }
+        ],
+    }
+
+
+def test_a_patient_weight_of_70_5_kg_gets_cards_not_a_400(cds: TestClient) -> None:
+    document = call("order-sign", [order("d1", **oral(987654))])
+    document["prefetch"]["weight"] = weight(123456)
+    text = with_number(document, 987654, "500").replace(": 123456", ": 70.5")
+    found = labels(post_text(cds, text))
+    assert found.get("Posology PO-MAX") == "critical"
+
+
+def refill_administration() -> dict[str, Any]:
+    return {
+        "resource": {
+            "resourceType": "MedicationAdministration",
+            "id": "a1",
+            "status": "completed",
+            "subject": {"reference": "Patient/p1"},
+            "category": {"text": "pump refill"},
+            "medicationCodeableConcept": BACLOFEN,
+            "effectiveDateTime": "2026-11-20T10:00:00+00:00",
+            "dosage": {
+                "text": "20 mL of 500 ug/mL",
+                "route": INTRATHECAL,
+                "dose": {"value": 20, "unit": "mL", "code": "mL"},
+            },
+        }
+    }
+
+
+def test_a_refill_in_the_prefetch_is_not_read_as_a_10000_ug_test_dose(cds: TestClient) -> None:
+    document = call("order-sign", [infusion_order(200)])
+    document["prefetch"]["administrations"] = {
+        "resourceType": "Bundle",
+        "entry": [refill_administration()],
+    }
+    answer = post_text(cds, json.dumps(document))
+    assert answer.status_code == 200, answer.text
+    details = " ".join(c["summary"] + c["detail"] for c in answer.json()["cards"])
+    assert "10000" not in details and "10 000" not in details
+
+
+def test_a_repeated_key_in_a_hook_call_is_a_400_naming_it(cds: TestClient) -> None:
+    document = call("order-sign", [order("d1", **oral(5))])
+    text = json.dumps(document).replace('"hook": "order-sign"', '"hook": "order-sign", "hook": "x"')
+    answer = post_text(cds, text)
+    assert answer.status_code == 400
+    assert "hook" in answer.text and "twice" in answer.text
+
+
+def test_a_repeated_dose_in_a_check_body_is_a_400_naming_the_field(
+    client: TestClient, accounts: Any
+) -> None:
+    body = (
+        '{"patient": {"age_years": 46, "diagnosis": "multiple-sclerosis"}, "proposal": '
+        '{"at": "2026-12-01T08:00", "kind": "oral-regimen", "dose": "5 mg", "dose": "50 mg", '
+        '"times_per_day": 3}}'
+    )
+    answer = client.post(
+        "/api/v1/check",
+        content=body.encode(),
+        headers={**accounts.clinician, "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 400, answer.text
+    assert "proposal.dose" in answer.text
