@@ -22,7 +22,7 @@ Doc = dict[str, Any]
 masses_mg = st.sampled_from(
     ["1 mg", "2.5 mg", "5 mg", "7.5 mg", "10 mg", "12.5 mg", "15 mg", "20 mg", "25 mg", "40 mg"]
 )
-strengths = st.sampled_from(["5 mg", "10 mg", "25 mg", "1 mg/mL", "5 mg/mL", "3 mg/mL"])
+STRENGTHS = {"tablet": ["5 mg", "10 mg", "25 mg"], "solution": ["1 mg/mL", "5 mg/mL", "3 mg/mL"]}
 test_doses = st.sampled_from(["25 ug", "50 ug", "75 ug", "100 ug", "0.05 mg", "125 ug"])
 daily_ug = st.integers(min_value=12, max_value=2003)
 concentrations = st.sampled_from(
@@ -47,8 +47,8 @@ def patients(draw: Any, min_age: int = 0, max_age: int = 100) -> Doc:
     patient: Doc = {"diagnosis": draw(st.sampled_from(DIAGNOSES))}
     if draw(st.booleans()):
         patient["age_years"] = age
-    else:  # a birth date some days before the 2026 dates the histories use
-        born = datetime(2025, 12, 1) - timedelta(days=365 * age + draw(st.integers(0, 364)))
+    else:  # a birth date before every date the histories use
+        born = datetime(2024, 1, 1) - timedelta(days=365 * age + draw(st.integers(0, 364)))
         patient["birth_date"] = born.date().isoformat()
     optional = draw(
         st.fixed_dictionaries(
@@ -87,7 +87,7 @@ def oral_regimens(draw: Any) -> Doc:
     if form:
         body["form"] = form
         if draw(st.booleans()):
-            body["strength"] = draw(strengths)
+            body["strength"] = draw(st.sampled_from(STRENGTHS[form]))
     return body
 
 
@@ -123,7 +123,7 @@ def test_dose_events(draw: Any) -> Doc:
     effect = draw(st.sampled_from([None, True, False]))
     if effect is not None:
         response: Doc = {"effect": effect}
-        if effect and draw(st.booleans()):
+        if effect:
             response["duration_h"] = draw(st.integers(1, 24))
         body["response"] = response
     return body
@@ -131,10 +131,10 @@ def test_dose_events(draw: Any) -> Doc:
 
 @st.composite
 def refills(draw: Any) -> Doc:
-    volume = draw(st.integers(5, 40))
+    volume = draw(st.integers(5, 40))  # an alarm volume is above 0 and below the fill
     body: Doc = {"concentration": draw(concentrations), "volume_ml": volume}
     if draw(st.booleans()):
-        body["alarm_ml"] = draw(st.integers(0, volume - 1))
+        body["alarm_ml"] = draw(st.integers(1, volume - 1))
     return body
 
 

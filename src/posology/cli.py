@@ -1,4 +1,4 @@
-"""The ``posology`` command: check, plan, explain, rules, serve, user, token, db.
+"""The ``posology`` command: check, plan, explain, rules, fhir, serve, user, token, db.
 
 A thin shell over the pure core, built on the standard library's argparse so that it starts in
 a few milliseconds (a CLI framework that imports a validation library on start-up costs more
@@ -109,6 +109,21 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
         print(render_plan(result))
     return EXIT_OK if result.made else EXIT_FINDINGS
+
+
+def cmd_fhir_export(args: argparse.Namespace) -> int:
+    """The history of a CASE as a FHIR R4 Bundle, one resource per event, that the FHIR reader
+    (and so the CDS Hooks prefetch) reads back as the same events."""
+    from .interop.fhir_out import history_bundle
+    from .knowledge import load_pack
+    from .model import read_case
+
+    try:
+        case = read_case(_read_input(args.case))
+    except InputError as exc:
+        raise UsageError(f"input error: {exc}") from None
+    _print_json(history_bundle(case.history, load_pack()))
+    return EXIT_OK
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -223,6 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rule_id", metavar="RULE-ID")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=cmd_explain)
+
+    p = sub.add_parser("fhir", help="FHIR R4 documents")
+    fhir_sub = p.add_subparsers(dest="fhir_command", metavar="ACTION", parser_class=_Parser)
+    fhir_sub.required = True
+    q = fhir_sub.add_parser("export", help="the history of a CASE as a FHIR R4 Bundle")
+    q.add_argument("case", help="a CASE JSON document, or - for standard input")
+    q.set_defaults(run=cmd_fhir_export)
 
     p = sub.add_parser("serve", help="start the HTTP server (DATABASE_URL, default a SQLite file)")
     p.add_argument("--host", default="127.0.0.1")

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from fractions import Fraction
 
 from .knowledge.schema import Pack, Severity
 from .model.events import Event, ItInfusion, ItStop, PumpImplant, PumpRefill
 from .model.finding import Finding
 from .model.patient import Patient
-from .rules.context import build_context
 from .rules.limits import alarm_volume, reservoir_at
 from .units import Quantity
 
@@ -34,6 +33,7 @@ class PumpStatus:
     state: str
     programmable: bool | None
     reservoir: Quantity | None
+    model: str | None
     implanted_at: datetime | None
     infusion: ItInfusion | None
     last_fill: PumpRefill | None
@@ -93,10 +93,92 @@ def _hours_between(earlier: datetime, later: datetime) -> Fraction:
     return Fraction(delta.days * 86400 + delta.seconds, 3600)
 
 
+@dataclass(frozen=True, slots=True)
+class FillDates:
+    """What the recorded history fixes about the pump, whatever the time of asking: the current
+    fill and the dates it reaches its alarm, runs empty and passes the refill-interval limit.
+
+    Kept apart from :class:`PumpStatus` so that a worklist can keep it per patient record and
+    only ask the clock-dependent questions (state, volume left) at each read.
+    """
+
+    programmable: bool | None
+    reservoir: Quantity | None
+    model: str | None
+    implanted_at: datetime | None
+    infusion: ItInfusion | None
+    infusions: tuple[ItInfusion | ItStop, ...]
+    last_fill: PumpRefill | None
+    alarm_volume: Quantity | None
+    alarm_at: datetime | None
+    window_opens: datetime | None
+    window_closes: datetime | None
+    empty_at: datetime | None
+    limit_at: datetime | None
+    due_at: datetime | None
+    last_event_at: datetime | None
+
+
+def fill_dates(patient: Patient, history: Sequence[Event], pack: Pack) -> FillDates:
+    """The pump facts of a history (every event of it taken as past)."""
+    pump = patient.pump
+    implanted: datetime | None = None
+    last: PumpRefill | None = None
+    infusion: ItInfusion | None = None
+    infusions: list[ItInfusion | ItStop] = []
+    for event in sorted(history, key=lambda e: e.at):
+        if isinstance(event, PumpImplant) and implanted is None:
+            implanted = event.at
+        elif isinstance(event, PumpRefill):
+            last = event
+        elif isinstance(event, ItInfusion):
+            infusion = event
+            infusions.append(event)
+        elif isinstance(event, ItStop):
+            infusion = None
+            infusions.append(event)
+    alarm = alarm_at = empty_at = limit_at = opens = closes = due = None
+    if last is not None:
+        alarm = alarm_volume(pack, last, pump)
+        alarm_at = time_to_volume(last, infusions, alarm)
+        empty_at = time_to_volume(last, infusions, Quantity.of(0, "mL"))
+        book = pack.rule("SUP-IT-REFILL").range("book_before_alarm")
+        interval = pack.rule("SUP-IT-MAX-INTERVAL").quantity("max_interval")
+        limit_at = last.at + _hours(interval.in_("h"))
+        if alarm_at is not None:
+            opens = alarm_at - _hours(book.high.in_("h"))
+            closes = alarm_at - _hours(book.low.in_("h"))
+        due = min(d for d in (closes, limit_at) if d is not None)
+    return FillDates(
+        programmable=pump.programmable if pump else None,
+        reservoir=pump.reservoir if pump else None,
+        model=pump.model if pump else None,
+        implanted_at=implanted,
+        infusion=infusion,
+        infusions=tuple(infusions),
+        last_fill=last,
+        alarm_volume=alarm,
+        alarm_at=alarm_at,
+        window_opens=opens,
+        window_closes=closes,
+        empty_at=empty_at,
+        limit_at=limit_at,
+        due_at=due,
+        last_event_at=max((e.at for e in history), default=None),
+    )
+
+
 def pump_status(
-    patient: Patient, history: Sequence[Event], pack: Pack, at: datetime
+    patient: Patient,
+    history: Sequence[Event],
+    pack: Pack,
+    at: datetime,
+    zone: tzinfo | None = None,
 ) -> PumpStatus:
     """The pump of ``patient`` at ``at``, from the history recorded up to then.
+
+    ``zone`` is the clinic's time zone, in which the findings state their dates (instants with
+    an offset are converted to it; instants without one are the clinic's wall-clock time).
 
     >>> from posology.knowledge import load_pack
     >>> from posology.model import parse_case
@@ -112,64 +194,48 @@ def pump_status(
     >>> s.state, s.expected_volume.text(), s.alarm_at.isoformat(), s.empty_at.isoformat()
     ('ok', '10.5 mL', '2026-12-07T09:00:00', '2026-12-11T09:00:00')
     """
-    from .model.events import Review
+    past = [e for e in history if e.at <= at]
+    return status_at(fill_dates(patient, past, pack), at, pack, zone)
 
-    ordered = tuple(sorted(history, key=lambda e: e.at))
-    ctx = build_context(patient, ordered, Review(at, "pump status"), pack)
-    pump = patient.pump
-    implanted = next((e.at for e in ctx.history if isinstance(e, PumpImplant)), None)
-    last = ctx.refills[-1] if ctx.refills else None
-    infusion = ctx.infusion_active
+
+def status_at(dates: FillDates, at: datetime, pack: Pack, zone: tzinfo | None = None) -> PumpStatus:
+    """The pump at ``at`` from the facts of a history recorded up to then."""
+    last = dates.last_fill
     base = dict(
         at=at,
-        programmable=pump.programmable if pump else None,
-        reservoir=pump.reservoir if pump else None,
-        implanted_at=implanted,
-        infusion=infusion,
+        programmable=dates.programmable,
+        reservoir=dates.reservoir,
+        model=dates.model,
+        implanted_at=dates.implanted_at,
+        infusion=dates.infusion,
         last_fill=last,
+        alarm_volume=dates.alarm_volume,
+        alarm_at=dates.alarm_at,
+        window_opens=dates.window_opens,
+        window_closes=dates.window_closes,
+        empty_at=dates.empty_at,
+        limit_at=dates.limit_at,
+        due_at=dates.due_at,
     )
     if last is None:
-        state = "no-pump" if pump is None and implanted is None and infusion is None else "no-fill"
+        known = dates.programmable is not None or dates.reservoir is not None
+        bare = not known and dates.implanted_at is None and dates.infusion is None
         return PumpStatus(
             **base,  # type: ignore[arg-type]
-            state=state,
+            state="no-pump" if bare else "no-fill",
             expected_volume=None,
-            alarm_volume=None,
-            alarm_at=None,
-            window_opens=None,
-            window_closes=None,
-            empty_at=None,
-            limit_at=None,
-            due_at=None,
-            findings=_no_fill_findings(pack, infusion),
+            findings=_no_fill_findings(pack, dates.infusion),
         )
-    alarm = alarm_volume(pack, last, pump)
-    expected = reservoir_at(last, ctx.infusion_events, at)
-    alarm_at = time_to_volume(last, ctx.infusion_events, alarm)
-    empty_at = time_to_volume(last, ctx.infusion_events, Quantity.of(0, "mL"))
-    refill = pack.rule("SUP-IT-REFILL")
-    book = refill.range("book_before_alarm")
-    limit_at = last.at + _hours(pack.rule("SUP-IT-MAX-INTERVAL").quantity("max_interval").in_("h"))
-    opens = closes = None
-    if alarm_at is not None:
-        opens = alarm_at - _hours(book.high.in_("h"))
-        closes = alarm_at - _hours(book.low.in_("h"))
-    due = min(d for d in (closes, limit_at) if d is not None)
-    state = _state(at, infusion, expected, alarm_at, opens, due)
+    expected = reservoir_at(last, dates.infusions, at)
+    assert dates.due_at is not None
+    state = _state(at, dates.infusion, expected, dates.alarm_at, dates.window_opens, dates.due_at)
     status = PumpStatus(
         **base,  # type: ignore[arg-type]
         state=state,
         expected_volume=expected,
-        alarm_volume=alarm,
-        alarm_at=alarm_at,
-        window_opens=opens,
-        window_closes=closes,
-        empty_at=empty_at,
-        limit_at=limit_at,
-        due_at=due,
         findings=(),
     )
-    return _with_findings(status, pack)
+    return _with_findings(status, pack, zone)
 
 
 def _state(
@@ -207,7 +273,7 @@ def _finding(pack: Pack, rule_id: str, severity: Severity, text: str, **values: 
     return Finding(rule_id, severity, rule.phrase(text, **values), rule.citation)
 
 
-def _with_findings(status: PumpStatus, pack: Pack) -> PumpStatus:
+def _with_findings(status: PumpStatus, pack: Pack, zone: tzinfo | None) -> PumpStatus:
     """The findings a pump nurse must see on this state: past the alarm or empty (with the
     withdrawal signs), past the longest refill interval, in the booking window."""
     from dataclasses import replace
@@ -216,19 +282,19 @@ def _with_findings(status: PumpStatus, pack: Pack) -> PumpStatus:
     refill = pack.rule("SUP-IT-REFILL")
     signs = ", ".join(pack.rule("SUP-IT-WITHDRAWAL").code_list("early_signs"))
     when = {
-        "alarm": _day(status.alarm_at),
-        "empty": _day(status.empty_at),
-        "opens": _day(status.window_opens),
-        "closes": _day(status.window_closes),
-        "limit": _day(status.limit_at),
+        "alarm": _day(status.alarm_at, zone),
+        "empty": _day(status.empty_at, zone),
+        "opens": _day(status.window_opens, zone),
+        "closes": _day(status.window_closes, zone),
+        "limit": _day(status.limit_at, zone),
     }
     volume = status.expected_volume.text(places=1) if status.expected_volume else ""
     if status.state == "empty":
         out.append(
             _finding(
                 pack,
-                "SUP-IT-REFILL",
-                refill.severity("status_empty"),
+                "SUP-IT-WITHDRAWAL",
+                pack.rule("SUP-IT-WITHDRAWAL").severity("status_empty"),
                 "status_empty",
                 empty=when["empty"],
                 signs=signs,
@@ -286,5 +352,9 @@ def _with_findings(status: PumpStatus, pack: Pack) -> PumpStatus:
     return replace(status, findings=tuple(out))
 
 
-def _day(at: datetime | None) -> str:
-    return "" if at is None else at.strftime("%Y-%m-%d %H:%M")
+def _day(at: datetime | None, zone: tzinfo | None) -> str:
+    if at is None:
+        return ""
+    if zone is not None and at.tzinfo is not None:
+        at = at.astimezone(zone)
+    return at.strftime("%Y-%m-%d %H:%M")

@@ -214,7 +214,10 @@ def parse_patient(data: object, path: str = "patient") -> Patient:
     pump = None
     if obj.get("pump") is not None:
         pump_obj = F.json_object(
-            obj["pump"], p("pump"), (), ("programmable", "reservoir_ml", "withdrawal_before_alarm")
+            obj["pump"],
+            p("pump"),
+            (),
+            ("programmable", "reservoir_ml", "withdrawal_before_alarm", "model"),
         )
         programmable = None
         if pump_obj.get("programmable") is not None:
@@ -232,7 +235,10 @@ def parse_patient(data: object, path: str = "patient") -> Patient:
             "mL",
             "reservoir volume in mL, e.g. 20 or 40",
         )
-        pump = Pump(programmable, reservoir, withdrawal)
+        model = None
+        if pump_obj.get("model") is not None:
+            model = _label(pump_obj["model"], p("pump.model"), MAX_PUMP_MODEL)
+        pump = Pump(programmable, reservoir, withdrawal, model)
 
     def optional_bool(key: str) -> bool | None:
         return None if obj.get(key) is None else F.boolean(obj[key], p(key))
@@ -496,6 +502,16 @@ def _infusion(obj: Mapping[str, Any], at: datetime, path: str) -> ItInfusion:
     if obj.get("schedule") is not None:
         schedule = _schedule(obj["schedule"], F.join(path, "schedule"), daily)
     return ItInfusion(at, daily, schedule)
+
+
+# A pump's make and model as the clinic writes it ("SynchroMed II 20 mL"): shown, never judged.
+MAX_PUMP_MODEL = 100
+
+
+def _label(value: object, path: str, longest: int) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > longest:
+        raise InputError(path, f"must be a non-empty text of at most {longest} characters")
+    return value.strip()
 
 
 def _note(value: object, path: str) -> str:

@@ -57,6 +57,7 @@ class Pump:
     programmable: bool | None = None
     reservoir: Quantity | None = None
     withdrawal_before_alarm: bool | None = None
+    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import InputError, PosologyError
 from ..knowledge.schema import Pack
-from ..model.documents import parse_event, parse_patient, sort_history
+from ..model.documents import check_born, parse_event, parse_patient, sort_history
 from ..model.events import Event
 from ..model.finding import Finding
 from . import tables as T
@@ -490,6 +490,7 @@ def append_event(
         except InputError as exc:
             raise InputError("event", f"{exc.message} (a stored event)") from None
         patient = parse_patient(row.document, "patient")
+        check_born(patient, [], event.at, "event.at")
         findings = check(patient, history, event, pack)
         serious = tuple(f for f in findings if f.severity.value in ("error", "critical"))
         if serious and not (override_reason and override_reason.strip()):

@@ -31,6 +31,7 @@ clinics = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("contact", Text),  # how patients reach the clinic: printed on handouts
+    Column("time_zone", String(64)),  # IANA name; none means UTC
 )
 
 users = Table(
