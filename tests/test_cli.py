@@ -115,7 +115,7 @@ def test_explain_json() -> None:
 
 def test_rules_lists_every_rule_and_filters_by_route() -> None:
     everything = json.loads(posology("rules", "--format", "json").stdout)
-    assert len(everything) == 67
+    assert len(everything) == 68
     assert all({"id", "source", "quote", "evidence"} <= set(r) for r in everything)
     oral = json.loads(posology("rules", "--route", "oral", "--format", "json").stdout)
     routes = {r["route"] for r in oral}

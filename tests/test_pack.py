@@ -35,7 +35,7 @@ def test_the_shipped_page_is_the_seed_page() -> None:
 
 def test_supplementary_rules_cite_name_url_and_evidence(pack: Pack) -> None:
     sup = [r for r in pack.rules.values() if r.id.startswith("SUP-")]
-    assert len(sup) == 20
+    assert len(sup) == 21
     for rule in sup:
         assert not any(s.file for s in rule.sources), rule.id
         assert rule.citation.url and rule.citation.url.startswith("https://"), rule.id
@@ -119,12 +119,44 @@ def test_engine_wide_readings_are_recorded(pack: Pack) -> None:
     assert all(r.text for r in pack.readings)
 
 
+def _severities(pack: Pack, rule: str, history: list[dict], proposal: dict) -> list[str]:  # type: ignore[type-arg]
+    from posology.model import parse_case
+    from posology.rules import check
+
+    patient = {"age_years": 45, "sex": "male", "diagnosis": "multiple-sclerosis"}
+    patient |= {"spasticity_stable": True, "pump": {"programmable": True, "reservoir_ml": 20}}
+    case = parse_case({"patient": patient, "history": history, "proposal": proposal})
+    return [
+        f.severity.value
+        for f in check(case.patient, case.history, case.proposal, pack)
+        if f.rule == rule
+    ]
+
+
 def test_us_profile_overrides_numbers_rule_by_rule_with_its_own_citation() -> None:
     us = load_pack("baclofen", "us")
     default = load_pack()
-    assert us.rule("PO-MAX").quantity("max_daily_outpatient") == Quantity.of(80, "mg/d")
-    assert us.rule("IT-TITR-START").quantity("prolonged_effect") == Quantity.of(8, "h")
-    assert us.rule("IT-TITR-START").number("factor") == 2  # untouched numbers are kept
+
+    def oral(at: str, dose: str) -> dict:  # type: ignore[type-arg]
+        return {"at": at, "kind": "oral-regimen", "dose": dose, "times_per_day": 4}
+
+    before = [oral("2026-11-01T08:00", "18 mg")]
+    # the US maximum is 80 mg a day: 81 is an error there and allowed under the UK label
+    assert _severities(us, "PO-MAX", before, oral("2026-11-10T08:00", "20 mg")) == []
+    assert _severities(us, "PO-MAX", before, oral("2026-11-10T08:00", "20.25 mg")) == ["error"]
+    assert _severities(default, "PO-MAX", before, oral("2026-11-10T08:00", "20.25 mg")) == []
+
+    def start_after(hours: int, daily: str, pack: Pack) -> list[str]:
+        test = {"at": "2026-11-01T09:00", "kind": "it-test-dose", "dose": "50 ug"}
+        test["response"] = {"effect": True, "duration_h": hours}  # type: ignore[assignment]
+        start = {"at": "2026-11-10T09:00", "kind": "it-infusion", "daily_dose": daily}
+        return _severities(pack, "IT-TITR-START", [test], start)
+
+    # an effect of 9 h is prolonged in the US (over 8 h: start at the bolus), not in the UK
+    # (over 12 h); the untouched factor still doubles a bolus with a short effect
+    assert start_after(9, "50 ug/d", us) == [] and start_after(9, "100 ug/d", us) == ["warning"]
+    assert start_after(9, "100 ug/d", default) == []
+    assert start_after(6, "100 ug/d", us) == [] and start_after(6, "50 ug/d", us) == ["warning"]
     assert us.rule("PO-MAX").citation.source != default.rule("PO-MAX").citation.source
     assert us.rule("PO-USUAL") == default.rule("PO-USUAL")
 

@@ -382,3 +382,31 @@ def test_it_refill_bridge_names_both_concentrations_in_ug_per_ml() -> None:
     p = _plan(it_patient(), {"kind": "it-refill", "concentration": "2 mg/mL"}, history)
     assert "500 µg/mL → 2000 µg/mL" in p.steps[0].event.note
     assert "fill 20 mL of 2000 µg/mL" in p.steps[1].instructions
+
+
+def test_child_under_4_on_a_pump_can_be_tapered_but_flex_and_holidays_are_refused_with_reason() -> (
+    None
+):
+    """Regression: flex and tolerance-holiday plans for a child under 4 were withdrawn on replay
+    ("would break a rule") instead of refused with the reason; a taper was withdrawn too."""
+    child = adult(
+        age_years=3,
+        diagnosis="cerebral-palsy",
+        weight_kg=14,
+        pump={"programmable": True, "reservoir_ml": 20},
+    )
+    history = [
+        infusion("2026-11-01T09:00", "100 ug/d"),
+        event("2026-11-01T09:00", "pump-refill", concentration="500 ug/mL", volume_ml=20),
+        event("2026-11-03T09:00", "it-stable"),
+    ]
+    taper = _plan(child, {"kind": "it-taper"}, history)
+    assert taper.made and kinds(taper)[-1] == "it-stop"
+    assert fired(taper.findings, "IT-PAED-UNDER4") == ["warning"]
+    for goal in ({"kind": "it-flex", "night_onset": "22:00"}, {"kind": "it-tolerance-holiday"}):
+        refused = _plan(child, goal, history)
+        assert not refused.made
+        assert [(f.rule, f.severity.value) for f in refused.findings] == [
+            ("IT-PAED-UNDER4", "error")
+        ]
+        assert "withdrawn" not in refused.findings[0].message

@@ -280,6 +280,14 @@ def refills(draw: Any) -> dict[str, Any]:
     }
     if draw(st.booleans()):
         out["alarm_ml"] = draw(st.sampled_from([2, 4]))
+    if draw(st.booleans()):
+        out["residual_ml"] = draw(st.sampled_from([0, 1.5, 9, 9.35, 12]))
+    if draw(st.booleans()):
+        out["lot"] = draw(st.sampled_from(["L2403A", "24-117 B"]))
+    if draw(st.booleans()):
+        out["checked_by"] = draw(st.sampled_from(["A. Nurse", "Dr B. Check"]))
+    if draw(st.booleans()):
+        out["bridge_volume_ml"] = draw(st.sampled_from([0.2, 0.35, 1]))
     return out
 
 

@@ -27,7 +27,8 @@ IT-HIGH-DOSE IT-MONITOR-IMPLANT IT-MAINT-GOAL IT-MAINT-SPINAL IT-MAINT-CEREBRAL 
 IT-PAED-UNDER4 IT-DELIVERY-CONC IT-MODE-CONTINUOUS IT-MODE-COMPLEX IT-CHRONIC-STEP
 IT-SIDE-EFFECT-REDUCE IT-ESCALATION-ALERT IT-FUNCTION-CAUTION IT-TOLERANCE SUP-PO-PAED
 SUP-PO-RENAL SUP-PO-RENAL-CRCL SUP-PO-ELDERLY SUP-PO-TAPER SUP-PO-REVIEW SUP-PO-STRENGTHS
-SUP-IT-RATE SUP-IT-CONC SUP-IT-REFILL SUP-IT-MAX-INTERVAL SUP-IT-BRIDGE SUP-IT-SCREEN-LOW
+SUP-IT-RATE SUP-IT-CONC SUP-IT-REFILL SUP-IT-MAX-INTERVAL SUP-IT-BRIDGE SUP-IT-RESIDUAL
+SUP-IT-SCREEN-LOW
 SUP-IT-ORAL-WEAN SUP-IT-WITHDRAWAL SUP-DDD SUP-CAUTION SUP-PREGNANCY SUP-LACTATION
 SUP-UNIT-MIXUP
 """
@@ -579,6 +580,33 @@ CASES = [
         "a refill at another concentration, and at the same one in other units",
     ),
     Case(
+        "SUP-IT-RESIDUAL",
+        "warning",
+        (
+            it_patient(),
+            it_started(),
+            event(
+                "2026-12-01T09:00",
+                "pump-refill",
+                concentration="500 ug/mL",
+                volume_ml=20,
+                residual_ml=13.8,
+            ),
+        ),
+        (
+            it_patient(),
+            it_started(),
+            event(
+                "2026-12-01T09:00",
+                "pump-refill",
+                concentration="500 ug/mL",
+                volume_ml=20,
+                residual_ml=13.9,
+            ),
+        ),
+        "14.825 mL expected: 1.025 mL less is past the 1 mL reading limit, 0.925 mL is not",
+    ),
+    Case(
         "SUP-IT-ORAL-WEAN",
         "warning",
         (
@@ -642,7 +670,7 @@ NO_FINDING_OF_THEIR_OWN = {"SUP-PO-TAPER": "the taper that STOP-GRADUAL's oral c
 
 
 def test_the_pack_holds_every_id(pack: Pack) -> None:
-    assert len(ALL_IDS) == len(set(ALL_IDS)) == 67
+    assert len(ALL_IDS) == len(set(ALL_IDS)) == 68
     assert set(ALL_IDS) == set(pack.rules)
 
 

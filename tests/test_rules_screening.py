@@ -146,3 +146,20 @@ def test_it_paed_under4_is_an_error_on_every_intrathecal_dose() -> None:
     assert fired(run(three, [], event("2026-12-01T09:00", "pump-implant")), "IT-PAED-UNDER4") == [
         "error"
     ]
+
+
+def test_it_taper_of_a_child_under_4_already_on_a_pump_is_not_withdrawn_as_an_error() -> None:
+    """Regression: a child under 4 on an infusion could not be tapered (every infusion step was
+    an IT-PAED-UNDER4 error, so the plan was withdrawn); lowering is the step away from the
+    risk, raising still is an error."""
+    three = adult(age_years=3, diagnosis="cerebral-palsy", weight_kg=14)
+    running = [infusion("2026-11-01T09:00", "100 ug/d")]
+    lower = run(three, running, infusion("2026-12-01T09:00", "80 ug/d"))
+    same = run(three, running, infusion("2026-12-01T09:00", "100 ug/d"))
+    higher = run(three, running, infusion("2026-12-01T09:00", "110 ug/d"))
+    assert fired(lower, "IT-PAED-UNDER4") == ["warning"]
+    assert fired(same, "IT-PAED-UNDER4") == ["warning"]
+    assert fired(higher, "IT-PAED-UNDER4") == ["error"]
+    assert fired(run(three, [], infusion("2026-12-01T09:00", "50 ug/d")), "IT-PAED-UNDER4") == [
+        "error"
+    ]

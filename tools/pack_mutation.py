@@ -22,9 +22,11 @@ Steps:
 2. A mutation the loader refuses (a range turned upside down) is listed as refused, not run.
 3. Otherwise pytest runs (``-x -q -p no:cacheprovider``) first on the test files that name the
    rule ID, then, only if none failed, on the rest. Two mutations run at a time (``--jobs``).
+   A run past ``TIMEOUT_S`` is stopped and the mutation listed as hung (the engine loops or
+   crawls on that number: a defect to look at, not a catch).
 
 Usage: ``.venv/bin/python tools/pack_mutation.py [--jobs 2] [--rule ID ...] [--json FILE]``.
-Exit status 0 when no mutation survives, 1 otherwise.
+Exit status 0 when no mutation survives or hangs, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ TESTS = ROOT / "tests"
 SLOW = ("web", "server")
 TRACER = Path(__file__).resolve().parent / "pack_trace"
 PACK_FILE = "baclofen.yaml"
+# a run this long means a test hangs on the changed number (e.g. a planner loop): reported apart
+TIMEOUT_S = 240
+TIMED_OUT = -1
 
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -260,9 +265,18 @@ def run_pytest(
     args = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
     args += [a for d in deselect for a in ("--deselect", d)] + (extra or [])
     args += [str(f.relative_to(ROOT)) for f in files]
-    done = subprocess.run(
-        args, cwd=ROOT, env=pytest_env(pack_dir), capture_output=True, text=True, check=False
-    )
+    try:
+        done = subprocess.run(
+            args,
+            cwd=ROOT,
+            env=pytest_env(pack_dir),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        return TIMED_OUT
     return done.returncode
 
 
@@ -340,11 +354,13 @@ def main(argv: list[str] | None = None) -> int:
                 except PackError:
                     return m, "refused"
                 near = mentioning(m.rule, files)
-                if near and run_pytest(near, slot, failing) != 0:
-                    return m, "caught"
                 rest = [f for f in files if f not in near]
-                if rest and run_pytest(rest, slot, failing) != 0:
-                    return m, "caught"
+                for group in (near, rest):
+                    status = run_pytest(group, slot, failing) if group else 0
+                    if status == TIMED_OUT:
+                        return m, "hung"
+                    if status != 0:
+                        return m, "caught"
                 return m, "survived"
             finally:
                 (slot / PACK_FILE).write_text(pack_text, encoding="utf-8")
@@ -358,12 +374,17 @@ def main(argv: list[str] | None = None) -> int:
     survivors = [m for m, v in results if v == "survived"]
     refused = [m for m, v in results if v == "refused"]
     caught = [m for m, v in results if v == "caught"]
+    hung = [m for m, v in results if v == "hung"]
     minutes = (time.monotonic() - started) / 60
     print()
     print(
         f"{len(todo)} mutations: {len(caught)} caught, {len(survivors)} survived, "
-        f"{len(refused)} refused by the loader ({minutes:.1f} min)"
+        f"{len(refused)} refused by the loader, {len(hung)} hung past {TIMEOUT_S} s "
+        f"({minutes:.1f} min)"
     )
+    print(f"\nhung: a test ran past {TIMEOUT_S} s ({len(hung)}):")
+    for m in hung:
+        print(f"  {m.label()}")
     print(f"\nnot read by the engine ({len(unread)}):")
     for rule, name in unread:
         print(f"  {rule} numbers.{name}")
@@ -381,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
                     "caught": len(caught),
                     "survived": [m.label() for m in survivors],
                     "refused": [m.label() for m in refused],
+                    "hung": [m.label() for m in hung],
                     "not_read": [f"{r} numbers.{n}" for r, n in unread],
                     "failing_before": failing,
                     "minutes": round(minutes, 1),
@@ -390,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
             + "\n",
             encoding="utf-8",
         )
-    return 1 if survivors else 0
+    return 1 if survivors or hung else 0
 
 
 if __name__ == "__main__":

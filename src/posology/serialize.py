@@ -141,6 +141,14 @@ def event_json(event: Event) -> dict[str, Any]:
         out["volume_ml"] = _plain(event.volume.in_("mL"))
         if event.alarm is not None:
             out["alarm_ml"] = _plain(event.alarm.in_("mL"))
+        if event.residual is not None:
+            out["residual_ml"] = _plain(event.residual.in_("mL"))
+        if event.lot is not None:
+            out["lot"] = event.lot
+        if event.checked_by is not None:
+            out["checked_by"] = event.checked_by
+        if event.bridge_volume is not None:
+            out["bridge_volume_ml"] = _plain(event.bridge_volume.in_("mL"))
     elif isinstance(event, Review):
         out["note"] = event.note
     return out

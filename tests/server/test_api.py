@@ -90,7 +90,7 @@ def test_input_errors_are_4xx_with_the_field(client: TestClient, accounts: Accou
 
 def test_rules_endpoints(client: TestClient, accounts: Accounts) -> None:
     every = client.get("/api/v1/rules", headers=accounts.pharmacist).json()
-    assert len(every) == 67 and all({"id", "source", "quote", "evidence"} <= set(r) for r in every)
+    assert len(every) == 68 and all({"id", "source", "quote", "evidence"} <= set(r) for r in every)
     oral = client.get("/api/v1/rules?route=oral", headers=accounts.pharmacist).json()
     assert not any(r["id"].startswith("IT-") for r in oral)
     assert client.get("/api/v1/rules/PO-MAX", headers=accounts.pharmacist).json()["numbers"] == {

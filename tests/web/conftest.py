@@ -1,7 +1,14 @@
-"""Page fixtures: the app on a fresh SQLite database, a logged-in clinician."""
+"""Page fixtures: the app on a fresh SQLite database, a logged-in clinician; for the browser
+tests, a live server (one per module) and headless Chromium."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +18,7 @@ from fastapi.testclient import TestClient
 from dbhelp import fresh_engine
 from posology.api.app import create_app
 from posology.store import records
+from posology.store.db import open_engine, upgrade
 
 PASSWORD = "correct horse battery staple"
 
@@ -32,3 +40,66 @@ def logged_in(pages: TestClient) -> TestClient:
     )
     assert answer.status_code == 303
     return pages
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The live server's database (a SQLite file), for tests that seed it."""
+    return f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'posology.db'}"
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str) -> Iterator[str]:
+    url = database_url
+    engine = open_engine(url)
+    upgrade(engine)
+    records.add_user(engine, "doc@north.example", "North", "clinician", PASSWORD)
+    records.set_clinic_contact(engine, "North", "North spasticity clinic, 01234 567890")
+    engine.dispose()
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "posology.cli", "serve", "--port", str(port)],
+        env={**os.environ, "DATABASE_URL": url},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()

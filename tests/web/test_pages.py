@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 def test_pages_need_a_login(pages: TestClient) -> None:
     for path in (
         "/",
+        "/worklist",
         "/patients",
         "/indication",
         "/patients/1",
@@ -85,3 +86,32 @@ def test_logout_needs_the_csrf_token(logged_in: TestClient) -> None:
     logged_in.post("/logout", data={"csrf": csrf})
     logged_in.cookies.clear()
     assert logged_in.get("/patients", follow_redirects=False).status_code == 303
+
+
+def test_login_lands_on_the_worklist_and_the_event_form_names_kinds_in_words(
+    pages: TestClient,
+) -> None:
+    answer = pages.post(
+        "/login",
+        data={"email": "doc@north.example", "password": "correct horse battery staple"},
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == "/worklist"
+    worklist = pages.get("/worklist")
+    assert worklist.status_code == 200 and "No pump patient yet." in worklist.text
+    assert pages.get("/", follow_redirects=False).headers["location"] == "/worklist"
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', worklist.text).group(1)
+    pid = pages.post(
+        "/api/v1/patients",
+        headers={"X-CSRF-Token": csrf},
+        json={"patient": {"age_years": 50, "diagnosis": "stroke", "sex": "male"}, "label": "K.L."},
+    ).json()["id"]
+    html = pages.get(f"/patients/{pid}").text
+    assert '<option value="it-infusion">Start or change intrathecal infusion</option>' in html
+    assert '<option value="pump-refill">Pump refill</option>' in html
+    assert ">it-infusion<" not in html  # no code shown as a label
+    fields = re.findall(r'<(?:input|select|textarea)[^>]* id="([^"]+)"[^>]*>', html)
+    tags = re.findall(r'<(?:input|select|textarea)[^>]* id="[^"]+"[^>]*>', html)
+    assert len(fields) > 20
+    for field_id, tag in zip(fields, tags, strict=True):  # every field of every kind has a label
+        assert f'for="{field_id}"' in html or "aria-label=" in tag, field_id

@@ -438,6 +438,39 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
 
         return pump_service.patient_pump_status(engine, pack, user, patient_id)
 
+    @app.post(
+        "/api/v1/patients/{patient_id}/refill-preview",
+        tags=["pump clinic"],
+        openapi_extra=body("RefillPreviewInput"),
+        responses=answers(200, ref("RefillPreview"), 400, 401, 404, 413, 422),
+    )
+    def refill_preview(
+        patient_id: RecordId, user: R.User = User, document: Any = Body
+    ) -> dict[str, Any]:
+        from ..services.refill import refill_preview as preview
+
+        return preview(engine, pack, user, patient_id, document)
+
+    @app.get(
+        "/api/v1/patients/{patient_id}/screening",
+        tags=["pump clinic"],
+        responses=answers(200, ref("Screening"), 401, 404, 422),
+    )
+    def screening(patient_id: RecordId, user: R.User = User) -> dict[str, Any]:
+        from ..services.screening import patient_screening
+
+        return patient_screening(engine, pack, user, patient_id)
+
+    @app.get(
+        "/api/v1/patients/{patient_id}/change-limits",
+        tags=["pump clinic"],
+        responses=answers(200, ref("ChangeLimits"), 401, 404, 422),
+    )
+    def change_limits(patient_id: RecordId, user: R.User = User) -> dict[str, Any]:
+        from ..services.limits import patient_change_limits
+
+        return patient_change_limits(engine, pack, user, patient_id)
+
     @app.get(
         "/api/v1/worklist",
         tags=["pump clinic"],

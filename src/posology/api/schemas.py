@@ -24,6 +24,7 @@ INSTANT = {
     "examples": ["2026-12-01T08:00"],
 }
 KINDS = list(EVENT_KINDS)
+NULLABLE_TEXT = {"type": ["string", "null"]}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -98,6 +99,10 @@ COMPONENTS: dict[str, Any] = {
             "concentration": QUANTITY,
             "volume_ml": {"type": "number"},
             "alarm_ml": {"type": "number"},
+            "residual_ml": {"type": "number", "minimum": 0, "maximum": 100},
+            "lot": {"type": "string", "minLength": 1, "maxLength": 60},
+            "checked_by": {"type": "string", "minLength": 1, "maxLength": 200},
+            "bridge_volume_ml": {"type": "number", "exclusiveMinimum": 0, "maximum": 10},
             "note": {"type": "string"},
         },
     },
@@ -261,6 +266,176 @@ COMPONENTS: dict[str, Any] = {
             "counts": {"type": "object"},
             "patients": {"type": "array", "items": ref("PumpStatus")},
             "steps": {"type": "array"},
+        },
+    },
+    "RefillPreviewInput": {
+        "type": "object",
+        "required": ["event"],
+        "additionalProperties": False,
+        "properties": {"event": ref("Event"), "infusion": ref("Event")},
+    },
+    "PumpSettings": {
+        "type": "object",
+        "required": [
+            "concentration",
+            "volume",
+            "alarm_volume",
+            "daily_dose",
+            "hourly_rate",
+            "mode",
+            "profile",
+        ],
+        "properties": {
+            "concentration": NULLABLE_TEXT,
+            "volume": NULLABLE_TEXT,
+            "alarm_volume": NULLABLE_TEXT,
+            "daily_dose": NULLABLE_TEXT,
+            "hourly_rate": NULLABLE_TEXT,
+            "mode": {"enum": ["simple", "flex", None]},
+            "profile": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["start", "daily_rate", "hourly_rate"],
+                    "properties": {
+                        "start": {"type": "string"},
+                        "daily_rate": {"type": "string"},
+                        "hourly_rate": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "RefillPreview": {
+        "type": "object",
+        "required": [
+            "expected_residual",
+            "residual",
+            "discrepancy",
+            "before",
+            "after",
+            "bridge",
+            "next",
+            "findings",
+        ],
+        "properties": {
+            "expected_residual": NULLABLE_TEXT,
+            "residual": NULLABLE_TEXT,
+            "discrepancy": NULLABLE_TEXT,
+            "before": {"oneOf": [{"type": "null"}, ref("PumpSettings")]},
+            "after": ref("PumpSettings"),
+            "bridge": {
+                "type": ["object", "null"],
+                "required": [
+                    "old_concentration",
+                    "new_concentration",
+                    "volume",
+                    "duration_h",
+                    "dose",
+                    "text",
+                ],
+                "properties": {
+                    "old_concentration": {"type": "string"},
+                    "new_concentration": {"type": "string"},
+                    "volume": {"type": "string"},
+                    "duration_h": {"type": "number"},
+                    "dose": {"type": "string"},
+                    "text": {"type": "string"},
+                },
+            },
+            "next": {
+                "type": "object",
+                "required": ["alarm_at", "booking_window", "empty_at", "limit_at", "due_at"],
+                "properties": {
+                    "alarm_at": NULLABLE_TEXT,
+                    "booking_window": {
+                        "type": ["object", "null"],
+                        "properties": {"opens": NULLABLE_TEXT, "closes": NULLABLE_TEXT},
+                    },
+                    "empty_at": NULLABLE_TEXT,
+                    "limit_at": NULLABLE_TEXT,
+                    "due_at": NULLABLE_TEXT,
+                },
+            },
+            "findings": {"type": "array", "items": ref("Finding")},
+        },
+    },
+    "Screening": {
+        "type": "object",
+        "required": ["state", "doses", "next", "conclusion", "infusion_start"],
+        "properties": {
+            "state": {"enum": ["none", "pending", "in-progress", "responder", "non-responder"]},
+            "doses": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["at", "dose", "response", "event_id"],
+                    "properties": {
+                        "at": {"type": "string"},
+                        "dose": {"type": "string"},
+                        "response": {
+                            "type": ["object", "null"],
+                            "properties": {
+                                "effect": {"type": "boolean"},
+                                "duration_h": {"type": ["number", "null"]},
+                            },
+                        },
+                        "event_id": {"type": ["integer", "null"]},
+                    },
+                },
+            },
+            "next": {
+                "type": ["object", "null"],
+                "required": ["dose", "earliest"],
+                "properties": {"dose": {"type": "string"}, "earliest": {"type": "string"}},
+            },
+            "conclusion": NULLABLE_TEXT,
+            "infusion_start": {
+                "type": ["object", "null"],
+                "required": ["daily_dose", "hourly_rate", "prolonged", "text"],
+                "properties": {
+                    "daily_dose": {"type": "string"},
+                    "hourly_rate": {"type": "string"},
+                    "prolonged": {"type": "boolean"},
+                    "text": {"type": "string"},
+                },
+            },
+        },
+    },
+    "ChangeLimits": {
+        "type": "object",
+        "required": ["intrathecal", "oral"],
+        "properties": {
+            "intrathecal": {
+                "type": ["object", "null"],
+                "required": [
+                    "daily_dose",
+                    "phase",
+                    "largest",
+                    "smallest_without_warning",
+                    "earliest_increase",
+                    "rule",
+                ],
+                "properties": {
+                    "daily_dose": {"type": "string"},
+                    "phase": {"enum": ["titration", "maintenance"]},
+                    "largest": {"type": "string"},
+                    "smallest_without_warning": {"type": "string"},
+                    "earliest_increase": NULLABLE_TEXT,
+                    "rule": {"type": "string"},
+                },
+            },
+            "oral": {
+                "type": ["object", "null"],
+                "required": ["daily_dose", "largest", "maximum", "earliest_increase"],
+                "properties": {
+                    "daily_dose": {"type": "string"},
+                    "largest": {"type": "string"},
+                    "maximum": {"type": "string"},
+                    "earliest_increase": NULLABLE_TEXT,
+                    "rule": {"type": "string"},
+                },
+            },
         },
     },
     "PatientInput": {

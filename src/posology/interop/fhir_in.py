@@ -69,6 +69,9 @@ FORM_SYSTEM = f"{_BASE}/CodeSystem/oral-form"
 LOCAL_TIME_URL = f"{_BASE}/StructureDefinition/local-time"
 RESPONSE_URL = f"{_BASE}/StructureDefinition/test-dose-response"
 ALARM_URL = f"{_BASE}/StructureDefinition/alarm-volume"
+RESIDUAL_URL = f"{_BASE}/StructureDefinition/residual-volume"
+BRIDGE_VOLUME_URL = f"{_BASE}/StructureDefinition/bridge-volume"
+PERFORMER_FUNCTION = "http://terminology.hl7.org/CodeSystem/med-admin-perform-function"
 SCHEDULE_URL = f"{_BASE}/StructureDefinition/infusion-schedule"
 FORMS = ("tablet", "solution")
 Medications = Mapping[str, dict[str, Any]]
@@ -404,6 +407,31 @@ def _concentration(
     return next(iter(found), None)
 
 
+def _volume_or_none(value: Any, path: str) -> int | Decimal:
+    """A volume in mL that may be zero (a reservoir withdrawn empty): its unit must be a
+    volume's, its value not negative."""
+    if isinstance(value, dict) and "value" in value and fhir_number(value["value"], path) == 0:
+        fhir_quantity({**value, "value": 1}, path, VOLUME)  # the unit must still be a volume's
+        return 0
+    return _json_number(fhir_quantity(value, path, VOLUME).in_("mL"))
+
+
+def _witness(resource: dict[str, Any]) -> Any:
+    """The name of the performer who witnessed (second-checked) an administration, if any."""
+    for performer in resource.get("performer") or []:
+        if not isinstance(performer, dict):
+            continue
+        codings = (performer.get("function") or {}).get("coding") or []
+        if any(
+            isinstance(c, dict)
+            and c.get("system") == PERFORMER_FUNCTION
+            and c.get("code") == "witness"
+            for c in codings
+        ):
+            return (performer.get("actor") or {}).get("display")
+    return None
+
+
 def _administration_kind(resource: dict[str, Any], dose: Quantity, path: str) -> str:
     """Refill or test dose, as the resource says; an unmarked mass bolus without a device is a
     test dose; anything else unmarked is refused rather than guessed."""
@@ -471,6 +499,16 @@ def events_from_medication_administration(
         if alarm is not None:
             q = fhir_quantity(alarm.get("valueQuantity"), f"{path}.extension.alarm", VOLUME)
             event["alarm_ml"] = _json_number(q.in_("mL"))
+        for url, key in ((RESIDUAL_URL, "residual_ml"), (BRIDGE_VOLUME_URL, "bridge_volume_ml")):
+            found = _extension(resource, url)
+            if found is not None:
+                event[key] = _volume_or_none(found.get("valueQuantity"), f"{path}.extension.{key}")
+        lot = (_medication(resource, medications).get("batch") or {}).get("lotNumber")
+        if lot is not None:
+            event["lot"] = lot
+        witness = _witness(resource)
+        if witness is not None:
+            event["checked_by"] = witness
         return [event]
     if dose.dim == VOLUME:
         if concentration is None:

@@ -35,9 +35,12 @@ from ..serialize import DISCLAIMER
 from ..units import MASS, Quantity
 from .fhir_in import (
     ALARM_URL,
+    BRIDGE_VOLUME_URL,
     EVENT_KIND,
     FORM_SYSTEM,
     LOCAL_TIME_URL,
+    PERFORMER_FUNCTION,
+    RESIDUAL_URL,
     RESPONSE_URL,
     SCHEDULE_URL,
 )
@@ -337,6 +340,14 @@ def _with_medication(
     }
 
 
+def _witness(name: str) -> dict[str, Any]:
+    """The second person who checked a refill, as a performer witnessing the administration."""
+    return {
+        "function": {"coding": [{"system": PERFORMER_FUNCTION, "code": "witness"}]},
+        "actor": {"display": name},
+    }
+
+
 def _history_resource(
     event: Event,
     open_ended: bool,
@@ -407,6 +418,14 @@ def _history_resource(
             strength = event.concentration
             if event.alarm is not None:
                 extensions.append({"url": ALARM_URL, "valueQuantity": ucum(event.alarm, "mL")})
+            if event.residual is not None:
+                extensions.append(
+                    {"url": RESIDUAL_URL, "valueQuantity": ucum(event.residual, "mL")}
+                )
+            if event.bridge_volume is not None:
+                extensions.append(
+                    {"url": BRIDGE_VOLUME_URL, "valueQuantity": ucum(event.bridge_volume, "mL")}
+                )
         administration: dict[str, Any] = {
             "resourceType": "MedicationAdministration",
             "status": "completed",
@@ -417,7 +436,12 @@ def _history_resource(
         }
         if extensions:
             administration["extension"] = extensions
-        return _with_medication(administration, medication, None, strength)
+        if isinstance(event, PumpRefill) and event.checked_by is not None:
+            administration["performer"] = [_witness(event.checked_by)]
+        out = _with_medication(administration, medication, None, strength)
+        if isinstance(event, PumpRefill) and event.lot is not None:
+            out["contained"][0]["batch"] = {"lotNumber": event.lot}
+        return out
     if isinstance(event, (OralStop, ItStop)):
         route = ORAL_ROUTE if isinstance(event, OralStop) else INTRATHECAL_ROUTE
         return {

@@ -397,7 +397,40 @@ def _pump_refill(obj: Mapping[str, Any], at: datetime, path: str) -> PumpRefill:
         if alarm_value >= volume:
             raise InputError(F.join(path, "alarm_ml"), "must be below volume_ml")
         alarm = Quantity.of(alarm_value, "mL")
-    return PumpRefill(at, conc, filled, alarm)
+    residual = None
+    if obj.get("residual_ml") is not None:
+        residual_value = F.number(
+            obj["residual_ml"],
+            F.join(path, "residual_ml"),
+            low=Fraction(-1),
+            high=_MAX_RESERVOIR,
+            what="volume withdrawn before filling in mL, from 0 to 100 (0 when none was left)",
+        )
+        if residual_value < 0:
+            raise InputError(F.join(path, "residual_ml"), "must not be negative")
+        residual = Quantity.of(residual_value, "mL")
+    bridge = F.amount(
+        obj,
+        "bridge_volume_ml",
+        path,
+        _MAX_BRIDGE_VOLUME,
+        "mL",
+        "pump tubing plus catheter volume in mL as the programmer shows it, above 0 and at most 10",
+    )
+    lot = None if obj.get("lot") is None else _label(obj["lot"], F.join(path, "lot"), MAX_LOT)
+    checked_by = (
+        None
+        if obj.get("checked_by") is None
+        else _label(obj["checked_by"], F.join(path, "checked_by"), MAX_PERSON)
+    )
+    return PumpRefill(at, conc, filled, alarm, residual, lot, checked_by, bridge)
+
+
+# Plausibility bounds and lengths of a refill's record (typing slips, not clinical limits): a
+# pump's tubing and catheter hold well under a millilitre; a lot number and a name are short.
+_MAX_BRIDGE_VOLUME = Fraction(10)
+MAX_LOT = 60
+MAX_PERSON = 200
 
 
 _EVENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -406,7 +439,10 @@ _EVENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "it-test-dose": (("dose",), ("response",)),
     "pump-implant": ((), ()),
     "it-infusion": (("daily_dose",), ("schedule",)),
-    "pump-refill": (("concentration", "volume_ml"), ("alarm_ml",)),
+    "pump-refill": (
+        ("concentration", "volume_ml"),
+        ("alarm_ml", "residual_ml", "lot", "checked_by", "bridge_volume_ml"),
+    ),
     "it-stable": ((), ()),
     "it-stop": ((), ()),
     "review": (("note",), ()),

@@ -88,13 +88,23 @@ class ItInfusion:
 
 @dataclass(frozen=True, slots=True)
 class PumpRefill:
-    """The reservoir emptied and refilled with ``volume`` of ``concentration``."""
+    """The reservoir emptied and refilled with ``volume`` of ``concentration``.
+
+    ``residual`` is the volume withdrawn before filling (compared with the volume expected,
+    SUP-IT-RESIDUAL), ``lot`` the solution's lot number, ``checked_by`` the second person who
+    checked the refill, ``bridge_volume`` the pump tubing plus catheter volume the programmer
+    shows (to work out a bridge bolus on a concentration change, SUP-IT-BRIDGE).
+    """
 
     kind: ClassVar[str] = "pump-refill"
     at: datetime
     concentration: Quantity
     volume: Quantity
     alarm: Quantity | None = None
+    residual: Quantity | None = None
+    lot: str | None = None
+    checked_by: str | None = None
+    bridge_volume: Quantity | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -551,6 +551,7 @@ def _oral_wean(ctx: Context, pack: Pack, req: PlanRequest) -> list[Step]:
 
 def it_flex(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     ctx = context_at_start(req, pack)
+    _refuse_if_not_eligible(ctx, pack)  # the night rate raises the daily dose
     rule = pack.rule("IT-MODE-COMPLEX")
     active = ctx.infusion_active
     if active is None:
@@ -660,6 +661,7 @@ def it_taper(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
 
 def it_tolerance_holiday(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     ctx = context_at_start(req, pack)
+    _refuse_if_not_eligible(ctx, pack)  # the holiday ends in a resumption, a new start
     steps, stop = _taper(ctx, pack, req)
     tolerance = pack.rule("IT-TOLERANCE")
     alternative = tolerance.text("alternative")

@@ -13,11 +13,17 @@ from ..knowledge.schema import Pack
 from ..model.events import Event
 from ..model.finding import Finding
 from ..model.patient import Patient
-from . import general, infusion, mixup, oral, pump, screening
+from . import general, infusion, mixup, oral, pump, refill, screening
 from .context import Context, build_context
 
 CHECKS = (
-    mixup.CHECKS + general.CHECKS + oral.CHECKS + screening.CHECKS + infusion.CHECKS + pump.CHECKS
+    mixup.CHECKS
+    + general.CHECKS
+    + oral.CHECKS
+    + screening.CHECKS
+    + infusion.CHECKS
+    + pump.CHECKS
+    + refill.CHECKS
 )
 
 

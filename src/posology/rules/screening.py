@@ -18,8 +18,17 @@ def it_paed_under4(ctx: Context) -> Iterator[Finding]:
     if not isinstance(ctx.proposal, (ItTestDose, PumpImplant, ItInfusion)):
         return
     min_age = ctx.pack.rule("IT-PAED-UNDER4").quantity("min_age")
-    if ctx.age_quantity is not None and ctx.age_quantity < min_age:
-        yield ctx.say("IT-PAED-UNDER4", "under", min_age=format_number(min_age.in_("a")))
+    if ctx.age_quantity is None or ctx.age_quantity >= min_age:
+        return
+    running = ctx.infusion_active
+    proposal = ctx.proposal
+    lowers = (
+        isinstance(proposal, ItInfusion)
+        and running is not None
+        and proposal.daily_dose <= running.daily_dose
+    )
+    key = "under_reducing" if lowers else "under"
+    yield ctx.say("IT-PAED-UNDER4", key, min_age=format_number(min_age.in_("a")))
 
 
 def it_screen_infection(ctx: Context) -> Iterator[Finding]:

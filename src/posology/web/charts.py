@@ -28,11 +28,6 @@ def _frame(title: str, body: str, x_label: str, y_label: str) -> str:
     )
 
 
-def _scale(values: list[float], low: float, high: float) -> list[float]:
-    span = (high - low) or 1.0
-    return [(v - low) / span for v in values]
-
-
 def daily_dose_staircase(plan: Plan) -> str | None:
     """Daily dose over time, one line per route, as steps. None when the plan changes no dose."""
     points: list[tuple[datetime, float, str]] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -23,16 +24,55 @@ from ..api.app import SESSION_COOKIE
 from ..errors import InputError
 from ..knowledge import Pack
 from ..knowledge.derived import treatment_fields
+from ..model.documents import SCHEDULE_TOLERANCE
 from ..model.events import EVENT_KINDS, Event, ItInfusion
 from ..model.patient import DIAGNOSES, SEXES
 from ..planning.request import GOALS
 from ..serialize import DISCLAIMER
+from ..services import pump as pump_service
+from ..services.clinic import clinic_now, clinic_zone, local
 from ..store import records as R
-from ..units import Quantity
+from ..units import Quantity, parse_quantity
 
 HERE = Path(__file__).parent
 KINDS = EVENT_KINDS
 GOAL_OPTIONS = ("target_daily_dose", "concentration", "night_onset", "night_end")
+
+KIND_LABELS = {
+    "pump-refill": "Pump refill",
+    "it-infusion": "Start or change intrathecal infusion",
+    "it-test-dose": "Intrathecal test dose",
+    "pump-implant": "Pump implanted",
+    "oral-regimen": "Oral baclofen regimen",
+    "oral-stop": "Stop oral baclofen",
+    "it-stable": "Titration finished (maintenance from now on)",
+    "it-stop": "Stop intrathecal infusion",
+    "review": "Review or reminder",
+}
+"""Each event kind in words, in the order the event form offers them (pump work first)."""
+
+STATE_LABELS = {
+    "empty": "Pump empty",
+    "past-alarm": "Past the low-reservoir alarm",
+    "overdue": "Refill overdue",
+    "due": "Refill due",
+    "ok": "On schedule",
+    "stopped": "Infusion stopped",
+    "no-fill": "No fill recorded",
+    "no-pump": "No pump",
+}
+"""The pump states of :data:`posology.pump_status.STATES` in the words the clinic uses."""
+
+GOAL_LABELS = {
+    "oral-titration": "Oral titration (increase)",
+    "oral-taper": "Oral taper (decrease and stop)",
+    "it-screening": "Intrathecal screening (test doses)",
+    "it-titration": "Intrathecal titration",
+    "it-refill": "Pump refill",
+    "it-flex": "Flex (night) programme",
+    "it-tolerance-holiday": "Tolerance holiday",
+    "it-taper": "Intrathecal taper",
+}
 
 
 def _environment() -> Any:
@@ -41,7 +81,41 @@ def _environment() -> Any:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
     env.globals["disclaimer"] = DISCLAIMER
     env.filters["plain"] = plain_value
+    env.filters["when"] = when_text
+    env.filters["day"] = day_text
+    env.filters["qty"] = quantity_text
+    env.globals["kind_labels"] = KIND_LABELS
+    env.globals["state_labels"] = STATE_LABELS
     return env
+
+
+def _instant(value: str | datetime | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def when_text(value: str | datetime | None) -> str:
+    """An instant for people, as the clinic reads it: "Tue 12 Nov 2026, 09:00"."""
+    at = _instant(value)
+    return "—" if at is None else f"{at:%a %d %b %Y, %H:%M}"
+
+
+def day_text(value: str | datetime | None) -> str:
+    """A date for people: "Tue 12 Nov 2026"."""
+    at = _instant(value)
+    return "—" if at is None else f"{at:%a %d %b %Y}"
+
+
+@lru_cache(maxsize=512)
+def quantity_text(code: str | None) -> str:
+    """A quantity code of the API ("250 ug/d") as people read it ("250 µg/day")."""
+    if not code:
+        return "—"
+    try:
+        return parse_quantity(code, allow_zero=True).text()
+    except InputError:  # not a quantity the reader knows: shown as given rather than lost
+        return code
 
 
 def plain_value(value: Any) -> str:
@@ -103,7 +177,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
-        return RedirectResponse("/patients" if session(request) else "/login", status_code=303)
+        return RedirectResponse("/worklist" if session(request) else "/login", status_code=303)
 
     @app.get("/login", include_in_schema=False)
     def login_page(request: Request) -> Response:
@@ -118,7 +192,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
             )
         except R.Unauthorized as exc:
             return render("login.html", status=401, user=None, csrf="", error=str(exc))
-        response = RedirectResponse("/patients", status_code=303)
+        response = RedirectResponse("/worklist", status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
             token,
@@ -169,6 +243,25 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
             treatments=treatments,
         )
 
+    @app.get("/worklist", include_in_schema=False)
+    def worklist_page(request: Request, filter: str | None = None) -> Response:
+        current = session(request)
+        if current is None:
+            return to_login()
+        only = filter if filter in pump_service.FILTERS else None
+        answer = pump_service.worklist(engine, pack, current[0], only)
+        today = datetime.fromisoformat(answer["at"]).date()
+        for row in answer["patients"]:
+            due = _instant(row["due_at"])
+            row["due_in"] = None if due is None else (due.date() - today).days
+        return render(
+            "worklist.html",
+            user=current[0],
+            csrf=current[1],
+            work=answer,
+            only=only,
+        )
+
     @app.get("/patients", include_in_schema=False)
     def patients(request: Request) -> Response:
         current = session(request)
@@ -192,18 +285,35 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
 
         record = R.get_patient(engine, current[0], patient_id)
         events = R.list_events(engine, current[0], patient_id)
+        zone = clinic_zone(engine, current[0])
         for e in events:
             e["what"] = describe_html(parse_event(e["event"], "event"))
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")
+            e["when"] = when_text(local(datetime.fromisoformat(e["event"]["at"]), zone))
+        status = pump_service.patient_pump_status(engine, pack, current[0], patient_id)
+        has_pump = status["state"] != "no-pump"
+        # the stored test-dose events, so a response can be recorded as a correction of each
+        test_doses = {
+            str(e["id"]): e["event"]
+            for e in events
+            if e["event"].get("kind") == "it-test-dose" and not e["superseded"]
+        }
+        now = clinic_now(zone, None).strftime("%Y-%m-%dT%H:%M")
         return render(
             "patient.html",
             user=current[0],
             csrf=current[1],
             record=record,
             events=events,
-            kinds=KINDS,
+            kinds=tuple(KIND_LABELS),
             goals=GOALS,
+            goal_labels=GOAL_LABELS,
             now=now,
+            pump=status,
+            has_pump=has_pump,
+            status_json=_script_json(status),
+            test_doses_json=_script_json(test_doses),
+            rate_places=pack.rule("SUP-IT-RATE").count("rate_unit_places"),
+            schedule_tolerance=str(float(SCHEDULE_TOLERANCE)),
             profile_json=json.dumps(record["patient"], indent=2, ensure_ascii=False),
         )
 
@@ -324,6 +434,11 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
             media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
         )
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe inside a ``<script type="application/json">`` element (no closing tag)."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
 
 
 def _daily_dose_for_reservoir(history: tuple[Event, ...], result: Any) -> Quantity | None:

@@ -1,7 +1,11 @@
-// Posology pages: live checks before saving, override reasons, saving plans. No framework.
+// Posology pages: one form per event kind, live checks before saving, override reasons, the
+// refill review, screening, dose-change limits, the flex profile editor, saving plans.
+// No framework. Every clinical number shown comes from the server; the script only converts
+// µg/day to µg/h for display and adds up a profile to show the clinician what they typed.
 (function () {
   "use strict";
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const $ = (id) => document.getElementById(id);
 
   async function api(method, url, body) {
     const response = await fetch(url, {
@@ -17,79 +21,535 @@
   function text(tag, className, content) {
     const node = document.createElement(tag);
     if (className) node.className = className;
-    node.textContent = content;
+    if (content !== undefined) node.textContent = content;
     return node;
   }
 
-  function showFindings(container, findings) {
-    container.replaceChildren();
-    if (!findings.length) { container.append(text("p", "", "No finding: the checker has nothing to report.")); return; }
+  function errorText(result, fallback) {
+    const e = result && result.data && result.data.error;
+    return e ? `${e.field ? e.field + ": " : ""}${e.message}` : fallback;
+  }
+
+  const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  // An instant of the API (already in the clinic's zone) as the clinic reads it; the browser's
+  // own zone plays no part.
+  function fmtWhen(iso, dateOnly) {
+    if (!iso) return "—";
+    const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?/.exec(iso);
+    if (!m) return iso;
+    const day = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])).getUTCDay();
+    const date = `${DAYS[day]} ${m[3]} ${MONTHS[+m[2] - 1]} ${m[1]}`;
+    return dateOnly || m[4] === undefined ? date : `${date}, ${m[4]}:${m[5]}`;
+  }
+
+  // A quantity code of the API ("250 ug/d") in the words people read ("250 µg/day").
+  function qty(code) {
+    if (code === null || code === undefined || code === "") return "—";
+    return String(code).replace(/\bug\b/g, "µg").replace(/\/d$/, "/day").replace(/\/d\b/, "/day");
+  }
+  const num = (code) => (code === null || code === undefined ? NaN : parseFloat(String(code)));
+
+  function showFindings(container, findings, keep) {
+    if (!keep) container.replaceChildren();
+    if (!findings.length) { container.append(text("p", "ok-box", "No finding: the checker has nothing to report.")); return; }
     for (const f of findings) {
       const box = document.createElement("div");
       box.className = "finding " + f.severity;
       box.setAttribute("role", "status");
-      box.append(text("span", "sev " + f.severity, f.severity), document.createTextNode(" " + f.rule + ": " + f.message));
-      box.append(text("div", "quote", "“" + f.citation.quote + "” (" + f.citation.source + ")"));
+      box.append(text("span", "sev " + f.severity, f.severity), document.createTextNode(" " + f.message + " "), text("span", "rule-id", "(" + f.rule + ")"));
+      if (f.citation) box.append(text("div", "quote", "“" + f.citation.quote + "” (" + f.citation.source + ")"));
       container.append(box);
     }
   }
 
-  function eventFromForm(form) {
-    const v = (name) => (form.elements[name] ? form.elements[name].value.trim() : "");
-    const event = { at: v("at"), kind: v("kind") };
-    const kind = event.kind;
-    if (kind === "oral-regimen") { event.dose = v("dose"); event.times_per_day = Number(v("times_per_day") || "3"); }
-    if (kind === "it-test-dose") { event.dose = v("dose"); }
-    if (kind === "it-infusion") { event.daily_dose = v("daily_dose"); }
-    if (kind === "pump-refill") { event.concentration = v("concentration"); event.volume_ml = Number(v("volume_ml")); }
-    if (kind === "review") { event.note = v("note") || "review"; }
-    return event;
+  // ---- the flex profile editor and the programme (daily dose, simple or flex) -------------
+  const eventForm = $("event-form");
+  const places = eventForm ? Number(eventForm.dataset.places || "1") : 1;
+  const tolerance = eventForm ? Number(eventForm.dataset.tolerance || "0.01") : 0.01;
+  const status = eventForm ? JSON.parse($("pump-status-data").textContent) : null;
+  const running = status && status.infusion;
+  const hourly = (perDay) => (perDay / 24).toFixed(places);
+  const minutes = (hhmm) => { const [h, m] = hhmm.split(":").map(Number); return h * 60 + m; };
+
+  function profileMean(rows) {
+    const sorted = rows.slice().sort((a, b) => minutes(a.start) - minutes(b.start));
+    let total = 0;
+    sorted.forEach((seg, i) => {
+      const end = minutes(sorted[(i + 1) % sorted.length].start);
+      let span = (end - minutes(seg.start) + 1440) % 1440;
+      if (sorted.length === 1) span = 1440;
+      total += seg.rate * span / 1440;
+    });
+    return total;
   }
 
-  const eventForm = document.getElementById("event-form");
+  function programme(prefix) {
+    const daily = $(prefix + "-daily");
+    const mode = $(prefix + "-mode");
+    const editor = $(prefix + "-flex");
+    const body = editor.querySelector("tbody");
+    const totalBox = $(prefix + "-flex-total");
+    const hourlyBox = $(prefix + "-hourly");
+
+    function addRow(start, rate) {
+      const tr = document.createElement("tr");
+      const n = body.children.length + 1;
+      tr.innerHTML = `<td><input type="time" step="60" class="seg-start" aria-label="Start of segment ${n}"></td>` +
+        `<td><span class="with-unit"><input type="number" min="0" step="any" inputmode="decimal" class="seg-rate" aria-label="Daily rate of segment ${n} in µg/day"><span class="unit">µg/day</span></span></td>` +
+        `<td class="seg-hourly qty"></td><td><button type="button" class="secondary small remove-segment" aria-label="Remove segment ${n}">Remove</button></td>`;
+      tr.querySelector(".seg-start").value = start || "";
+      tr.querySelector(".seg-rate").value = rate === undefined ? "" : rate;
+      tr.querySelector(".remove-segment").addEventListener("click", () => { tr.remove(); refresh(); });
+      tr.querySelectorAll("input").forEach((i) => i.addEventListener("input", refresh));
+      body.append(tr);
+    }
+
+    function rows() {
+      return Array.from(body.querySelectorAll("tr")).map((tr) => ({
+        start: tr.querySelector(".seg-start").value,
+        rate: parseFloat(tr.querySelector(".seg-rate").value),
+      }));
+    }
+
+    function refresh() {
+      const d = parseFloat(daily.value);
+      hourlyBox.textContent = Number.isFinite(d) ? `${d} µg/day = ${hourly(d)} µg/h` : "µg/day and µg/h are shown side by side here.";
+      editor.hidden = mode.value !== "flex";
+      for (const tr of body.querySelectorAll("tr")) {
+        const r = parseFloat(tr.querySelector(".seg-rate").value);
+        tr.querySelector(".seg-hourly").textContent = Number.isFinite(r) ? `${hourly(r)} µg/h` : "";
+      }
+      if (mode.value !== "flex") { totalBox.textContent = ""; return; }
+      const segs = rows().filter((s) => s.start && Number.isFinite(s.rate));
+      if (!segs.length) { totalBox.textContent = "Add the profile's segments."; totalBox.className = "flex-total bad"; return; }
+      const mean = profileMean(segs);
+      const shown = Math.round(mean * 100) / 100;
+      const ok = Number.isFinite(d) && Math.abs(mean - d) <= tolerance;
+      totalBox.className = "flex-total " + (ok ? "good" : "bad");
+      totalBox.textContent = `Time-weighted daily total: ${shown} µg/day (${hourly(mean)} µg/h on average) — ` +
+        (ok ? "matches the daily dose." : `does NOT match the daily dose of ${Number.isFinite(d) ? d : "?"} µg/day. It will not be saved.`);
+    }
+
+    // a flex profile pre-filled from the infusion running, else two segments at the daily dose
+    const profile = running && running.profile && running.profile.length ? running.profile : null;
+    if (profile) profile.forEach((s) => addRow(s.start, num(s.daily_rate)));
+    else { addRow("07:00", daily.value); addRow("22:00", daily.value); }
+    editor.querySelector(".add-segment").addEventListener("click", () => { addRow("", ""); refresh(); });
+    daily.addEventListener("input", refresh);
+    mode.addEventListener("change", refresh);
+    refresh();
+
+    return {
+      daily, refresh,
+      // the programme as the it-infusion event's fields; refuses a profile whose mean is not
+      // the daily dose (the reader refuses it too)
+      fields() {
+        const d = parseFloat(daily.value);
+        if (!Number.isFinite(d) || d <= 0) throw new Error("Give the daily dose in µg/day.");
+        const out = { daily_dose: `${d} ug/d` };
+        if (mode.value === "flex") {
+          const segs = rows();
+          if (segs.some((s) => !s.start || !Number.isFinite(s.rate))) throw new Error("Every profile segment needs a start time and a daily rate in µg/day.");
+          if (new Set(segs.map((s) => s.start)).size !== segs.length) throw new Error("Two profile segments start at the same time.");
+          const mean = profileMean(segs);
+          if (Math.abs(mean - d) > tolerance) {
+            throw new Error(`Not saved: the profile's time-weighted daily total is ${Math.round(mean * 100) / 100} µg/day, not the daily dose of ${d} µg/day. Correct the profile or the daily dose.`);
+          }
+          out.schedule = segs.slice().sort((a, b) => minutes(a.start) - minutes(b.start)).map((s) => ({ start: s.start, daily_rate: `${s.rate} ug/d` }));
+        }
+        return out;
+      },
+      // whether the programme differs from the infusion running now
+      changed() {
+        if (!running) return true;
+        const f = this.fields();
+        if (num(f.daily_dose) !== num(running.daily_dose)) return true;
+        const now = (running.profile || []).map((s) => `${s.start}=${num(s.daily_rate)}`).join(",");
+        const then = (f.schedule || []).map((s) => `${s.start}=${num(s.daily_rate)}`).join(",");
+        return now !== then;
+      },
+    };
+  }
+
+  // ---- the event form: one set of fields per kind ------------------------------------------
   if (eventForm) {
     const pid = eventForm.dataset.patient;
-    const out = document.getElementById("check-result");
-    const overrideBox = document.getElementById("override-box");
-    const errorBox = document.getElementById("event-error");
-    document.getElementById("check-button").addEventListener("click", async () => {
-      errorBox.textContent = "";
-      const result = await api("POST", `/api/v1/patients/${pid}/check`, { proposal: eventFromForm(eventForm) });
-      if (result.status === 200) showFindings(out, result.data.findings);
-      else errorBox.textContent = (result.data && result.data.error) ? `${result.data.error.field}: ${result.data.error.message}` : "The check failed.";
-    });
-    eventForm.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      errorBox.textContent = "";
-      const body = { event: eventFromForm(eventForm) };
-      const reason = eventForm.elements["override_reason"].value.trim();
-      if (reason) body.override_reason = reason;
-      // check first: findings of severity error or critical are shown, and saving them needs a reason
-      const checked = await api("POST", `/api/v1/patients/${pid}/check`, { proposal: body.event });
-      if (checked.status !== 200) {
-        errorBox.textContent = (checked.data && checked.data.error) ? `${checked.data.error.field}: ${checked.data.error.message}` : "The check failed.";
-        return;
+    const out = $("check-result");
+    const overrideBox = $("override-box");
+    const errorBox = $("event-error");
+    const kindSelect = $("kind");
+    const saveButton = $("save-button");
+    const programmes = { refill: programme("refill"), inf: programme("inf") };
+    const v = (id) => ($(id) ? $(id).value.trim() : "");
+    const SAVE_LABELS = { "pump-refill": "Save the refill", "it-infusion": "Save the infusion", "it-test-dose": "Save the test dose" };
+
+    function showKind() {
+      for (const fs of eventForm.querySelectorAll("fieldset[data-kind]")) {
+        const on = fs.dataset.kind === kindSelect.value;
+        fs.hidden = !on;
+        fs.disabled = !on;
       }
-      showFindings(out, checked.data.findings);
-      const serious = checked.data.findings.some((f) => f.severity === "error" || f.severity === "critical");
+      saveButton.textContent = SAVE_LABELS[kindSelect.value] || "Save";
+      out.replaceChildren();
+      errorBox.textContent = "";
+      if (kindSelect.value === "it-infusion" || kindSelect.value === "oral-regimen") loadLimits();
+    }
+    kindSelect.addEventListener("change", showKind);
+
+    function need(id, what) {
+      const n = parseFloat(v(id));
+      if (!Number.isFinite(n) || n < 0) throw new Error(`Give ${what}.`);
+      return n;
+    }
+
+    // the events the form records, in order (a refill may bring an infusion change with it)
+    function eventsFromForm() {
+      const kind = kindSelect.value;
+      const at = v("at");
+      if (!at) throw new Error("Give the time it happened.");
+      const event = { at, kind };
+      if (kind === "oral-regimen") {
+        event.dose = `${need("oral-dose", "the dose per administration")} ${v("oral-unit")}`;
+        event.times_per_day = Number(v("oral-times") || "3");
+      } else if (kind === "it-test-dose") {
+        event.dose = `${need("td-dose", "the bolus dose")} ${v("td-unit")}`;
+        const effect = v("td-effect");
+        if (effect === "yes") event.response = { effect: true, duration_h: need("td-duration", "how many hours the effect lasted") };
+        if (effect === "no") event.response = { effect: false };
+      } else if (kind === "it-infusion") {
+        Object.assign(event, programmes.inf.fields());
+      } else if (kind === "review") {
+        event.note = v("review-note") || "review";
+      } else if (kind === "pump-refill") {
+        event.concentration = `${need("refill-conc", "the new concentration in µg/mL")} ug/mL`;
+        event.volume_ml = need("refill-volume", "the volume filled in mL");
+        if (v("refill-residual")) event.residual_ml = need("refill-residual", "the volume withdrawn in mL");
+        if (v("refill-lot")) event.lot = v("refill-lot");
+        if (v("refill-checked")) event.checked_by = v("refill-checked");
+        if (v("refill-bridge")) event.bridge_volume_ml = need("refill-bridge", "the bridge volume in mL");
+        if (v("refill-alarm")) event.alarm_ml = need("refill-alarm", "the alarm volume in mL");
+        const events = [event];
+        if (v("refill-daily") && programmes.refill.changed()) events.push({ at, kind: "it-infusion", ...programmes.refill.fields() });
+        return events;
+      }
+      return [event];
+    }
+
+    function collect() {
+      errorBox.textContent = "";
+      try { return eventsFromForm(); } catch (e) { errorBox.textContent = e.message; return null; }
+    }
+
+    async function checkAll(events) {
+      out.replaceChildren();
+      let all = [];
+      for (const e of events) {
+        const checked = await api("POST", `/api/v1/patients/${pid}/check`, { proposal: e });
+        if (checked.status !== 200) { errorBox.textContent = errorText(checked, "The check failed."); return null; }
+        all = all.concat(checked.data.findings);
+      }
+      showFindings(out, all);
+      limitsAfterCheck();
+      return all;
+    }
+
+    $("check-button").addEventListener("click", async () => {
+      const events = collect();
+      if (events) await checkAll(events);
+    });
+
+    eventForm.addEventListener("submit", async (submitted) => {
+      submitted.preventDefault();
+      const events = collect();
+      if (!events) return;
+      const reason = v("override_reason");
+      // check first: findings of severity error or critical are shown, and saving them needs a reason
+      const findings = await checkAll(events);
+      if (findings === null) return;
+      const serious = findings.some((f) => f.severity === "error" || f.severity === "critical");
       if (serious && !reason) {
         overrideBox.hidden = false;
-        errorBox.textContent = "Not saved: findings of severity error or critical. Give an override reason to record it anyway.";
+        errorBox.textContent = "Not saved: the checker found a problem of severity error or critical. Correct it, or give a reason to record it anyway.";
         return;
       }
-      const result = await api("POST", `/api/v1/patients/${pid}/events`, body);
-      if (result.status === 201) { window.location.reload(); return; }
-      if (result.status === 422 && result.data && result.data.findings) {
-        showFindings(out, result.data.findings);
-        overrideBox.hidden = false;
-        errorBox.textContent = "Not saved: findings of severity error or critical. Give an override reason to record it anyway.";
+      for (let i = 0; i < events.length; i++) {
+        const body = { event: events[i] };
+        if (reason) body.override_reason = reason;
+        const result = await api("POST", `/api/v1/patients/${pid}/events`, body);
+        if (result.status === 201) continue;
+        const saved = i > 0 ? "The refill is saved; the programme change is not. " : "";
+        if (result.status === 422 && result.data && result.data.findings) {
+          showFindings(out, result.data.findings);
+          overrideBox.hidden = false;
+          errorBox.textContent = saved + "Not saved: findings of severity error or critical. Give a reason to record it anyway.";
+        } else errorBox.textContent = saved + errorText(result, "Not saved.");
         return;
       }
-      errorBox.textContent = (result.data && result.data.error) ? `${result.data.error.field}: ${result.data.error.message}` : "Not saved.";
+      window.location.reload();
     });
+
+    // ---- the refill review: before / after, discrepancy, bridge bolus, new dates --------------
+    $("refill-review").addEventListener("click", async () => {
+      const events = collect();
+      if (!events) return;
+      const box = $("refill-preview");
+      const body = { event: events[0] };
+      if (events[1]) body.infusion = events[1];
+      const result = await api("POST", `/api/v1/patients/${pid}/refill-preview`, body);
+      box.replaceChildren();
+      if (result.status !== 200) { box.append(text("p", "error-box", errorText(result, "The review is not available."))); return; }
+      renderPreview(box, result.data);
+    });
+
+    function settingsRows(before, after) {
+      const line = (s, f) => (s ? f(s) : "—");
+      const rate = (s) => `${qty(s.daily_dose)} = ${qty(s.hourly_rate)}`;
+      const mode = (s) => (s.mode === "flex" ? "Flex: " + s.profile.map((p) => `from ${p.start} ${qty(p.daily_rate)} (${qty(p.hourly_rate)})`).join("; ") : "Simple: the same rate all day");
+      return [
+        ["Concentration", line(before, (s) => qty(s.concentration)), qty(after.concentration), "conc"],
+        ["Volume in the reservoir", line(before, (s) => qty(s.volume)), qty(after.volume), "volume"],
+        ["Low-reservoir alarm volume", line(before, (s) => qty(s.alarm_volume)), qty(after.alarm_volume), "alarm"],
+        ["Daily dose and hourly rate", line(before, rate), rate(after), "rate"],
+        ["Delivery", line(before, mode), mode(after), "mode"],
+      ];
+    }
+
+    function renderPreview(box, p) {
+      box.append(text("h3", "", "Review: before and after the refill"));
+      const resid = text("p", "residual", "");
+      resid.id = "preview-residual";
+      resid.textContent = p.residual
+        ? `Volume withdrawn ${qty(p.residual)}; expected ${qty(p.expected_residual)}` + (p.discrepancy ? `; difference ${p.discrepancy}.` : ".")
+        : `Expected residual: ${qty(p.expected_residual)} (no withdrawn volume entered).`;
+      box.append(resid);
+      const table = document.createElement("table");
+      table.className = "before-after";
+      table.id = "preview-settings";
+      table.innerHTML = "<thead><tr><th scope='col'>Setting</th><th scope='col'>Before</th><th scope='col'>After</th></tr></thead>";
+      const tbody = document.createElement("tbody");
+      for (const [name, b, a, key] of settingsRows(p.before, p.after)) {
+        const tr = document.createElement("tr");
+        if (b !== a && b !== "—") tr.className = "changed";
+        tr.append(text("th", "", name), text("td", "", b), text("td", "after-" + key, a));
+        tr.firstChild.setAttribute("scope", "row");
+        tbody.append(tr);
+      }
+      table.append(tbody);
+      box.append(table);
+      if (p.bridge) {
+        const b = document.createElement("div");
+        b.className = "finding warning bridge";
+        b.id = "preview-bridge";
+        b.append(text("strong", "", "Bridge bolus"));
+        // the words are the pack's (SUP-IT-BRIDGE); the figures are the engine's
+        if (p.bridge.text) b.append(text("div", "", p.bridge.text));
+        b.append(text("div", "bridge-figures", `Bolus ${qty(p.bridge.dose)} · volume ${qty(p.bridge.volume)} of ${qty(p.bridge.old_concentration)} · over ${p.bridge.duration_h} h · then ${qty(p.bridge.new_concentration)}`));
+        box.append(b);
+      }
+      const n = p.next || {};
+      const dl = document.createElement("dl");
+      dl.className = "next-dates";
+      dl.id = "preview-next";
+      const add = (term, value, id) => { dl.append(text("dt", "", term)); const dd = text("dd", "", value); dd.id = id; dl.append(dd); };
+      add("New low-reservoir alarm", fmtWhen(n.alarm_at), "preview-alarm");
+      add("Book the next refill", n.booking_window ? `${fmtWhen(n.booking_window.opens, true)} to ${fmtWhen(n.booking_window.closes, true)}` : "—", "preview-window");
+      add("Reservoir empty", fmtWhen(n.empty_at), "preview-empty");
+      add("Longest refill interval reached", fmtWhen(n.limit_at, true), "preview-limit");
+      box.append(text("h3", "", "After this refill"), dl);
+      const findings = document.createElement("div");
+      findings.id = "preview-findings";
+      box.append(findings);
+      showFindings(findings, p.findings || []);
+      box.append(text("p", "hint", "Nothing is saved yet: press “Save the refill” to record it."));
+    }
+
+    // ---- dose-change limits: the allowed range and earliest time, the largest as one click ---
+    let limits = null;
+    let limitsAsked = false;
+    async function loadLimits() {
+      if (limitsAsked) { renderLimits(); return; }
+      limitsAsked = true;
+      const result = await api("GET", `/api/v1/patients/${pid}/change-limits`);
+      if (result.status === 200) limits = result.data;
+      renderLimits();
+    }
+
+    function limitBox(id, lines, suggestion, apply) {
+      const box = $(id);
+      if (!box) return;
+      box.replaceChildren();
+      for (const l of lines) box.append(text("p", l.cls || "", l.text));
+      if (suggestion) {
+        const b = text("button", "suggest", suggestion);
+        b.type = "button";
+        b.id = id.replace("-limits", "-use-largest");
+        b.addEventListener("click", () => { apply(); renderLimits(); });
+        box.append(b);
+      }
+    }
+
+    function earliestLine(iso) {
+      if (!iso) return null;
+      const early = v("at") && v("at") < iso.slice(0, 16);
+      return { text: `The next increase is allowed from ${fmtWhen(iso)}` + (early ? " — the time chosen is earlier." : "."), cls: early ? "error-box" : "" };
+    }
+
+    function renderLimits() {
+      if (!limits) return;
+      const it = limits.intrathecal;
+      if (it) {
+        const typed = parseFloat(programmes.inf.daily.value);
+        const largest = num(it.largest);
+        const lines = [{ text: `Now ${qty(it.daily_dose)} (${it.phase === "titration" ? "titration" : "maintenance"}). Allowed up to ${qty(it.largest)}` + (it.smallest_without_warning ? `; down to ${qty(it.smallest_without_warning)} without a warning.` : ".") }];
+        const e = earliestLine(it.earliest_increase);
+        if (e) lines.push(e);
+        const over = Number.isFinite(typed) && typed > largest;
+        if (over) lines.push({ text: `${typed} µg/day is more than the largest allowed change.`, cls: "error-box" });
+        limitBox("inf-limits", lines, over ? `Use ${qty(it.largest)} (the largest allowed)` : null, () => {
+          programmes.inf.daily.value = String(largest);
+          programmes.inf.refresh();
+        });
+      } else limitBox("inf-limits", [{ text: "No infusion running: the first dose follows the screening." }]);
+      const oral = limits.oral;
+      if (oral) {
+        const dose = parseFloat(v("oral-dose"));
+        const times = Number(v("oral-times") || "3");
+        const factor = v("oral-unit") === "ug" ? 0.001 : 1;
+        const typed = Number.isFinite(dose) ? dose * factor * times : NaN;
+        const largest = num(oral.largest);
+        const lines = [{ text: `Now ${qty(oral.daily_dose)}. Allowed up to ${qty(oral.largest)}` + (oral.maximum ? ` (maximum ${qty(oral.maximum)}).` : ".") }];
+        const e = earliestLine(oral.earliest_increase);
+        if (e) lines.push(e);
+        const over = Number.isFinite(typed) && typed > largest + 1e-9;
+        if (over) lines.push({ text: `${Math.round(typed * 1000) / 1000} mg/day is more than the largest allowed.`, cls: "error-box" });
+        const per = Math.floor((largest / times) * 100) / 100;
+        limitBox("oral-limits", lines, over ? `Use ${per} mg ${times} times a day (${qty(oral.largest)} at most)` : null, () => {
+          $("oral-dose").value = String(per);
+          $("oral-unit").value = "mg";
+        });
+      } else limitBox("oral-limits", []);
+      const d = parseFloat(v("oral-dose"));
+      $("oral-total").textContent = Number.isFinite(d) ? `${Math.round(d * Number(v("oral-times") || "3") * 1000) / 1000} ${v("oral-unit") === "ug" ? "µg" : "mg"}/day in all` : "";
+    }
+    function limitsAfterCheck() { if (limits) renderLimits(); }
+    for (const id of ["inf-daily", "oral-dose", "oral-times", "oral-unit", "at"]) $(id).addEventListener("input", renderLimits);
+
+    // ---- screening: the ladder, responses, the next dose, the conclusion, the first infusion --
+    const testDoses = JSON.parse($("test-doses-data").textContent);
+    const screening = $("screening");
+
+    function prefill(kind, values) {
+      kindSelect.value = kind;
+      showKind();
+      for (const [id, value] of Object.entries(values)) { $(id).value = value; $(id).dispatchEvent(new Event("input")); }
+      programmes.inf.refresh();
+      kindSelect.scrollIntoView({ behavior: "instant", block: "start" });
+      $(Object.keys(values)[0] || "at").focus();
+    }
+
+    async function loadScreening() {
+      const result = await api("GET", `/api/v1/patients/${pid}/screening`);
+      if (result.status !== 200) return;
+      const s = result.data;
+      // once the infusion runs, the screening is history: shown only while it is open
+      if (running && !["pending", "in-progress"].includes(s.state)) return;
+      screening.hidden = false;
+      const body = $("screening-body");
+      body.replaceChildren();
+      const STATES = { none: "No test dose yet", pending: "Waiting for a response", "in-progress": "In progress", responder: "Responder", "non-responder": "Non-responder" };
+      const badge = text("p", "", "");
+      badge.append(text("span", "state screen-" + s.state, STATES[s.state] || s.state));
+      badge.id = "screening-state";
+      body.append(badge);
+      if (s.doses.length) {
+        const table = document.createElement("table");
+        table.id = "screening-ladder";
+        table.innerHTML = "<thead><tr><th scope='col'>#</th><th scope='col'>Given</th><th scope='col'>Bolus</th><th scope='col'>Response</th></tr></thead>";
+        const tbody = document.createElement("tbody");
+        s.doses.forEach((d, i) => {
+          const tr = document.createElement("tr");
+          const bolus = document.createElement("td");
+          bolus.append(text("span", "qty unit-ug", qty(d.dose)));
+          tr.append(text("td", "", String(i + 1)), text("td", "", fmtWhen(d.at)), bolus);
+          const cell = document.createElement("td");
+          if (d.response) cell.textContent = d.response.effect ? `Effect seen for ${d.response.duration_h} h` : "No effect";
+          else if (eventForm && testDoses[String(d.event_id)]) cell.append(responseForm(d));
+          else cell.textContent = "not recorded";
+          tr.append(cell);
+          tbody.append(tr);
+        });
+        table.append(tbody);
+        body.append(table);
+      }
+      if (s.next) {
+        const p = text("p", "next-dose", `Next allowed test dose: ${qty(s.next.dose)}, not before ${fmtWhen(s.next.earliest)}. `);
+        p.id = "screening-next";
+        const b = text("button", "secondary", "Prefill the test-dose form");
+        b.type = "button";
+        b.id = "screening-prefill-dose";
+        const now = v("at");
+        const at = s.next.earliest && s.next.earliest.slice(0, 16) > now ? s.next.earliest.slice(0, 16) : now;
+        b.addEventListener("click", () => prefill("it-test-dose", { "td-dose": String(num(s.next.dose)), "td-unit": "ug", at }));
+        p.append(b);
+        body.append(p);
+      }
+      if (s.conclusion) { const c = text("p", "conclusion", s.conclusion); c.id = "screening-conclusion"; body.append(c); }
+      if (s.infusion_start) {
+        const st = s.infusion_start;
+        const box = document.createElement("div");
+        box.className = "finding info";
+        box.id = "screening-start";
+        box.append(text("strong", "", "First infusion after the implant: "), document.createTextNode(`${qty(st.daily_dose)} = ${qty(st.hourly_rate)}` + (st.prolonged ? " (the test dose's effect lasted long)." : ".")));
+        if (st.text) box.append(text("div", "", st.text));
+        const implant = text("button", "secondary", "Record the pump implant");
+        implant.type = "button";
+        implant.id = "screening-implant";
+        implant.addEventListener("click", () => prefill("pump-implant", {}));
+        const start = text("button", "", "Prefill the first infusion");
+        start.type = "button";
+        start.id = "screening-start-infusion";
+        start.addEventListener("click", () => prefill("it-infusion", { "inf-daily": String(num(st.daily_dose)), "inf-mode": "simple" }));
+        box.append(document.createElement("br"), implant, document.createTextNode(" "), start);
+        body.append(box);
+      }
+    }
+
+    function responseForm(d) {
+      const wrap = document.createElement("div");
+      wrap.className = "response-form";
+      const id = d.event_id;
+      wrap.innerHTML = `<label for="resp-effect-${id}">Response to this dose</label>` +
+        `<select id="resp-effect-${id}"><option value="yes">effect seen</option><option value="no">no effect</option></select>` +
+        `<label for="resp-duration-${id}">Duration of the effect</label>` +
+        `<span class="with-unit"><input id="resp-duration-${id}" type="number" min="0" max="72" step="0.5" inputmode="decimal"><span class="unit">hours</span></span>` +
+        `<button type="button" id="resp-save-${id}">Record the response</button><p class="error-box" role="alert" id="resp-error-${id}"></p>`;
+      wrap.querySelector("button").addEventListener("click", async () => {
+        const effect = $(`resp-effect-${id}`).value === "yes";
+        const hours = parseFloat($(`resp-duration-${id}`).value);
+        const err = $(`resp-error-${id}`);
+        if (effect && !(hours > 0)) { err.textContent = "Give how many hours the effect lasted."; return; }
+        const event = { ...testDoses[String(id)], response: effect ? { effect: true, duration_h: hours } : { effect: false } };
+        const body = { event, supersedes: id };
+        const reason = v("override_reason");
+        if (reason) body.override_reason = reason;
+        const result = await api("POST", `/api/v1/patients/${pid}/events`, body);
+        if (result.status === 201) { window.location.reload(); return; }
+        if (result.status === 422 && result.data && result.data.findings) {
+          showFindings(out, result.data.findings);
+          overrideBox.hidden = false;
+          err.textContent = "Not recorded: the checker found a problem. Give a reason below the event form to record it anyway.";
+        } else err.textContent = errorText(result, "Not recorded.");
+      });
+      return wrap;
+    }
+
+    showKind();
+    if (screening) loadScreening();
   }
 
-  const patientForm = document.getElementById("patient-form");
+  // ---- other pages ----------------------------------------------------------------------------
+  const patientForm = $("patient-form");
   if (patientForm) {
     patientForm.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -98,17 +558,17 @@
       if (f["weight_kg"].value) patient.weight_kg = Number(f["weight_kg"].value);
       if (f["programmable"].value) patient.pump = { programmable: f["programmable"].value === "yes", reservoir_ml: Number(f["reservoir_ml"].value || "20") };
       const result = await api("POST", "/api/v1/patients", { patient, label: f["label"].value || "patient" });
-      const box = document.getElementById("patient-error");
+      const box = $("patient-error");
       if (result.status === 201) { window.location.href = `/patients/${result.data.id}`; return; }
-      box.textContent = (result.data && result.data.error) ? `${result.data.error.field}: ${result.data.error.message}` : "Not saved.";
+      box.textContent = errorText(result, "Not saved.");
     });
   }
 
-  const profileForm = document.getElementById("profile-form");
+  const profileForm = $("profile-form");
   if (profileForm) {
     profileForm.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const box = document.getElementById("profile-error");
+      const box = $("profile-error");
       const typed = profileForm.elements["profile"].value;
       try { JSON.parse(typed); }
       catch (e) { box.textContent = "profile: not valid JSON"; return; }
@@ -123,13 +583,12 @@
     });
   }
 
-  const saveButton = document.getElementById("save-plan");
-  if (saveButton) {
-    saveButton.addEventListener("click", async () => {
-      const goal = JSON.parse(saveButton.dataset.goal);
-      const result = await api("POST", `/api/v1/patients/${saveButton.dataset.patient}/plans`, { goal, start: saveButton.dataset.start });
-      const box = document.getElementById("save-result");
-      box.textContent = result.status === 201 ? `Saved as plan ${result.data.id}.` : "Not saved.";
+  const savePlan = $("save-plan");
+  if (savePlan) {
+    savePlan.addEventListener("click", async () => {
+      const goal = JSON.parse(savePlan.dataset.goal);
+      const result = await api("POST", `/api/v1/patients/${savePlan.dataset.patient}/plans`, { goal, start: savePlan.dataset.start });
+      $("save-result").textContent = result.status === 201 ? `Saved as plan ${result.data.id}.` : "Not saved.";
     });
   }
 })();

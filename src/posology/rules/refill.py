@@ -1,0 +1,105 @@
+"""The refill's own checks: the volume withdrawn against the volume expected (SUP-IT-RESIDUAL).
+
+The arithmetic lives in :func:`residual_check` so the checker and the refill preview judge a
+refill the same way: the preview shows the numbers, the checker the finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from ..knowledge.schema import Pack
+from ..model.events import ItInfusion, ItStop, PumpRefill
+from ..model.finding import Finding
+from ..units import Quantity, format_percent
+from .context import Context, ceil_fraction, floor_fraction
+from .limits import reservoir_at
+
+DIRECTIONS = ("within", "less", "more")
+"""Within the tolerance; less withdrawn than expected (over-delivery); more (under-delivery)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Residual:
+    """What a refill's withdrawn volume says about the previous fill.
+
+    ``discrepancy`` is the delivered volume's departure from the programmed one, as a fraction
+    of the programmed (positive: the pump delivered more), ``None`` when nothing was to be
+    delivered (a fill refilled before any infusion ran).
+    """
+
+    previous: PumpRefill
+    expected: Quantity
+    withdrawn: Quantity
+    programmed: Quantity
+    delivered: Quantity
+    discrepancy: Fraction | None
+    direction: str
+
+
+def residual_check(
+    pack: Pack,
+    previous: PumpRefill,
+    infusions: Sequence[ItInfusion | ItStop],
+    refill: PumpRefill,
+) -> Residual | None:
+    """SUP-IT-RESIDUAL: compare ``refill.residual`` with the reservoir ``previous`` should hold.
+
+    The tolerance applies to the volume delivered since the fill, and a difference up to the
+    syringe's reading limit (``min_difference``) never counts, so a small fill does not alarm.
+    ``None`` when the refill records no residual.
+    """
+    withdrawn = refill.residual
+    if withdrawn is None:
+        return None
+    rule = pack.rule("SUP-IT-RESIDUAL")
+    expected = reservoir_at(previous, infusions, refill.at)
+    programmed = previous.volume - expected
+    delivered = previous.volume - withdrawn
+    difference = expected - withdrawn  # positive: less withdrawn, the pump delivered more
+    allowed = max(programmed * rule.number("tolerance"), rule.quantity("min_difference"))
+    share = difference.ratio(programmed) if programmed.base > 0 else None
+    direction = "within"
+    if abs(difference.base) > allowed.base:
+        direction = "less" if difference.base > 0 else "more"
+    return Residual(previous, expected, withdrawn, programmed, delivered, share, direction)
+
+
+def discrepancy_text(share: Fraction) -> str:
+    """The share as people read it, rounded away from zero (never reads as within tolerance
+    when the exact share is not): ``"15.2%"``, ``"-20%"``."""
+    if share >= 0:
+        return format_percent(ceil_fraction(share))
+    return "-" + format_percent(ceil_fraction(-share))
+
+
+def sup_it_residual(ctx: Context) -> Iterator[Finding]:
+    refill = ctx.proposal if isinstance(ctx.proposal, PumpRefill) else None
+    if refill is None or refill.residual is None or not ctx.refills:
+        return
+    result = residual_check(ctx.pack, ctx.refills[-1], ctx.infusion_events, refill)
+    if result is None or result.direction == "within":
+        return
+    rule = ctx.pack.rule("SUP-IT-RESIDUAL")
+    share = result.discrepancy
+    yield ctx.say(
+        "SUP-IT-RESIDUAL",
+        result.direction,
+        withdrawn=result.withdrawn.text(places=1),
+        expected=result.expected.text(places=1),
+        filled=result.previous.at.strftime("%Y-%m-%d"),
+        delivered=_volume(result.delivered),
+        programmed=_volume(result.programmed),
+        discrepancy="" if share is None else format_percent(ceil_fraction(abs(share))),
+        tolerance=format_percent(floor_fraction(rule.number("tolerance"))),
+        signs=", ".join(ctx.pack.rule("SUP-IT-WITHDRAWAL").code_list("early_signs")),
+    )
+
+
+def _volume(q: Quantity) -> str:
+    return Quantity.of(max(q.base, Fraction(0)), "mL").text(places=1)
+
+
+CHECKS = (sup_it_residual,)

@@ -1,0 +1,143 @@
+"""``GET /api/v1/patients/{id}/change-limits``: how far and how soon the next dose may rise.
+
+For a running infusion: the largest next daily dose (the step limit of the phase and origin,
+IT-TITR-STEP or IT-CHRONIC-STEP, applied to the dose in force and rounded down to the
+programming step), the smallest without a reduction warning (IT-SIDE-EFFECT-REDUCE, rounded up),
+and the earliest time for an increase (IT-TITR-HOLD24 from the course start, IT-TITR-INTERVAL
+from the last change by pump type). For an oral regimen: the largest next daily dose
+(PO-TITRATION's step, capped by PO-MAX for a patient not in hospital; a child's by SUP-PO-PAED)
+and the earliest increase (calendar days from the last change). Every number is the checker's
+own limit, so a dose proposed at ``largest`` at ``earliest_increase`` passes those rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import Engine
+
+from ..knowledge.schema import Pack
+from ..model.documents import parse_patient
+from ..model.events import Event, Review
+from ..model.patient import Patient
+from ..rules.context import build_context
+from ..rules.limits import paediatric_max, programmed, step_limit
+from ..store import records as R
+from ..units import Quantity
+from .clinic import clinic_now, clinic_zone
+from .screening import after
+
+
+@dataclass(frozen=True, slots=True)
+class InfusionLimits:
+    daily_dose: Quantity
+    phase: str
+    largest: Quantity
+    smallest_without_warning: Quantity
+    earliest_increase: datetime
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class OralLimits:
+    daily_dose: Quantity
+    largest: Quantity
+    maximum: Quantity
+    earliest_increase: datetime
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeLimits:
+    intrathecal: InfusionLimits | None
+    oral: OralLimits | None
+
+
+def change_limits(
+    patient: Patient, history: Sequence[Event], pack: Pack, at: datetime, zone: tzinfo
+) -> ChangeLimits:
+    """The limits on the next change at ``at`` of the treatment in force then (pure)."""
+    ordered = tuple(sorted(history, key=lambda e: e.at))
+    ctx = build_context(patient, ordered, Review(at, "change limits"), pack)
+    intrathecal = None
+    active = ctx.infusion_active
+    if active is not None and ctx.course_start is not None and ctx.last_infusion_change:
+        limit, rule_id = step_limit(pack, ctx.origin, ctx.maintenance)
+        cut = pack.rule("IT-SIDE-EFFECT-REDUCE").fraction_range("reduction").high
+        hold = pack.rule("IT-TITR-HOLD24").quantity("hold")
+        pump = patient.pump
+        kind = "programmable" if pump is not None and pump.programmable else "non_programmable"
+        interval = pack.rule("IT-TITR-INTERVAL").quantity(kind)
+        intrathecal = InfusionLimits(
+            daily_dose=active.daily_dose,
+            phase="maintenance" if ctx.maintenance else "titration",
+            largest=programmed(pack, active.daily_dose * (1 + limit)),
+            smallest_without_warning=programmed(pack, active.daily_dose * (1 - cut), up=True),
+            earliest_increase=max(
+                after(ctx.course_start.at, hold, zone),
+                after(ctx.last_infusion_change.at, interval, zone),
+            ),
+            rule=rule_id,
+        )
+    oral = None
+    regimen = ctx.oral_active
+    if regimen is not None and ctx.oral_last_change is not None:
+        daily = regimen.daily_dose
+        if ctx.is_child and ctx.age is not None:
+            maximum = paediatric_max(pack, ctx.age)
+            largest, rule_id = maximum, "SUP-PO-PAED"
+            wait = pack.rule("SUP-PO-PAED").quantity("step_interval")
+        else:
+            titration = pack.rule("PO-TITRATION")
+            maximum = pack.rule("PO-MAX").quantity("max_daily_outpatient")
+            largest, rule_id = daily + titration.quantity("max_step"), "PO-TITRATION"
+            if patient.setting != "inpatient" and largest > maximum:
+                largest, rule_id = maximum, "PO-MAX"
+            wait = titration.quantity("min_interval")
+        oral = OralLimits(
+            daily_dose=daily,
+            largest=largest,
+            maximum=maximum,
+            earliest_increase=after(ctx.oral_last_change.at, wait, zone),
+            rule=rule_id,
+        )
+    return ChangeLimits(intrathecal, oral)
+
+
+def limits_json(limits: ChangeLimits) -> dict[str, Any]:
+    """The contract's change-limits answer (instants in the clinic's zone)."""
+    it, po = limits.intrathecal, limits.oral
+    return {
+        "intrathecal": None
+        if it is None
+        else {
+            "daily_dose": it.daily_dose.to("ug/d").code(),
+            "phase": it.phase,
+            "largest": it.largest.to("ug/d").code(),
+            "smallest_without_warning": it.smallest_without_warning.to("ug/d").code(),
+            "earliest_increase": it.earliest_increase.isoformat(timespec="minutes"),
+            "rule": it.rule,
+        },
+        "oral": None
+        if po is None
+        else {
+            "daily_dose": po.daily_dose.to("mg/d").code(),
+            "largest": po.largest.to("mg/d").code(),
+            "maximum": po.maximum.to("mg/d").code(),
+            "earliest_increase": po.earliest_increase.isoformat(timespec="minutes"),
+            "rule": po.rule,
+        },
+    }
+
+
+def patient_change_limits(
+    engine: Engine, pack: Pack, user: R.User, patient_id: int, now: datetime | None = None
+) -> dict[str, Any]:
+    """The limits for a patient of the user's clinic, now (clinic time)."""
+    zone = clinic_zone(engine, user)
+    document, history = R.case_for(engine, user, patient_id)
+    at = clinic_now(zone, history[0].at if history else None, now)
+    return limits_json(change_limits(parse_patient(document, "patient"), history, pack, at, zone))
