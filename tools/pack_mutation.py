@@ -55,7 +55,7 @@ SLOW = ("web", "server")
 TRACER = Path(__file__).resolve().parent / "pack_trace"
 PACK_FILE = "baclofen.yaml"
 # a run this long means a test hangs on the changed number (e.g. a planner loop): reported apart
-TIMEOUT_S = 240
+TIMEOUT_S = 120
 TIMED_OUT = -1
 
 sys.path.insert(0, str(ROOT / "src"))
