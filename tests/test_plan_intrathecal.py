@@ -17,7 +17,7 @@ def test_it_screening_ladder_50_75_100_with_volumes_1_1_5_2_ml() -> None:
     volumes = ["draw 1 mL", "draw 1.5 mL", "draw 2 mL"]
     assert all(v in s.instructions for v, s in zip(volumes, doses, strict=True))
     assert days_from(p, "2026-12-01T09:00")[:3] == [0, 1, 2]  # IT-SCREEN-STEP: 24 h apart
-    assert all("over at least one minute" in s.instructions for s in doses)  # IT-SCREEN-SLOW
+    assert all("over at least 1 min" in s.instructions for s in doses)  # IT-SCREEN-SLOW
     assert "resuscitative equipment" in doses[0].instructions  # IT-SCREEN-RESUS
     assert "IT-SCREEN-RESUS" in doses[0].rules and "IT-SCREEN-RESUS" not in doses[1].rules
     assert doses[1].condition == "only if the 50 µg test dose gave no significant response"

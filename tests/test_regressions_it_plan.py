@@ -410,3 +410,19 @@ def test_child_under_4_on_a_pump_can_be_tapered_but_flex_and_holidays_are_refuse
             ("IT-PAED-UNDER4", "error")
         ]
         assert "withdrawn" not in refused.findings[0].message
+
+
+def test_refill_plan_for_a_reservoir_not_larger_than_its_alarm_volume_is_refused_not_a_crash() -> (
+    None
+):
+    """Regression: a 4 mL reservoir with the raised 4 mL alarm made a refill step whose alarm
+    was not below its volume, which the event reader refuses (the plan could not be stored)."""
+    pump = {"programmable": True, "reservoir_ml": 4, "withdrawal_before_alarm": True}
+    history = [
+        infusion("2026-11-01T09:00", "100 ug/d"),
+        event("2026-11-01T09:00", "pump-refill", concentration="500 ug/mL", volume_ml=4),
+    ]
+    refused = _plan(adult(pump=pump), {"kind": "it-refill"}, history)
+    assert not refused.made
+    assert [(f.rule, f.severity.value) for f in refused.findings] == [("SUP-IT-REFILL", "warning")]
+    assert "4 mL" in refused.findings[0].message

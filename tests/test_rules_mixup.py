@@ -49,7 +49,19 @@ def test_doses_merely_out_of_range_are_not_called_mixups() -> None:
     assert fired(f, "IT-HIGH-DOSE") == ["warning"]
 
 
-def test_a_thousand_fold_rests_on_the_pack_factor(pack) -> None:  # type: ignore[no-untyped-def]
-    assert pack.rule("SUP-UNIT-MIXUP").count("factor") == 1000
-    assert pack.rule("SUP-UNIT-MIXUP").severity("too_high").value == "critical"
-    assert pack.rule("SUP-UNIT-MIXUP").severity("too_low").value == "error"
+def test_the_mixup_is_a_thousand_fold_not_a_hundred_or_ten_thousand_fold() -> None:
+    """A test dose 1,000 times the usual (50 mg for 50 µg) is the mix-up; 100 times (5 mg) and
+    10,000 times (500 mg) fit no range under the other unit either, so they are not named one."""
+    assert fired(run(adult(), [], tdose("2026-12-01T09:00", "50 mg")), "SUP-UNIT-MIXUP") == [
+        "critical"
+    ]
+    for dose in ("5 mg", "500 mg"):
+        assert fired(run(adult(), [], tdose("2026-12-01T09:00", dose)), "SUP-UNIT-MIXUP") == []
+    (low,) = [
+        f
+        for f in run(
+            adult(), [oral("2026-11-01T08:00", "15 mg")], oral("2026-11-10T08:00", "20 ug")
+        )
+        if f.rule == "SUP-UNIT-MIXUP"
+    ]
+    assert "1,000 times below" in low.message

@@ -192,3 +192,13 @@ def test_po_max_a_reduction_still_above_the_maximum_is_a_warning_not_an_error() 
     )
     assert "error" not in fired(paed, "SUP-PO-PAED")
     assert "warning" in fired(paed, "SUP-PO-PAED")
+
+
+def test_po_start_says_the_suggested_start_as_the_label_gives_it() -> None:
+    """PO-START: a start above 15 mg/day is told the start as a regimen, 5 mg three times a day."""
+    (finding,) = [
+        f for f in run(adult(), [], oral("2026-12-01T08:00", "10 mg")) if f.rule == "PO-START"
+    ]
+    assert finding.message == (
+        "Oral baclofen starts at 30 mg/day; the suggested start is 15 mg/day (5 mg 3 times a day)."
+    )

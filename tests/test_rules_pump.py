@@ -95,3 +95,26 @@ def test_reservoir_follows_every_dose_change() -> None:
     assert reservoir_at(fill, changes, datetime(2026, 1, 11)).in_("mL") == 10  # type: ignore[arg-type]
     assert reservoir_at(fill, changes, datetime(2026, 1, 20)).in_("mL") == 0  # type: ignore[arg-type]
     assert reservoir_at(fill, changes[:2], datetime(2026, 1, 13)).in_("mL") == 6  # type: ignore[arg-type]
+
+
+def test_sup_it_residual_names_over_and_under_delivery_beyond_the_tolerance() -> None:
+    """20 mL filled at 100 µg/day of 500 µg/mL (0.2 mL/day): 20 days later 16 mL are expected,
+    4 mL delivered; 14.5 % of that is 0.58 mL, below the 1 mL reading limit, so the limit rules."""
+    history = [
+        infusion("2026-11-01T09:00", "100 ug/d"),
+        refill("2026-11-01T09:00"),
+    ]
+
+    def said(residual: float) -> list[str]:
+        found = run(it_patient(), history, refill("2026-11-21T09:00", residual_ml=residual))
+        return [f.message for f in found if f.rule == "SUP-IT-RESIDUAL"]
+
+    assert said(15.5) == said(16.5) == []
+    less = said(14.5)
+    assert len(less) == 1 and "14.5 mL withdrawn, 16 mL expected" in less[0]
+    assert "5.5 mL instead of 4 mL" in less[0] and "over-infusion" in less[0]
+    more = said(17.5)
+    assert len(more) == 1 and "17.5 mL withdrawn, 16 mL expected" in more[0]
+    assert fired(
+        run(it_patient(), history, refill("2026-11-21T09:00", residual_ml=17.5)), "SUP-IT-RESIDUAL"
+    ) == ["warning"]

@@ -200,6 +200,17 @@ def cmd_clinic_contact(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_clinic_zone(args: argparse.Namespace) -> int:
+    from .services.clinic import set_clinic_zone
+    from .store.db import open_engine, upgrade
+
+    engine = open_engine()
+    upgrade(engine)
+    set_clinic_zone(engine, args.clinic, args.zone)
+    print(f"time zone of {args.clinic} set to {args.zone}")
+    return EXIT_OK
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
     from .store import records
     from .store.db import open_engine, upgrade
@@ -269,6 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("clinic")
     q.add_argument("contact")
     q.set_defaults(run=cmd_clinic_contact)
+    q = clinic_sub.add_parser(
+        "zone", help="the clinic's time zone (pump dates, worklists and forms are shown in it)"
+    )
+    q.add_argument("clinic")
+    q.add_argument("zone", help="an IANA time zone name, e.g. Europe/Berlin")
+    q.set_defaults(run=cmd_clinic_zone)
 
     p = sub.add_parser("token", help="manage API tokens")
     token_sub = p.add_subparsers(dest="token_command", metavar="ACTION", parser_class=_Parser)

@@ -131,7 +131,7 @@ def preview_refill(
                     "SUP-IT-BRIDGE",
                     rule.severity("volume_needed"),
                     rule.phrase(
-                        "finding_volume_needed",
+                        "bridge_volume_needed",
                         previous=previous.concentration.to("ug/mL").text(),
                         concentration=refill.concentration.to("ug/mL").text(),
                     ),

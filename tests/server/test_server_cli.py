@@ -52,6 +52,11 @@ def test_user_add_token_create_and_db_upgrade(tmp_path: Path, engine) -> None:  
     assert contact.returncode == 0, contact.stderr
     nowhere = run("clinic", "contact", "Nowhere", "0800", env=env)
     assert nowhere.returncode == 2 and "no clinic" in nowhere.stderr
+    zone = run("clinic", "zone", "East", "Europe/Berlin", env=env)
+    assert zone.returncode == 0 and "Europe/Berlin" in zone.stdout, zone.stderr
+    misspelt = run("clinic", "zone", "East", "Europe/Berln", env=env)
+    assert misspelt.returncode == 2 and "time_zone" in misspelt.stderr
+    assert "Traceback" not in misspelt.stderr
     token = run("token", "create", "nurse@east.example", env=env)
     assert token.returncode == 0 and token.stdout.startswith("pos_")
     unknown = run("token", "create", "nobody@east.example", env=env)

@@ -290,11 +290,6 @@ def minus(clock: str, amount: Quantity) -> str:
     return _clock(_minutes(clock) - int(amount.in_("min")))
 
 
-def at_clock(day: datetime, clock: str) -> datetime:
-    """The instant of a clock time on the day of ``day``."""
-    return day.replace(hour=int(clock[:2]), minute=int(clock[3:]), second=0, microsecond=0)
-
-
 def days(amount: Quantity) -> timedelta:
     """A duration quantity as a timedelta, rounded down to the whole minute (plans are dated to
     the minute; earlier is the safe side for an alarm or a refill)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from fractions import Fraction
 
@@ -161,15 +161,23 @@ def _first_test_dose(ctx: Context, pack: Pack, notes: list[Finding]) -> Quantity
 def _test_dose_step(
     ctx: Context, pack: Pack, event: ItTestDose, previous: Quantity | None, first: bool
 ) -> Step:
-    conc = pack.rule("IT-SCREEN-CONC").quantity("concentration")
+    ampoules = pack.rule("IT-SCREEN-CONC")
+    conc = ampoules.quantity("concentration")
     volume = (event.dose / conc).to("mL")
+    opened = math.ceil(volume.ratio(ampoules.quantity("ampoule_volume")))
     response = pack.rule("IT-SCREEN-STEP").range("response_duration")
     ladder = pack.rule("IT-SCREEN-STEP")
+    slow = pack.rule("IT-SCREEN-SLOW")
     parts = [
-        pack.rule("IT-SCREEN-CONC").phrase(
-            "give", dose=event.dose.text(), volume=volume.text(places=2), concentration=conc.text()
+        ampoules.phrase(
+            "give",
+            dose=event.dose.text(),
+            volume=volume.text(places=2),
+            concentration=conc.text(),
+            ampoules=opened,
+            ampoule=ampoules.quantity("ampoule_volume").text(),
         ),
-        pack.rule("IT-SCREEN-SLOW").text("instruction"),
+        slow.phrase("instruction", time=slow.quantity("min_injection_time").text()),
         pack.rule("IT-MONITOR-IMPLANT").text("screening"),
         ladder.phrase("record_response", duration=response.text()),
     ]
@@ -375,6 +383,13 @@ def it_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding
     increases = _increases(pack, course, target, plan_step(pack, ctx.origin), interval)
     steps += increases
     steps += _settle(pack, course, target, increases, interval, plan_step(pack, ctx.origin))
+    if ctx.is_child:  # a child's target and range are IT-PAED-MAINT's
+        steps = [
+            replace(s, rules=(*s.rules, "IT-PAED-MAINT"))
+            if isinstance(s.event, (ItInfusion, ItStable))
+            else s
+            for s in steps
+        ]
     steps += _oral_wean(ctx, pack, req)
     steps.sort(key=lambda s: s.event.at)
     return steps, notes
@@ -487,13 +502,22 @@ def _implant_and_fill(
         )
     if not ctx.refills:
         pump = ctx.patient.pump
+        refill = pack.rule("SUP-IT-REFILL")
         if pump is None or pump.reservoir is None:
+            notes.append(
+                note(pack, "SUP-IT-REFILL", Severity.INFO, refill.text("first_fill_unknown"))
+            )
+        elif pump.reservoir <= alarm_volume(pack, None, pump):
+            told = {
+                "alarm": alarm_volume(pack, None, pump).text(),
+                "reservoir": pump.reservoir.text(),
+            }
             notes.append(
                 note(
                     pack,
                     "SUP-IT-REFILL",
-                    Severity.INFO,
-                    pack.rule("SUP-IT-REFILL").text("first_fill_unknown"),
+                    Severity.WARNING,
+                    refill.phrase("alarm_not_below_reservoir", **told),
                 )
             )
         else:

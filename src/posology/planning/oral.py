@@ -13,7 +13,9 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 from fractions import Fraction
+from itertools import pairwise
 
+from ..errors import PackError
 from ..knowledge.schema import Pack, Severity
 from ..model.events import OralRegimen, OralStop, Review
 from ..model.finding import Finding
@@ -47,6 +49,7 @@ class Ladder:
     interval: Quantity
     target: Quantity
     rules: tuple[str, ...]
+    rungs: tuple[Quantity, ...] = ()  # the label's own ladder, as daily amounts, followed first
 
 
 def _active_regimen(req: PlanRequest) -> OralRegimen | None:
@@ -266,14 +269,19 @@ def _ladder(req: PlanRequest, pack: Pack, child: bool, notes: list[Finding]) -> 
     step = titration.quantity("max_step")
     interval = titration.quantity("step_days")
     rules: tuple[str, ...] = ("PO-START", "PO-TITRATION")
+    ladder = label_ladder(pack)
     if goal.night_only:
-        ladder = titration.quantities("ladder")
         default_target = per_day(ladder[-1])
         start, step = per_day(ladder[0]), per_day(ladder[1] - ladder[0])
+        rungs = tuple(per_day(r) for r in ladder)
         rules += ("PO-NIGHT",)
     else:
         default_target = pack.rule("PO-USUAL").quantity("usual_max")
+        times = titration.count("administrations_per_day")
+        rungs = tuple(per_day(r) * times for r in ladder)
         rules += ("PO-USUAL",)
+    if goal.pre_task_times:
+        rules += ("PO-PRETASK",)
     target = goal.target_daily_dose or default_target
     elderly = pack.rule("SUP-PO-ELDERLY")
     age = age_at(patient, req.start)
@@ -305,6 +313,7 @@ def _ladder(req: PlanRequest, pack: Pack, child: bool, notes: list[Finding]) -> 
             keep = 1 - reduced[1]
             target = min(target, reduced[0])
             start, step = start * keep, step * keep
+            rungs = tuple(r * keep for r in rungs)
             rules += ("SUP-PO-RENAL-CRCL",)
             notes.append(
                 note(
@@ -327,18 +336,39 @@ def _ladder(req: PlanRequest, pack: Pack, child: bool, notes: list[Finding]) -> 
         notes.append(
             note(pack, "PO-MAX", Severity.WARNING, po_max.phrase("plan_inpatient", **told))
         )
-    return Ladder(start, step, interval, target, rules)
+    return Ladder(start, step, interval, target, rules, rungs)
+
+
+def label_ladder(pack: Pack) -> tuple[Quantity, ...]:
+    """PO-TITRATION's ladder of single doses, which must rise at every rung: a ladder that does
+    not is a broken pack, not a plan to follow."""
+    rule = pack.rule("PO-TITRATION")
+    ladder = rule.quantities("ladder")
+    if len(ladder) < 2 or any(b <= a for a, b in pairwise(ladder)):
+        raise PackError(rule.file, rule.id, "numbers.ladder", "must rise at every rung")
+    return ladder
 
 
 def _amounts(ladder: Ladder, begin: Quantity | None) -> list[Quantity]:
-    """The daily amounts from the start (or the next step above ``begin``) up to the target."""
+    """The daily amounts from the start (or the first above ``begin``) up to the target: the
+    label's rungs first, then steps of the ladder's pace."""
     amounts: list[Quantity] = []
-    level = ladder.start if begin is None else begin + ladder.step
-    while level < ladder.target:
-        amounts.append(level)
-        level = level + ladder.step
+    if begin is None:
+        amounts.append(ladder.start)
+    last = ladder.start if begin is None else begin
+    for rung in ladder.rungs:
+        if rung >= ladder.target:
+            break
+        if rung > last:
+            amounts.append(rung)
+            last = rung
+    if ladder.step.base > 0:
+        level = last + ladder.step
+        while level < ladder.target:
+            amounts.append(level)
+            level = level + ladder.step
     amounts.append(ladder.target)
-    return amounts
+    return [a for a in amounts if a <= ladder.target]
 
 
 def _instruction(

@@ -195,6 +195,15 @@ def it_refill(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     if last is not None:
         refuse_implausible(pack, last.concentration, f"The refill of {_stamp(last.at)}")
     alarm = alarm_volume(pack, req.goal.alarm_ml or (last.alarm if last else None), pump)
+    if reservoir <= alarm:
+        refuse(
+            pack,
+            "SUP-IT-REFILL",
+            refill_rule.phrase(
+                "alarm_not_below_reservoir", alarm=alarm.text(), reservoir=reservoir.text()
+            ),
+            Severity.WARNING,
+        )
     conc = (
         req.goal.concentration
         or (last.concentration if last else None)
