@@ -116,3 +116,26 @@ def test_withdrawal_before_alarm_raises_the_alarm_volume_and_brings_the_alarm_fo
     )
     assert s.alarm_volume is not None and s.alarm_volume.text() == "4 mL"
     assert s.alarm_at == datetime(2026, 12, 3, 9, 0)  # 16 mL at 0.5 mL/day
+
+
+def test_the_status_card_and_the_refill_plan_date_the_same_alarm_of_the_current_fill() -> None:
+    """The alarm the refill plan books against is the current fill's, as the status shows it,
+    after an infusion change since the fill (issue 10: one alarm date everywhere)."""
+    from posology.planning import parse_request, plan
+
+    history = [*filled(), infusion("2026-11-11T09:00", "500 ug/d")]
+    s = status(history, "2026-11-12T09:00")
+    request = parse_request(
+        {
+            "patient": adult(pump={"programmable": True, "reservoir_ml": 20}),
+            "history": history,
+            "goal": {"kind": "it-refill"},
+            "start": "2026-11-12T09:00",
+        }
+    )
+    result = plan(request, load_pack())
+    (booked,) = [f for f in result.findings if f.rule == "SUP-IT-REFILL"]
+    assert s.alarm_at is not None
+    assert f"expected on {s.alarm_at.isoformat(timespec='minutes')}" in booked.message
+    refill_at = next(st.event.at for st in result.steps if st.event.kind == "pump-refill")
+    assert s.window_opens is not None and refill_at.date() == s.window_opens.date()

@@ -324,6 +324,7 @@ def test_a_spinal_titration_may_rise_30_percent_after_24_hours() -> None:
         "smallest_without_warning": "80 ug/d",
         "earliest_increase": "2026-11-06T12:00+01:00",
         "rule": "IT-TITR-STEP",
+        "usual_increase_from": "110 ug/d",  # the label's usual rise is 10 to 30 %
     }
     assert answer["oral"] is None
 
@@ -344,6 +345,7 @@ def test_a_cerebral_maintenance_rise_is_20_percent_rounded_down_after_48_hours_u
     it = answer["intrathecal"]
     assert it["phase"] == "maintenance" and it["rule"] == "IT-CHRONIC-STEP"
     assert it["largest"] == "159 ug/d" and it["smallest_without_warning"] == "107 ug/d"
+    assert it["usual_increase_from"] == "140 ug/d"  # 5 % of 133 µg/day, rounded up
     assert it["earliest_increase"] == "2026-11-12T12:00+01:00"
 
 
@@ -468,3 +470,18 @@ def test_the_largest_oral_dose_at_the_earliest_time_passes_the_oral_pace_and_max
     assert judged(largest + 1, when) != []
     if when == limits.earliest_increase and largest > limits.daily_dose.in_("mg/d"):
         assert ("PO-TITRATION", "warning") in judged(largest, when - timedelta(minutes=1))
+
+
+def test_the_usual_increase_starts_at_the_low_end_of_the_phases_range_for_the_origin() -> None:
+    """IT-TITR-STEP's cerebral range starts at 5 %, IT-CHRONIC-STEP's spinal at 10 %."""
+    titrating = [
+        tdose("2026-11-01T09:00", "50 ug", True, 6),
+        infusion("2026-11-05T12:00", "200 ug/d"),
+    ]
+    cerebral = _limits(adult(origin="cerebral", pump=PUMP), titrating, "2026-11-07T13:00")
+    assert cerebral["intrathecal"]["usual_increase_from"] == "210 ug/d"
+    assert cerebral["intrathecal"]["largest"] == "230 ug/d"  # at most 15 %
+    stable = [*titrating, {"at": "2026-11-06T09:00", "kind": "it-stable"}]
+    spinal = _limits(adult(origin="spinal", pump=PUMP), stable, "2026-11-07T13:00")
+    assert spinal["intrathecal"]["usual_increase_from"] == "220 ug/d"
+    assert spinal["intrathecal"]["largest"] == "260 ug/d"  # at most 30 %

@@ -426,3 +426,17 @@ def test_refill_plan_for_a_reservoir_not_larger_than_its_alarm_volume_is_refused
     assert not refused.made
     assert [(f.rule, f.severity.value) for f in refused.findings] == [("SUP-IT-REFILL", "warning")]
     assert "4 mL" in refused.findings[0].message
+
+
+def test_it_titration_to_a_target_above_the_usual_spinal_range_says_so() -> None:
+    """IT-MAINT-SPINAL: most patients of spinal origin are maintained on 300 to 800 µg/day; a
+    target above 800 is planned with an info, a target of 800 without."""
+    history = [tdose("2026-11-21T09:00", "50 ug", True, 6)]
+    patient = it_patient(origin="spinal")
+    above = _plan(patient, {"kind": "it-titration", "target_daily_dose": "900 ug/d"}, history)
+    at = _plan(patient, {"kind": "it-titration", "target_daily_dose": "800 ug/d"}, history)
+    assert fired(above.findings, "IT-MAINT-SPINAL") == ["info"]
+    assert "300 µg/day to 800 µg/day" in next(
+        f.message for f in above.findings if f.rule == "IT-MAINT-SPINAL"
+    )
+    assert fired(at.findings, "IT-MAINT-SPINAL") == []

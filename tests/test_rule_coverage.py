@@ -727,6 +727,7 @@ PLANS: list[tuple[Doc, Doc, list[Doc]]] = [
         [oral("2026-06-01T08:00", "20 mg", 4), *RESPONDED],
     ),
     (adult(diagnosis="other", pump=PUMP), {"kind": "it-titration"}, RESPONDED),
+    (adult(pump=PUMP), {"kind": "it-titration", "target_daily_dose": "900 ug/d"}, RESPONDED),
     (adult(**CHILD, pump=PUMP), {"kind": "it-titration"}, RESPONDED),
     (adult(pump=PUMP), {"kind": "it-refill", "concentration": "2000 ug/mL"}, RUNNING),
     (adult(pump=PUMP), {"kind": "it-flex", "night_onset": "22:00"}, RUNNING),

@@ -162,6 +162,9 @@ def test_it_escalation_alert_rise_of_half_within_30_days_in_maintenance() -> Non
         )
         == []
     )
+    # 19 days after the rise to 500, the 400 in force until then is still within the 30 days
+    within = run(it_patient(), base, infusion("2026-12-20T09:00", "600 ug/d"))
+    assert fired(within, "IT-ESCALATION-ALERT") == ["warning"]
     # 400 was last in force more than 30 days before: the window's lowest is 500
     late = run(it_patient(), base, infusion("2027-01-05T09:00", "600 ug/d"))
     assert fired(late, "IT-ESCALATION-ALERT") == []
@@ -310,3 +313,37 @@ def test_it_implant_centre_infection_warns_at_implant() -> None:
         event("2026-11-05T08:00", "pump-implant"),
     )
     assert fired(f, "IT-IMPLANT-CENTRE") == ["warning"]
+
+
+def test_it_paed_maint_judges_a_childs_first_year_by_its_own_ages_range_and_first_year() -> None:
+    """IT-PAED-MAINT: 25 to 200 µg/day for ages 4 to <18 in the first year of the infusion."""
+    from casebuild import adult as person
+
+    def paed(age: int, daily: str, at: str = "2026-12-01T09:00") -> list[str]:
+        patient = person(age_years=age, diagnosis="cerebral-palsy", weight_kg=40)
+        history = [infusion("2026-01-15T09:00", "100 ug/d")]
+        return fired(run(patient, history, infusion(at, daily)), "IT-PAED-MAINT")
+
+    assert paed(10, "200 ug/d") == paed(10, "25 ug/d") == []
+    assert paed(10, "210 ug/d") == paed(10, "20 ug/d") == ["warning"]
+    assert paed(17, "210 ug/d") == ["warning"]  # still a child at 17
+    assert paed(18, "210 ug/d") == []  # an adult: the adult ranges apply
+    assert paed(5, "210 ug/d") == ["warning"]
+    assert paed(3, "210 ug/d") == []  # under 4: IT-PAED-UNDER4's, not a maintenance range
+    # 10.5 months after the first infusion is still its first year; 13 months is not
+    assert paed(10, "210 ug/d", at="2026-12-01T09:00") == ["warning"]
+    assert paed(10, "210 ug/d", at="2027-02-15T09:00") == []
+
+
+def test_it_maint_cerebral_range_ends_at_1400_ug_a_day() -> None:
+    cerebral = it_patient(diagnosis="stroke")
+    history = [infusion("2026-01-01T09:00", "1000 ug/d"), event("2026-02-01T09:00", "it-stable")]
+    at_1000 = run(cerebral, history, infusion("2026-12-01T09:00", "1000 ug/d"))
+    at_1400 = run(cerebral, history, infusion("2026-12-10T09:00", "1400 ug/d"))
+    assert fired(at_1000, "IT-MAINT-CEREBRAL") == fired(at_1400, "IT-MAINT-CEREBRAL") == []
+    above = run(
+        cerebral,
+        [*history, infusion("2026-12-01T09:00", "1300 ug/d")],
+        infusion("2026-12-10T09:00", "1450 ug/d"),
+    )
+    assert fired(above, "IT-MAINT-CEREBRAL") == ["warning"]

@@ -273,79 +273,39 @@ def _finding(pack: Pack, rule_id: str, severity: Severity, text: str, **values: 
     return Finding(rule_id, severity, rule.phrase(text, **values), rule.citation)
 
 
+# What each state tells the pump nurse: the rule, the severity key and the text of the pack.
+_STATE_FINDINGS = {
+    "empty": ("SUP-IT-WITHDRAWAL", "status_empty", "status_empty"),
+    "past-alarm": ("SUP-IT-REFILL", "below_alarm", "status_past_alarm"),
+    "overdue": ("SUP-IT-REFILL", "status_overdue", "status_overdue"),
+    "due": ("SUP-IT-REFILL", "status_due", "status_due"),
+}
+
+
 def _with_findings(status: PumpStatus, pack: Pack, zone: tzinfo | None) -> PumpStatus:
-    """The findings a pump nurse must see on this state: past the alarm or empty (with the
-    withdrawal signs), past the longest refill interval, in the booking window."""
+    """The findings a pump nurse must see on this state: empty or past the alarm (with the
+    withdrawal signs), overdue, in the booking window, past the longest refill interval."""
     from dataclasses import replace
 
-    out: list[Finding] = []
-    refill = pack.rule("SUP-IT-REFILL")
-    signs = ", ".join(pack.rule("SUP-IT-WITHDRAWAL").code_list("early_signs"))
-    when = {
+    values = {
         "alarm": _day(status.alarm_at, zone),
         "empty": _day(status.empty_at, zone),
         "opens": _day(status.window_opens, zone),
         "closes": _day(status.window_closes, zone),
         "limit": _day(status.limit_at, zone),
+        "volume": status.expected_volume.text(places=1) if status.expected_volume else "",
+        "signs": ", ".join(pack.rule("SUP-IT-WITHDRAWAL").code_list("early_signs")),
     }
-    volume = status.expected_volume.text(places=1) if status.expected_volume else ""
-    if status.state == "empty":
-        out.append(
-            _finding(
-                pack,
-                "SUP-IT-WITHDRAWAL",
-                pack.rule("SUP-IT-WITHDRAWAL").severity("status_empty"),
-                "status_empty",
-                empty=when["empty"],
-                signs=signs,
-            )
-        )
-    elif status.state == "past-alarm":
-        out.append(
-            _finding(
-                pack,
-                "SUP-IT-REFILL",
-                refill.severity("below_alarm"),
-                "status_past_alarm",
-                alarm=when["alarm"],
-                volume=volume,
-                empty=when["empty"],
-                signs=signs,
-            )
-        )
-    elif status.state == "overdue":
-        out.append(
-            _finding(
-                pack,
-                "SUP-IT-REFILL",
-                refill.severity("status_overdue"),
-                "status_overdue",
-                closes=when["closes"],
-                alarm=when["alarm"],
-            )
-        )
-    elif status.state == "due":
-        out.append(
-            _finding(
-                pack,
-                "SUP-IT-REFILL",
-                refill.severity("status_due"),
-                "status_due",
-                opens=when["opens"],
-                closes=when["closes"],
-                alarm=when["alarm"],
-            )
-        )
+    out: list[Finding] = []
+    if status.state in _STATE_FINDINGS:
+        rule_id, severity, text = _STATE_FINDINGS[status.state]
+        out.append(_finding(pack, rule_id, pack.rule(rule_id).severity(severity), text, **values))
     if status.limit_at is not None and status.at > status.limit_at and status.infusion:
         limit = pack.rule("SUP-IT-MAX-INTERVAL")
+        days = limit.quantity("max_interval").text()
         out.append(
             _finding(
-                pack,
-                "SUP-IT-MAX-INTERVAL",
-                limit.severity("exceeded"),
-                "status_exceeded",
-                limit=when["limit"],
-                days=limit.quantity("max_interval").text(),
+                pack, limit.id, limit.severity("exceeded"), "status_exceeded", days=days, **values
             )
         )
     out.sort(key=lambda f: -f.severity.rank)

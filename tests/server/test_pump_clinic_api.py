@@ -155,6 +155,7 @@ def test_change_limits_give_the_largest_dose_and_the_earliest_time(
             "smallest_without_warning": "200 ug/d",
             "earliest_increase": "2026-11-02T09:00+01:00",
             "rule": "IT-TITR-STEP",
+            "usual_increase_from": "275 ug/d",
         },
         "oral": None,
     }

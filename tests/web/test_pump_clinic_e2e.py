@@ -29,6 +29,7 @@ CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"
 ZONE = ZoneInfo("Europe/Berlin")
 PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 768, "height": 1024}
 DESKTOP = {"width": 1280, "height": 900}
 
 if not Path(CHROMIUM).exists() and os.environ.get("CI"):
@@ -183,7 +184,21 @@ def test_a_nurse_opens_the_worklist_with_the_most_urgent_patients_first(
     assert "Past the low-reservoir alarm" in page.locator("#worklist tbody tr").first.inner_text()
     shoot(page, "12-worklist-phone.png")
     phone.close()
-    assert errors == [] and phone_errors == []
+    tablet, page, tablet_errors = session(browser, server, TABLET)
+    assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
+    shoot(page, "19-worklist-tablet.png")
+    page.click("text=W. Overdue")
+    page.wait_for_url("**/patients/*")
+    assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
+    page.emulate_media(media="print")
+    # printed: the patient, the pump status and its finding; no forms, buttons or navigation
+    assert page.locator("#pump-status").is_visible()
+    assert page.inner_text("#patient-label") == "W. Overdue"
+    assert not page.locator("#event-form").is_visible()
+    assert not page.locator("header").first.is_visible()
+    shoot(page, "20-patient-print.png")
+    tablet.close()
+    assert errors == [] and phone_errors == [] and tablet_errors == []
 
 
 def test_a_refill_with_less_withdrawn_than_expected_shows_the_finding_and_the_new_dates(

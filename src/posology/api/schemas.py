@@ -421,6 +421,7 @@ COMPONENTS: dict[str, Any] = {
                     "phase": {"enum": ["titration", "maintenance"]},
                     "largest": {"type": "string"},
                     "smallest_without_warning": {"type": "string"},
+                    "usual_increase_from": {"type": "string"},
                     "earliest_increase": NULLABLE_TEXT,
                     "rule": {"type": "string"},
                 },

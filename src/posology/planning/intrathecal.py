@@ -355,12 +355,26 @@ def _check_target(ctx: Context, pack: Pack, target: Quantity) -> None:
             )
 
 
+def _above_usual(ctx: Context, pack: Pack, target: Quantity) -> list[Finding]:
+    """IT-MAINT-SPINAL: a titration aiming above the dose most patients of spinal origin are
+    maintained on is said (info), so the team weighs the target, not a limit."""
+    if ctx.is_child or ctx.origin != "spinal":
+        return []
+    rule = pack.rule("IT-MAINT-SPINAL")
+    usual = rule.range("usual")
+    if target <= usual.high:
+        return []
+    told = {"target": target.text(), "usual": usual.text()}
+    return [note(pack, "IT-MAINT-SPINAL", Severity.INFO, rule.phrase("plan_above_usual", **told))]
+
+
 def it_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     ctx = context_at_start(req, pack)
     _refuse_if_not_eligible(ctx, pack)
     notes: list[Finding] = []
     target = req.goal.target_daily_dose or default_target(ctx, pack)
     _check_target(ctx, pack, target)
+    notes += _above_usual(ctx, pack, target)
     step_rule = pack.rule("IT-TITR-STEP")
     if ctx.origin is None:
         notes.append(note(pack, "IND-ORIGIN", Severity.WARNING, step_rule.text("origin_unknown")))

@@ -283,8 +283,7 @@ def it_ranges(ctx: Context) -> Iterator[Finding]:
         )
     for rule_id, r in broken:
         yield ctx.say(rule_id, "outside", daily=daily.text(), range=r.text())
-    if child:
-        yield from _paediatric_range(ctx, infusion)
+    yield from _paediatric_range(ctx, infusion)  # by IT-PAED-MAINT's own ages
     threshold = pack.rule("IT-HIGH-DOSE").quantity("threshold")
     if daily > threshold:
         yield ctx.say("IT-HIGH-DOSE", "above", daily=daily.text(), threshold=threshold.text())

@@ -38,6 +38,15 @@ def step_limit(pack: Pack, origin: str | None, maintenance: bool) -> tuple[Fract
     return min(rule.fraction_range(name).high for name in names), rule_id
 
 
+def usual_step(pack: Pack, origin: str | None, maintenance: bool) -> Fraction:
+    """The smallest of the usual increases (the low end of IT-TITR-STEP's or IT-CHRONIC-STEP's
+    range for the origin, the smaller when the origin is unknown). Smaller steps are allowed;
+    this is what the label calls the usual range, shown beside the largest."""
+    rule = pack.rule("IT-CHRONIC-STEP" if maintenance else "IT-TITR-STEP")
+    names = (origin,) if origin in ORIGINS else ORIGINS
+    return min(rule.fraction_range(name).low for name in names)
+
+
 def maintenance_ranges(pack: Pack, origin: str | None) -> list[tuple[str, Range[Quantity]]]:
     """The adult maintenance range of the origin, or both ranges when the origin is unknown."""
     rules = {"spinal": "IT-MAINT-SPINAL", "cerebral": "IT-MAINT-CEREBRAL"}

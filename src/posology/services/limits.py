@@ -24,7 +24,7 @@ from ..model.documents import parse_patient
 from ..model.events import Event, Review
 from ..model.patient import Patient
 from ..rules.context import build_context
-from ..rules.limits import paediatric_max, programmed, step_limit
+from ..rules.limits import paediatric_max, programmed, step_limit, usual_step
 from ..store import records as R
 from ..units import Quantity
 from .clinic import clinic_now, clinic_zone
@@ -39,6 +39,7 @@ class InfusionLimits:
     smallest_without_warning: Quantity
     earliest_increase: datetime
     rule: str
+    usual_increase_from: Quantity
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,11 @@ def change_limits(
                 after(ctx.last_infusion_change.at, interval, zone),
             ),
             rule=rule_id,
+            usual_increase_from=programmed(
+                pack,
+                active.daily_dose * (1 + usual_step(pack, ctx.origin, ctx.maintenance)),
+                up=True,
+            ),
         )
     oral = None
     regimen = ctx.oral_active
@@ -118,6 +124,7 @@ def limits_json(limits: ChangeLimits) -> dict[str, Any]:
             "phase": it.phase,
             "largest": it.largest.to("ug/d").code(),
             "smallest_without_warning": it.smallest_without_warning.to("ug/d").code(),
+            "usual_increase_from": it.usual_increase_from.to("ug/d").code(),
             "earliest_increase": it.earliest_increase.isoformat(timespec="minutes"),
             "rule": it.rule,
         },
