@@ -124,15 +124,6 @@ def test_sup_it_rate_shows_the_hourly_rate_of_each_planned_dose() -> None:
     assert "Start continuous infusion at 100 µg/day (4.2 µg/h)" in start.instructions
 
 
-def test_sup_it_rate_reproduces_the_sources_worked_example(pack: Pack) -> None:
-    """The engine's µg/day to µg/h at the pack's places gives the monograph's own example."""
-    rule = pack.rule("SUP-IT-RATE")
-    daily, hourly = rule.range("example_daily"), rule.range("example_hourly")
-    places = rule.count("rate_unit_places")
-    assert daily.low.to("ug/h").code(places) == hourly.low.code()
-    assert daily.high.to("ug/h").code(places) == hourly.high.code()
-
-
 def test_sup_it_screen_low_starts_at_25_ug_for_a_patient_relying_on_tone() -> None:
     p = make_plan(adult(tone_supports_function=True), {"kind": "it-screening"})
     doses = [s.event.dose.text() for s in p.steps if s.event.kind == "it-test-dose"]

@@ -202,3 +202,17 @@ def test_po_start_says_the_suggested_start_as_the_label_gives_it() -> None:
     assert finding.message == (
         "Oral baclofen starts at 30 mg/day; the suggested start is 15 mg/day (5 mg 3 times a day)."
     )
+
+
+def test_sup_po_paed_single_dose_below_the_childrens_usual_per_kg_range_is_said() -> None:
+    """SUP-PO-PAED: per administration 0.075 to 0.5 mg/kg; at 20 kg 1.5 mg is the smallest."""
+    child = adult(age_years=10, diagnosis="cerebral-palsy", weight_kg=20)
+    history = [oral("2026-11-01T08:00", "2 mg", 4, form="solution", strength="1 mg/mL")]
+
+    def said(dose: str) -> list[str]:
+        proposal = oral("2026-11-20T08:00", dose, 4, form="solution", strength="1 mg/mL")
+        found = run(child, history, proposal)
+        return [f.severity.value for f in found if f.rule == "SUP-PO-PAED" and "below" in f.message]
+
+    assert said("1.5 mg") == []
+    assert said("1 mg") == ["info"]

@@ -184,8 +184,24 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
     engine = open_engine()
     upgrade(engine)
+    if args.role in records.ROLE_ALIASES:
+        print(
+            f"note: the {args.role} role is now called {records.ROLE_ALIASES[args.role]}",
+            file=sys.stderr,
+        )
     user = records.add_user(engine, args.email, args.clinic, args.role, password)
     print(f"added {user.email} ({user.role}) to clinic {user.clinic}")
+    return EXIT_OK
+
+
+def cmd_clinic_policy(args: argparse.Namespace) -> int:
+    from .store import records
+    from .store.db import open_engine, upgrade
+
+    engine = open_engine()
+    upgrade(engine)
+    records.set_clinic_policy(engine, args.clinic, args.policy)
+    print(f"override policy of {args.clinic} set to {args.policy}")
     return EXIT_OK
 
 
@@ -269,7 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     q = user_sub.add_parser("add", help="create an account")
     q.add_argument("email")
     q.add_argument("--clinic", required=True)
-    q.add_argument("--role", required=True, choices=("clinician", "pharmacist", "admin"))
+    q.add_argument(
+        "--role",
+        required=True,
+        choices=("prescriber", "nurse", "pharmacist", "admin", "clinician"),
+        help="prescriber, nurse, pharmacist or admin (clinician: the old name of prescriber)",
+    )
     q.add_argument("--password-stdin", action="store_true", help="read a login password from stdin")
     q.set_defaults(run=cmd_user_add)
 
@@ -286,6 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("clinic")
     q.add_argument("zone", help="an IANA time zone name, e.g. Europe/Berlin")
     q.set_defaults(run=cmd_clinic_zone)
+    q = clinic_sub.add_parser(
+        "policy", help="who signs an override of a critical finding (default co-sign; audited)"
+    )
+    q.add_argument("clinic")
+    q.add_argument("policy", choices=("single-signer", "co-sign"))
+    q.set_defaults(run=cmd_clinic_policy)
 
     p = sub.add_parser("token", help="manage API tokens")
     token_sub = p.add_subparsers(dest="token_command", metavar="ACTION", parser_class=_Parser)

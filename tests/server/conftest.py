@@ -32,9 +32,11 @@ def client(engine: Engine) -> Iterator[TestClient]:
 def accounts(client: TestClient, engine: Engine) -> Accounts:
     return Accounts(
         clinician=bearer(
-            engine, "doc@north.example", "North", "clinician", "correct horse battery"
+            engine, "doc@north.example", "North", "prescriber", "correct horse battery"
         ),
-        pharmacist=bearer(engine, "pharm@north.example", "North", "pharmacist"),
+        pharmacist=bearer(
+            engine, "pharm@north.example", "North", "pharmacist", "pharmacist secret"
+        ),
         admin=bearer(engine, "admin@north.example", "North", "admin"),
-        other_clinic=bearer(engine, "doc@south.example", "South", "clinician"),
+        other_clinic=bearer(engine, "doc@south.example", "South", "prescriber"),
     )

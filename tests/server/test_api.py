@@ -167,7 +167,7 @@ def test_appending_events_checks_first_and_needs_an_override_for_errors(
     }
     refused = append(client, accounts.clinician, pid, too_high)
     assert refused.status_code == 422
-    assert refused.json()["error"]["field"] == "override_reason"
+    assert refused.json()["error"]["field"] == "override"
     assert "PO-MAX" in {f["rule"] for f in refused.json()["findings"]}
     assert len(client.get(f"/api/v1/patients/{pid}/events", headers=accounts.clinician).json()) == 1
     forced = append(

@@ -39,7 +39,11 @@ def test_user_add_token_create_and_db_upgrade(tmp_path: Path, engine) -> None:  
         stdin="a long enough password\n",
     )
     assert added.returncode == 0, added.stderr
-    assert "nurse@east.example" in added.stdout
+    # clinician is the old name of prescriber: accepted, stored as prescriber, with a note
+    assert "nurse@east.example (prescriber)" in added.stdout
+    assert "now called prescriber" in added.stderr
+    nurse = run("user", "add", "rn@east.example", "--clinic", "East", "--role", "nurse", env=env)
+    assert nurse.returncode == 0 and "(nurse)" in nurse.stdout, nurse.stderr
     again = run(
         "user", "add", "nurse@east.example", "--clinic", "East", "--role", "clinician", env=env
     )
@@ -54,6 +58,12 @@ def test_user_add_token_create_and_db_upgrade(tmp_path: Path, engine) -> None:  
     assert nowhere.returncode == 2 and "no clinic" in nowhere.stderr
     zone = run("clinic", "zone", "East", "Europe/Berlin", env=env)
     assert zone.returncode == 0 and "Europe/Berlin" in zone.stdout, zone.stderr
+    policy = run("clinic", "policy", "East", "single-signer", env=env)
+    assert policy.returncode == 0 and "single-signer" in policy.stdout, policy.stderr
+    no_policy = run("clinic", "policy", "East", "anyone", env=env)
+    assert no_policy.returncode == 2 and "invalid choice" in no_policy.stderr
+    no_clinic = run("clinic", "policy", "Nowhere", "co-sign", env=env)
+    assert no_clinic.returncode == 2 and "no clinic" in no_clinic.stderr
     misspelt = run("clinic", "zone", "East", "Europe/Berln", env=env)
     assert misspelt.returncode == 2 and "time_zone" in misspelt.stderr
     assert "Traceback" not in misspelt.stderr

@@ -51,10 +51,14 @@ def test_a_clinician_goes_from_login_to_a_pdf_handout(server: str, browser, tmp_
     page.screenshot(path=str(SHOTS / "02-indication.png"), full_page=True)
 
     page.goto(server + "/patients")
-    page.fill("#label", "J.B.")
+    # nothing clinical is pre-selected: sex, diagnosis and the pump must be chosen
+    assert page.input_value("#sex") == "" and page.input_value("#diagnosis") == ""
+    assert page.input_value("#programmable") == ""
+    page.fill("#name", "John Brown")
+    page.fill("#birth_date", "1978-03-02")
+    page.fill("#record_number", "N-1001")
     page.select_option("#diagnosis", "multiple-sclerosis")
     page.select_option("#sex", "male")
-    page.fill("#age_years", "48")
     page.fill("#weight_kg", "80")
     page.select_option("#programmable", "yes")
     page.fill("#reservoir_ml", "20")
@@ -64,12 +68,22 @@ def test_a_clinician_goes_from_login_to_a_pdf_handout(server: str, browser, tmp_
     patient_url = page.url
 
     # the profile form: a new weight is saved as a new version, the old one kept
-    page.click("summary")
-    profile = page.input_value("#profile-json").replace('"weight_kg": 80', '"weight_kg": 82')
-    page.fill("#profile-json", profile)
+    banner = page.inner_text("#patient-bar")
+    assert "John Brown" in banner and "Thu 02 Mar 1978" in banner and "N-1001" in banner
+    assert "80 kg" in banner
+
+    # the structured profile form: a new weight is saved as a new version, the old one kept
+    page.click("#profile-details summary")
+    assert page.input_value("#pf-programmable") == "yes"  # the pump's fields, filled
+    assert page.input_value("#pf-reservoir_ml") == "20"
+    page.fill("#pf-weight_kg", "82")
     with page.expect_navigation():
         page.click("#profile-form button[type=submit]")
     assert "82" in page.inner_text("#profile-table")
+    assert "82 kg" in page.inner_text("#patient-bar")
+    page.click("#versions summary")  # every version kept, compared with the one before
+    assert "Version 2" in page.inner_text("#versions")
+    assert "weight kg 80 → 82" in page.inner_text("#versions")
 
     # history: a first oral regimen, checked before it is saved
     page.select_option("#kind", "oral-regimen")
@@ -98,8 +112,13 @@ def test_a_clinician_goes_from_login_to_a_pdf_handout(server: str, browser, tmp_
     page.wait_for_selector("#override-box:not([hidden])")
     assert "PO-MAX" in page.inner_text("#check-result")
     page.screenshot(path=str(SHOTS / "04-patient-findings.png"), full_page=True)
+    # the safer action is the default: "Change the dose" is the primary button, focused
+    assert page.evaluate("document.activeElement.id") == "change-button"
+    assert "secondary" in (page.get_attribute("#save-button", "class") or "")
     page.fill("#oral-dose", "10")
-    page.fill("#override_reason", "")
+    # the check answered another dose: it is cleared as soon as the dose changes
+    assert page.inner_text("#check-result") == ""
+    assert page.locator("#override-box").is_hidden()
     with page.expect_navigation():
         page.click("#event-form button[type=submit]")
     assert "Oral baclofen 30 mg/day" in page.inner_text("ol.timeline"), page.inner_text(
@@ -134,9 +153,13 @@ def test_a_clinician_goes_from_login_to_a_pdf_handout(server: str, browser, tmp_
     page.wait_for_selector("#override-box:not([hidden])")
     assert "IT-SCREEN-REQUIRED" in page.inner_text("#check-result")
     page.fill("#override_reason", "screened and implanted at the regional centre in 2025")
+    page.click("#event-form button[type=submit]")  # words alone are not enough: a coded reason
+    page.wait_for_selector("#event-error:has-text('choose a reason')")
+    page.select_option("#override_code", "specialist-advice")
     with page.expect_navigation():
         page.click("#event-form button[type=submit]")
-    assert "override: screened and implanted" in page.inner_text("ol.timeline")
+    assert "screened and implanted" in page.inner_text("ol.timeline")
+    assert "override (specialist advice)" in page.inner_text("ol.timeline")
     page.goto(
         patient_url + "/plan?goal=it-refill&start=2026-12-01T09%3A00&concentration=500+ug%2FmL"
     )

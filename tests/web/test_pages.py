@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from fastapi.testclient import TestClient
 
@@ -17,7 +18,9 @@ def test_pages_need_a_login(pages: TestClient) -> None:
         "/patients/1/plan?goal=oral-taper",
     ):
         answer = pages.get(path, follow_redirects=False)
-        assert answer.status_code == 303 and answer.headers["location"] == "/login"
+        # an expired or missing session comes back to the page asked for after login
+        expected = "/login" if path == "/" else "/login?next=" + quote(path, safe="")
+        assert answer.status_code == 303 and answer.headers["location"] == expected
     wrong = pages.post("/login", data={"email": "doc@north.example", "password": "nope"})
     assert wrong.status_code == 401 and "wrong e-mail address or password" in wrong.text
 

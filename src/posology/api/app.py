@@ -23,6 +23,7 @@ from starlette.routing import Route
 from ..errors import InputError, PosologyError, UnknownRuleError
 from ..knowledge import Pack, load_pack
 from ..model.documents import load_json
+from ..services.idempotency import KeyReused
 from ..store import records as R
 from .schemas import COMPONENTS, answers, body, many, ref
 
@@ -136,6 +137,16 @@ def create_app(
         "clinical judgement; it does not replace it.",
     )
     app.state.engine = engine
+
+    @app.middleware("http")
+    async def no_store(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        """Patient answers are never kept by a browser or proxy (Back after logout shows
+        nothing)."""
+        response: Response = await call_next(request)
+        if request.url.path.startswith("/api/v1/patients"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
     _errors(app)
     _routes(app, engine, pack, auth)
     from ..web.pages import add_pages
@@ -205,14 +216,10 @@ def _errors(app: FastAPI) -> None:
         (BodyTooLarge, lambda e: error(413, "", f"the body is larger than {MAX_BODY} bytes")),
         (
             R.NeedsOverride,
-            lambda e: error(
-                422,
-                "override_reason",
-                "the event has findings of severity error or critical: give an override_reason to "
-                "record it anyway (clinicians only)",
-                findings=[_finding(f) for f in e.findings],
-            ),
+            lambda e: error(422, e.field, str(e), findings=[_finding(f) for f in e.findings]),
         ),
+        (R.Duplicate, lambda e: error(409, e.field, str(e), **e.extra)),
+        (KeyReused, lambda e: error(409, "Idempotency-Key", str(e))),
         (InputError, lambda e: error(422, e.field, e.message)),
         (UnknownRuleError, lambda e: error(404, "id", str(e))),
         (R.NotFound, lambda e: error(404, "", str(e))),
@@ -341,19 +348,32 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         tags=["patients"],
         status_code=201,
         openapi_extra=body("PatientInput"),
-        responses=answers(201, ref("PatientRecord"), 400, 401, 403, 413, 422),
+        responses=answers(201, ref("PatientRecord"), 400, 401, 403, 409, 413, 422),
     )
-    def create_patient(user: R.User = User, document: Any = Body) -> JSONResponse:
-        fields = _fields(document, ("patient", "label"), ("patient",))
-        label = _label(fields.get("label"))
-        record = R.create_patient(engine, user, fields["patient"], label)
-        return JSONResponse(record, status_code=201, headers={"ETag": f'"{record["version"]}"'})
+    def create_patient(request: Request, user: R.User = User, document: Any = Body) -> JSONResponse:
+        fields = _fields(document, PATIENT_FIELDS, ("patient",))
+        label = _label(fields.get("label") or fields.get("name"))
+
+        def work() -> JSONResponse:
+            record = R.create_patient(
+                engine,
+                user,
+                fields["patient"],
+                label,
+                _identity(fields),
+                _flag(fields.get("confirm_duplicate"), "confirm_duplicate"),
+            )
+            return JSONResponse(record, status_code=201, headers={"ETag": f'"{record["version"]}"'})
+
+        return _once(engine, user, request, document, work)
 
     @app.get(
         "/api/v1/patients", tags=["patients"], responses=answers(200, many("PatientRecord"), 401)
     )
-    def list_patients(user: R.User = User) -> list[dict[str, Any]]:
-        return R.list_patients(engine, user)
+    def list_patients(user: R.User = User, q: str | None = None) -> list[dict[str, Any]]:
+        if q is not None and len(q) > 200:
+            raise InputError("q", "must be at most 200 characters")
+        return R.list_patients(engine, user, q)
 
     @app.get(
         "/api/v1/patients/{patient_id}",
@@ -373,10 +393,17 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
     def update_patient(
         patient_id: RecordId, request: Request, user: R.User = User, document: Any = Body
     ) -> JSONResponse:
-        fields = _fields(document, ("patient", "label"), ("patient",))
+        fields = _fields(document, PATIENT_FIELDS, ("patient",))
         label = None if fields.get("label") is None else _label(fields["label"])
         record = R.update_patient(
-            engine, user, patient_id, fields["patient"], label, _version(request)
+            engine,
+            user,
+            patient_id,
+            fields["patient"],
+            label,
+            _version(request),
+            _identity(fields),
+            _flag(fields.get("confirm_duplicate"), "confirm_duplicate"),
         )
         return JSONResponse(record, headers={"ETag": f'"{record["version"]}"'})
 
@@ -398,17 +425,41 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
     def append_event(
         patient_id: RecordId, request: Request, user: R.User = User, document: Any = Body
     ) -> JSONResponse:
-        fields = _fields(document, ("event", "override_reason", "supersedes"), ("event",))
+        from ..services import overrides
+
+        fields = _fields(document, EVENT_FIELDS, ())
         reason = _text(fields.get("override_reason"), "override_reason")
         supersedes = fields.get("supersedes")
         if supersedes is not None and (
             isinstance(supersedes, bool) or not isinstance(supersedes, int)
         ):
             raise InputError("supersedes", "must be the id of an event of this patient")
-        record = R.append_event(
-            engine, pack, user, patient_id, fields["event"], reason, supersedes, _version(request)
-        )
-        return JSONResponse(record, status_code=201, headers={"ETag": f'"{record["version"]}"'})
+        correction = _correction(fields.get("correction"))
+        if fields.get("event") is None and (correction is None or correction.kind != R.VOID):
+            raise InputError("event", "missing; give the EVENT to record")
+        override = overrides.parse_override(fields.get("override"), reason)
+        retyped = _text(fields.get("retyped_dose"), "retyped_dose")
+        expected = _version(request)
+
+        def work() -> JSONResponse:
+            cosigner = overrides.verify_cosigner(engine, user, fields.get("cosigner"))
+            record = R.append_event(
+                engine,
+                pack,
+                user,
+                patient_id,
+                fields.get("event"),
+                None,
+                supersedes,
+                expected,
+                override=override,
+                retyped_dose=retyped,
+                cosigner=cosigner,
+                correction=correction,
+            )
+            return JSONResponse(record, status_code=201, headers={"ETag": f'"{record["version"]}"'})
+
+        return _once(engine, user, request, document, work)
 
     @app.post(
         "/api/v1/patients/{patient_id}/check",
@@ -492,16 +543,27 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         tags=["plans"],
         status_code=201,
         openapi_extra=body("PlanInput"),
-        responses=answers(201, {"type": "object"}, 400, 401, 403, 404, 413, 422),
+        responses=answers(201, {"type": "object"}, 400, 401, 403, 404, 409, 413, 422),
     )
-    def save_plan(patient_id: RecordId, user: R.User = User, document: Any = Body) -> JSONResponse:
+    def save_plan(
+        patient_id: RecordId, request: Request, user: R.User = User, document: Any = Body
+    ) -> JSONResponse:
         fields = _fields(document, ("goal", "start"), ("goal", "start"))
-        saved = R.save_plan(
-            engine, pack, user, patient_id, fields["goal"], _text(fields["start"], "start") or ""
-        )
-        if saved.get("id") is None:
-            return JSONResponse(saved["plan"], status_code=422)
-        return JSONResponse(saved, status_code=201)
+
+        def work() -> JSONResponse:
+            saved = R.save_plan(
+                engine,
+                pack,
+                user,
+                patient_id,
+                fields["goal"],
+                _text(fields["start"], "start") or "",
+            )
+            if saved.get("id") is None:
+                return JSONResponse(saved["plan"], status_code=422)
+            return JSONResponse(saved, status_code=201)
+
+        return _once(engine, user, request, document, work)
 
     @app.get(
         "/api/v1/patients/{patient_id}/plans",
@@ -534,18 +596,60 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         user: R.User = User,
         document: Any = Body,
     ) -> JSONResponse:
-        fields = _fields(document, ("override_reason",), ())
-        record = R.confirm_step(
-            engine,
-            pack,
-            user,
-            patient_id,
-            plan_id,
-            position,
-            _text(fields.get("override_reason"), "override_reason"),
-            _version(request),
+        from ..services import overrides
+
+        fields = _fields(document, ("override_reason", "override", "retyped_dose", "cosigner"), ())
+        override = overrides.parse_override(
+            fields.get("override"), _text(fields.get("override_reason"), "override_reason")
         )
-        return JSONResponse(record, status_code=201)
+        retyped = _text(fields.get("retyped_dose"), "retyped_dose")
+        expected = _version(request)
+
+        def work() -> JSONResponse:
+            cosigner = overrides.verify_cosigner(engine, user, fields.get("cosigner"))
+            record = R.confirm_step(
+                engine,
+                pack,
+                user,
+                patient_id,
+                plan_id,
+                position,
+                None,
+                expected,
+                override=override,
+                retyped_dose=retyped,
+                cosigner=cosigner,
+            )
+            return JSONResponse(record, status_code=201)
+
+        return _once(engine, user, request, document, work)
+
+    # -- overrides ------------------------------------------------------------------------------
+    @app.get(
+        "/api/v1/override-reasons",
+        tags=["overrides"],
+        responses=answers(200, many("OverrideReason"), 401),
+    )
+    def override_reasons(user: R.User = User) -> list[dict[str, Any]]:
+        from ..services.overrides import reasons_json
+
+        return reasons_json()
+
+    @app.get(
+        "/api/v1/verification-queue",
+        tags=["overrides"],
+        responses=answers(200, many("EventRecord"), 401, 403),
+    )
+    def verification_queue(user: R.User = User) -> list[dict[str, Any]]:
+        return R.verification_queue(engine, user)
+
+    @app.post(
+        "/api/v1/events/{event_id}/verify",
+        tags=["overrides"],
+        responses=answers(200, ref("EventRecord"), 401, 403, 404, 409, 422),
+    )
+    def verify_event(event_id: RecordId, user: R.User = User) -> dict[str, Any]:
+        return R.verify_event(engine, user, event_id)
 
     # -- audit ----------------------------------------------------------------------------------
     @app.get("/api/v1/audit", tags=["audit"], responses=answers(200, {"type": "array"}, 401, 403))
@@ -648,6 +752,83 @@ def _cds_routes(app: FastAPI, engine: Engine, pack: Pack, verifier: Any) -> None
             return JSONResponse(bad.outcome, status_code=400)
         added = R.record_cds_feedback(engine, service_id, str(claims.get("iss")), items)
         return JSONResponse({"recorded": added})
+
+
+PATIENT_FIELDS = ("patient", "label", "name", "birth_date", "record_number", "confirm_duplicate")
+EVENT_FIELDS = (
+    "event",
+    "override_reason",
+    "override",
+    "retyped_dose",
+    "cosigner",
+    "supersedes",
+    "correction",
+)
+IDENTITY_FIELDS = ("name", "birth_date", "record_number")
+
+
+def _once(
+    engine: Engine, user: R.User, request: Request, document: Any, work: Callable[[], JSONResponse]
+) -> JSONResponse:
+    """``work()`` under the request's Idempotency-Key, when it has one."""
+    from ..services.idempotency import once
+
+    key = request.headers.get("idempotency-key")
+    answer = once(engine, user, key, (request.method, request.url.path, document), work)
+    if "etag" not in answer.headers and isinstance(answer.body, bytes):
+        import json
+
+        version = json.loads(answer.body).get("version") if answer.body[:1] == b"{" else None
+        if isinstance(version, int):
+            answer.headers["ETag"] = f'"{version}"'
+    return answer
+
+
+def _identity(fields: dict[str, Any]) -> R.Identity | None:
+    """The record's identity from a body: all of name, birth_date, record_number, or none (an
+    older client's body, stored as a legacy record)."""
+    from datetime import date
+
+    given = [k for k in IDENTITY_FIELDS if fields.get(k) is not None]
+    if not given:
+        return None
+    for key in IDENTITY_FIELDS:
+        value = fields.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(key, "missing; a record needs name, birth_date and record_number")
+    name, born, number = (str(fields[k]).strip() for k in IDENTITY_FIELDS)
+    if len(name) > 200:
+        raise InputError("name", "must be at most 200 characters")
+    if len(number) > 100:
+        raise InputError("record_number", "must be at most 100 characters")
+    try:
+        day = date.fromisoformat(born)
+    except ValueError:
+        raise InputError("birth_date", 'must be an ISO date, e.g. "1980-06-30"') from None
+    if len(born) != 10 or day > date.today():
+        raise InputError("birth_date", "must be an ISO date (YYYY-MM-DD), not in the future")
+    return R.Identity(" ".join(name.split()), born, number)
+
+
+def _flag(value: Any, field: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise InputError(field, "must be true or false")
+    return value
+
+
+def _correction(value: Any) -> R.Correction | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"kind", "text"}:
+        raise InputError("correction", "must be an object {kind, text}")
+    kind, text = value.get("kind"), value.get("text")
+    if kind not in R.CORRECTION_KINDS:
+        raise InputError("correction.kind", f"must be one of {', '.join(R.CORRECTION_KINDS)}")
+    if not isinstance(text, str) or not text.strip() or len(text) > 2000:
+        raise InputError("correction.text", "must say why (a text of at most 2000 characters)")
+    return R.Correction(str(kind), text.strip())
 
 
 def _label(value: Any) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from ..model.events import OralRegimen
 from ..model.finding import Finding
 from ..units import Quantity, format_percent
-from .context import Context, ceil_fraction, duration_text, floor_to, since
+from .context import Context, ceil_fraction, ceil_to, duration_text, floor_to, since
 from .limits import paediatric_max, renal_target
 
 
@@ -203,6 +203,16 @@ def _paediatric_weight_checks(
             dose=max(regimen.doses).text(),
             per_kg=rule.range("per_administration").high.text(),
             limit=floor_to(per_admin.to("mg"), 2).text(),
+            weight=weight.text(),
+        )
+    per_admin_low = rule.range("per_administration").low * weight
+    if min(regimen.doses) < per_admin_low:
+        yield ctx.say(
+            "SUP-PO-PAED",
+            "per_administration_below",
+            dose=min(regimen.doses).text(),
+            per_kg=rule.range("per_administration").low.text(),
+            limit=ceil_to(per_admin_low.to("mg"), 2).text(),
             weight=weight.text(),
         )
     min_weight = rule.quantity("tablet_min_weight")

@@ -16,17 +16,20 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import InputError, PosologyError
 from ..knowledge.schema import Pack
 from ..model.documents import check_born, parse_event, parse_patient, sort_history
-from ..model.events import Event
+from ..model.events import Event, ItInfusion
 from ..model.finding import Finding
 from . import tables as T
 
-ROLES = ("clinician", "pharmacist", "admin")
+ROLES = ("prescriber", "nurse", "pharmacist", "admin")
+# today's roles of older databases and scripts, mapped onto the clinic's roles (migration 0005)
+ROLE_ALIASES = {"clinician": "prescriber"}
+POLICIES = ("co-sign", "single-signer")
 SESSION_LIFETIME = timedelta(hours=12)
 
 
@@ -50,11 +53,27 @@ class Unauthorized(PosologyError, PermissionError):
 
 
 class NeedsOverride(PosologyError):
-    """422: the event has error or critical findings; a clinician's override reason is needed."""
+    """422: the event has error or critical findings; ``field`` names what is missing (the
+    coded override, the retyped dose, the co-signer)."""
 
-    def __init__(self, findings: tuple[Finding, ...]) -> None:
-        super().__init__("the event has findings of severity error or critical")
+    def __init__(
+        self,
+        findings: tuple[Finding, ...],
+        field: str = "override",
+        message: str = "the event has findings of severity error or critical",
+    ) -> None:
+        super().__init__(message)
         self.findings = findings
+        self.field = field
+
+
+class Duplicate(PosologyError):
+    """409 naming ``field``: a record number in use, or a likely duplicate to confirm."""
+
+    def __init__(self, field: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.field = field
+        self.extra = extra
 
 
 # -- values -----------------------------------------------------------------------------------
@@ -118,8 +137,14 @@ def _audit(
 # -- accounts ---------------------------------------------------------------------------------
 
 
+def canonical_role(role: str) -> str:
+    """The clinic role a name stands for (``clinician`` is the old name of ``prescriber``)."""
+    return ROLE_ALIASES.get(role, role)
+
+
 def add_user(engine: Engine, email: str, clinic: str, role: str, password: str | None) -> User:
     """Create an account (and its clinic, on first use)."""
+    role = canonical_role(role)
     if role not in ROLES:
         raise InputError("role", f"must be one of {', '.join(ROLES)}")
     email = email.strip().lower()
@@ -180,6 +205,36 @@ def set_clinic_contact(engine: Engine, clinic: str, contact: str) -> None:
         if done.rowcount != 1:
             raise NotFound(f"no clinic {clinic!r}; clinics are created with `posology user add`")
         _audit(conn, None, "clinic.contact", "clinic", None, {"clinic": clinic, "contact": contact})
+
+
+def set_clinic_policy(engine: Engine, clinic: str, policy: str) -> None:
+    """Who signs an override of a critical finding: a second prescriber or pharmacist
+    (``co-sign``, the default) or the prescriber alone (``single-signer``); audited."""
+    if policy not in POLICIES:
+        raise InputError("policy", f"must be one of {', '.join(POLICIES)}")
+    with engine.begin() as conn:
+        clinic_id = conn.execute(select(T.clinics.c.id).where(T.clinics.c.name == clinic)).scalar()
+        if clinic_id is None:
+            raise NotFound(f"no clinic {clinic!r}; clinics are created with `posology user add`")
+        conn.execute(
+            update(T.clinics).where(T.clinics.c.id == clinic_id).values(override_policy=policy)
+        )
+        _audit(
+            conn,
+            None,
+            "clinic.policy",
+            "clinic",
+            clinic_id,
+            {"clinic": clinic, "override_policy": policy},
+            clinic_id=clinic_id,
+        )
+
+
+def clinic_policy(conn: Connection, clinic_id: int) -> str:
+    value = conn.execute(
+        select(T.clinics.c.override_policy).where(T.clinics.c.id == clinic_id)
+    ).scalar()
+    return str(value) if value else "co-sign"
 
 
 def clinic_contact(engine: Engine, user: User) -> str | None:
@@ -288,10 +343,65 @@ def _aware(at: datetime) -> datetime:
 # -- patients ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who the record is about, kept beside the PATIENT document: the clinic finds patients
+    by these, the engine never reads them (except the birth date, copied into the document)."""
+
+    name: str
+    birth_date: str
+    record_number: str
+
+
+def _with_birth_date(document: dict[str, Any], birth_date: str) -> dict[str, Any]:
+    """The document with the record's birth date (an age in years is no longer kept)."""
+    out = {k: v for k, v in document.items() if k != "age_years"}
+    out["birth_date"] = birth_date
+    return out
+
+
+def _check_identity(
+    conn: Connection, user: User, identity: Identity, confirm: bool, patient_id: int | None
+) -> None:
+    """409 ``record_number`` for a number in use in the clinic; 409 ``name`` for a likely
+    duplicate (same name and birth date) unless the caller confirmed it."""
+    others = [T.patients.c.clinic_id == user.clinic_id]
+    if patient_id is not None:
+        others.append(T.patients.c.id != patient_id)
+    taken = conn.execute(
+        select(T.patients.c.id).where(*others, T.patients.c.record_number == identity.record_number)
+    ).first()
+    if taken is not None:
+        raise Duplicate(
+            "record_number",
+            f"record number {identity.record_number!r} belongs to another patient of this clinic",
+            patient_id=taken[0],
+        )
+    if confirm:
+        return
+    twin = conn.execute(
+        select(T.patients.c.id, T.patients.c.record_number).where(
+            *others,
+            func.lower(T.patients.c.name) == identity.name.lower(),
+            T.patients.c.birth_date == identity.birth_date,
+        )
+    ).first()
+    if twin is not None:
+        raise Duplicate(
+            "name",
+            f"a patient with this name and birth date exists already (record number "
+            f"{twin[1]}); send confirm_duplicate: true if this is a different person",
+            patient_id=twin[0],
+        )
+
+
 def _patient_out(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
         "label": row.label,
+        "name": row.name,
+        "birth_date": row.birth_date,
+        "record_number": row.record_number,
         "version": row.version,
         "patient": row.document,
         "created_at": _aware(row.created_at).isoformat(),
@@ -312,40 +422,81 @@ def _patient_row(conn: Connection, user: User, patient_id: int, lock: bool = Fal
 
 
 def create_patient(
-    engine: Engine, user: User, document: dict[str, Any], label: str
+    engine: Engine,
+    user: User,
+    document: dict[str, Any],
+    label: str,
+    identity: Identity | None = None,
+    confirm_duplicate: bool = False,
 ) -> dict[str, Any]:
-    user.require("clinician")
+    """A new record. Without an identity (older clients) it is a legacy record: named by its
+    label, numbered ``legacy-<id>``, as migration 0005 numbers the records it carries over."""
+    user.require("prescriber")
+    if identity is not None:
+        document = _with_birth_date(document, identity.birth_date)
     parse_patient(document, "patient")
     stored = plain_json(document)
+    born = identity.birth_date if identity else stored.get("birth_date")
     with engine.begin() as conn:
-        pid = conn.execute(
-            insert(T.patients)
-            .values(
-                clinic_id=user.clinic_id,
-                label=label,
-                document=stored,
-                version=1,
-                created_at=now(),
-                updated_at=now(),
+        if identity is not None:
+            _check_identity(conn, user, identity, confirm_duplicate, None)
+        try:
+            pid = conn.execute(
+                insert(T.patients)
+                .values(
+                    clinic_id=user.clinic_id,
+                    label=identity.name if identity and label == "patient" else label,
+                    name=identity.name if identity else label,
+                    birth_date=born if isinstance(born, str) else None,
+                    record_number=identity.record_number
+                    if identity
+                    else "pending-" + secrets.token_hex(8),
+                    document=stored,
+                    version=1,
+                    created_at=now(),
+                    updated_at=now(),
+                )
+                .returning(T.patients.c.id)
+            ).scalar_one()
+        except IntegrityError:  # a concurrent request took the number first
+            raise Duplicate(
+                "record_number", "the record number was taken at the same moment"
+            ) from None
+        if identity is None:
+            conn.execute(
+                update(T.patients)
+                .where(T.patients.c.id == pid)
+                .values(record_number=f"legacy-{pid}")
             )
-            .returning(T.patients.c.id)
-        ).scalar_one()
         conn.execute(
             insert(T.patient_revisions).values(
                 patient_id=pid, version=1, document=stored, user_id=user.id, recorded_at=now()
             )
         )
-        _audit(conn, user, "patient.create", "patient", pid, {"label": label})
+        detail: dict[str, Any] = {"label": label}
+        if identity is not None:
+            detail.update(name=identity.name, record_number=identity.record_number)
+            if confirm_duplicate:
+                detail["confirmed_duplicate"] = True
+        _audit(conn, user, "patient.create", "patient", pid, detail)
         return _patient_out(_patient_row(conn, user, pid))
 
 
-def list_patients(engine: Engine, user: User) -> list[dict[str, Any]]:
+def list_patients(engine: Engine, user: User, q: str | None = None) -> list[dict[str, Any]]:
+    """The clinic's patients; with ``q``, those whose name or record number contains it
+    (ignoring case) or whose birth date is it."""
+    where = [T.patients.c.clinic_id == user.clinic_id]
+    text = (q or "").strip().lower()
+    if text:
+        where.append(
+            or_(
+                func.lower(T.patients.c.name).contains(text, autoescape=True),
+                func.lower(T.patients.c.record_number).contains(text, autoescape=True),
+                T.patients.c.birth_date == text,
+            )
+        )
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(T.patients)
-            .where(T.patients.c.clinic_id == user.clinic_id)
-            .order_by(T.patients.c.id)
-        ).all()
+        rows = conn.execute(select(T.patients).where(*where).order_by(T.patients.c.id)).all()
     return [_patient_out(r) for r in rows]
 
 
@@ -375,14 +526,30 @@ def update_patient(
     document: dict[str, Any],
     label: str | None,
     expected: int | None,
+    identity: Identity | None = None,
+    confirm_duplicate: bool = False,
 ) -> dict[str, Any]:
-    user.require("clinician")
+    user.require("prescriber")
+    if identity is not None:
+        document = _with_birth_date(document, identity.birth_date)
     parse_patient(document, "patient")
     stored = plain_json(document)
     with engine.begin() as conn:
         row = _patient_row(conn, user, patient_id, lock=True)
+        if identity is not None:
+            _check_identity(conn, user, identity, confirm_duplicate, patient_id)
+        elif row.birth_date and "birth_date" not in stored:
+            stored = plain_json(_with_birth_date(stored, row.birth_date))
         version = _bump(conn, row, expected)
         values: dict[str, Any] = {"document": stored}
+        if identity is not None:
+            values.update(
+                name=identity.name,
+                birth_date=identity.birth_date,
+                record_number=identity.record_number,
+            )
+        elif isinstance(stored.get("birth_date"), str):
+            values["birth_date"] = stored["birth_date"]
         if label is not None:
             values["label"] = label
         conn.execute(update(T.patients).where(T.patients.c.id == patient_id).values(**values))
@@ -401,18 +568,100 @@ def update_patient(
 
 # -- history ----------------------------------------------------------------------------------
 
+VOID = "entered-in-error"  # the kind of a marker row: it voids the event it supersedes
+CORRECTION_KINDS = ("correction", VOID)
+# what a nurse records: administrations, refills, test-dose responses, reviews, implants,
+# it-stable, stops, and infusion programming within the current prescription
+NURSE_KINDS = (
+    "it-test-dose",
+    "pump-refill",
+    "review",
+    "pump-implant",
+    "it-stable",
+    "it-stop",
+    "oral-stop",
+    "it-infusion",
+)
 
-def _event_out(row: Any, superseded: set[int]) -> dict[str, Any]:
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """Why an event with error or critical findings is recorded anyway: a coded reason and
+    free text (the code list is ``services.overrides.REASONS``)."""
+
+    code: str
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """Why an event supersedes another: a correction (a new version of the entry) or the
+    entry was made in error (it leaves the effective history)."""
+
+    kind: str
+    text: str
+
+
+def _emails(conn: Connection, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = conn.execute(select(T.users.c.id, T.users.c.email).where(T.users.c.id.in_(ids))).all()
+    return {r[0]: r[1] for r in rows}
+
+
+def _verifications(conn: Connection, event_ids: list[int]) -> dict[int, Any]:
+    if not event_ids:
+        return {}
+    rows = conn.execute(
+        select(T.event_verifications).where(T.event_verifications.c.event_id.in_(event_ids))
+    ).all()
+    return {r.event_id: r for r in rows}
+
+
+def _events_out(conn: Connection, rows: list[Any], superseded: set[int]) -> list[dict[str, Any]]:
+    """Events as answered: who recorded and co-signed each, its override, its reason."""
+    verified = _verifications(conn, [r.id for r in rows if r.override_code])
+    names = _emails(
+        conn,
+        {r.user_id for r in rows}
+        | {r.cosigner_id for r in rows if r.cosigner_id}
+        | {v.user_id for v in verified.values()},
+    )
+    return [_event_out(r, superseded, names, verified.get(r.id)) for r in rows]
+
+
+def _event_out(
+    row: Any, superseded: set[int], names: dict[int, str], verification: Any = None
+) -> dict[str, Any]:
+    override = None
+    if row.override_code:
+        override = {
+            "code": row.override_code,
+            "text": row.override_text,
+            "signed_by": names.get(row.user_id),
+            "cosigned_by": names.get(row.cosigner_id) if row.cosigner_id else None,
+            "verified_by": names.get(verification.user_id) if verification else None,
+            "verified_at": _aware(verification.at).isoformat() if verification else None,
+        }
+    reason = None
+    if row.supersedes is not None:
+        reason = {"kind": row.correction_kind or "correction", "text": row.correction_text}
     return {
         "id": row.id,
         "seq": row.seq,
-        "event": row.document,
+        "event": None if row.kind == VOID else row.document,
+        "kind": row.kind,
+        "at": row.at,
         "supersedes": row.supersedes,
         "superseded": row.id in superseded,
+        "reason": reason,
         "override_reason": row.override_reason,
+        "override": override,
+        "cosigned_by": names.get(row.cosigner_id) if row.cosigner_id else None,
         "findings": row.findings,
         "plan_step_id": row.plan_step_id,
         "recorded_at": _aware(row.recorded_at).isoformat(),
+        "recorded_by": names.get(row.user_id),
         "user_id": row.user_id,
     }
 
@@ -433,17 +682,17 @@ def list_events(engine: Engine, user: User, patient_id: int) -> list[dict[str, A
     with engine.connect() as conn:
         _patient_row(conn, user, patient_id)
         rows = _event_rows(conn, patient_id)
-    gone = _superseded(rows)
-    return [_event_out(r, gone) for r in rows]
+        return _events_out(conn, rows, _superseded(rows))
 
 
 def _history(rows: list[Any]) -> tuple[Event, ...]:
-    """The effective history: every event not superseded by a correction, sorted by time."""
+    """The effective history: every event not superseded by a correction or voided as entered
+    in error (the void markers themselves are no events), sorted by time."""
     gone = _superseded(rows)
     events = [
         (f"events[{r.seq}]", parse_event(r.document, f"events[{r.seq}]"))
         for r in rows
-        if r.id not in gone
+        if r.id not in gone and r.kind != VOID
     ]
     return sort_history(events)
 
@@ -457,44 +706,137 @@ def case_for(
         return row.document, _history(_event_rows(conn, patient_id))
 
 
+def _doses(event: Event) -> list[Any]:
+    """The amounts an event is written with (what a retyped dose is compared with)."""
+    return [
+        getattr(event, name)
+        for name in ("dose", "daily_dose", "concentration", "volume")
+        if getattr(event, name, None) is not None
+    ] + list(getattr(event, "doses", ()))
+
+
+def _retyped_matches(event: Event, retyped: str | None) -> bool:
+    from ..units import parse_quantity
+
+    if not retyped:
+        return False
+    try:
+        typed = parse_quantity(retyped, field="retyped_dose")
+    except InputError:
+        return False
+    return any(typed.dim == d.dim and typed == d for d in _doses(event))
+
+
+def _nurse_may(event: Event, history: tuple[Event, ...], supersedes: Any) -> None:
+    """A nurse records administrations and programming within the prescription: 403 naming
+    the prescriber role for anything else."""
+    if event.kind not in NURSE_KINDS:
+        raise Forbidden(f"the nurse role may not record {event.kind} (needs prescriber)")
+    if event.kind == "it-test-dose" and (supersedes is None or supersedes.kind != "it-test-dose"):
+        raise Forbidden(
+            "the nurse role records test-dose responses, not new test doses (needs prescriber)"
+        )
+    if isinstance(event, ItInfusion):
+        current = [e for e in history if isinstance(e, ItInfusion) and e.at <= event.at]
+        if not current or event.daily_dose > current[-1].daily_dose:
+            raise Forbidden(
+                "the nurse role may programme an infusion only within the current prescription, "
+                "not raise its daily dose (needs prescriber)"
+            )
+
+
 def append_event(
     engine: Engine,
     pack: Pack,
     user: User,
     patient_id: int,
-    document: dict[str, Any],
+    document: dict[str, Any] | None,
     override_reason: str | None,
     supersedes: int | None,
     expected: int | None,
     plan_step_id: int | None = None,
+    *,
+    override: Override | None = None,
+    retyped_dose: str | None = None,
+    cosigner: User | None = None,
+    correction: Correction | None = None,
 ) -> dict[str, Any]:
     """Check an event against the stored history, then append it (or refuse it).
 
-    Serious findings (error, critical) need a clinician's override reason; the reason is stored
-    with the event and in the audit trail.
+    Error findings need a prescriber's coded override; a critical finding also needs the dose
+    typed again and, under the clinic's co-sign policy, a second prescriber's or pharmacist's
+    co-signature (``cosigner``, whose password the caller verified before this transaction).
+    ``correction`` of kind entered-in-error stores a void marker instead of an event.
     """
     from ..rules import check
     from ..serialize import event_json, finding_json
 
-    user.require("clinician")
-    event = parse_event(document, "event")
+    user.require("prescriber", "nurse")
+    if override is None and override_reason and override_reason.strip():
+        override = Override("other", override_reason.strip())
+    if correction is not None and supersedes is None:
+        raise InputError("supersedes", "a correction names the event it supersedes")
+    void = correction is not None and correction.kind == VOID
+    event = None if void else parse_event(document, "event")
     with engine.begin() as conn:
         row = _patient_row(conn, user, patient_id, lock=True)
         rows = _event_rows(conn, patient_id)
-        if supersedes is not None and supersedes not in {r.id for r in rows}:
+        target = next((r for r in rows if r.id == supersedes), None)
+        if supersedes is not None and target is None:
             raise InputError("supersedes", f"no event {supersedes} in this patient's history")
+        if target is not None and (target.kind == VOID or target.id in _superseded(rows)):
+            raise InputError("supersedes", f"event {supersedes} was superseded already")
         kept = [r for r in rows if r.id != supersedes]
         history = _history(kept)
-        try:
-            sort_history([("event", event), *[(f"events[{i}]", e) for i, e in enumerate(history)]])
-        except InputError as exc:
-            raise InputError("event", f"{exc.message} (a stored event)") from None
-        patient = parse_patient(row.document, "patient")
-        check_born(patient, [], event.at, "event.at")
-        findings = check(patient, history, event, pack)
-        serious = tuple(f for f in findings if f.severity.value in ("error", "critical"))
-        if serious and not (override_reason and override_reason.strip()):
-            raise NeedsOverride(findings)
+        findings: tuple[Finding, ...] = ()
+        serious: tuple[Finding, ...] = ()
+        critical = False
+        if event is None:
+            assert target is not None
+            if user.role == "nurse" and target.user_id != user.id:
+                raise Forbidden(
+                    "the nurse role may mark only its own entries as entered in error "
+                    "(needs prescriber)"
+                )
+        else:
+            try:
+                sort_history(
+                    [("event", event), *[(f"events[{i}]", e) for i, e in enumerate(history)]]
+                )
+            except InputError as exc:
+                raise InputError("event", f"{exc.message} (a stored event)") from None
+            patient = parse_patient(row.document, "patient")
+            check_born(patient, [], event.at, "event.at")
+            if user.role == "nurse":
+                _nurse_may(event, history, target)
+            findings = check(patient, history, event, pack)
+            serious = tuple(f for f in findings if f.severity.value in ("error", "critical"))
+            critical = any(f.severity.value == "critical" for f in serious)
+        if serious:
+            if user.role != "prescriber":
+                raise Forbidden("recording past an error finding needs the prescriber role")
+            if override is None:
+                raise NeedsOverride(
+                    findings,
+                    "override",
+                    "the event has findings of severity error or critical: give an override "
+                    "{code, text} with a code from /api/v1/override-reasons to record it anyway "
+                    "(prescribers only)",
+                )
+            assert event is not None
+            if critical and not _retyped_matches(event, retyped_dose):
+                raise NeedsOverride(
+                    findings,
+                    "retyped_dose",
+                    "a critical finding: type the dose again, exactly as written, in retyped_dose",
+                )
+            if critical and cosigner is None and clinic_policy(conn, user.clinic_id) == "co-sign":
+                raise NeedsOverride(
+                    findings,
+                    "cosigner",
+                    "a critical finding: a second prescriber or pharmacist of the clinic must "
+                    "co-sign (cosigner: {email, password})",
+                )
         version = _bump(conn, row, expected)
         seq = (
             conn.execute(
@@ -502,17 +844,32 @@ def append_event(
             ).scalar()
             or 0
         ) + 1
-        stored = event_json(event)
+        if event is None:
+            assert target is not None
+            stored: dict[str, Any] = {"kind": VOID, "at": target.at}
+            kind, at = VOID, target.at
+        else:
+            stored = event_json(event)
+            kind, at = event.kind, stored["at"]
+        signed = override if serious else None
+        cosigned = cosigner.id if critical and cosigner is not None else None
         event_id = conn.execute(
             insert(T.events)
             .values(
                 patient_id=patient_id,
                 seq=seq,
-                at=stored["at"],
-                kind=event.kind,
+                at=at,
+                kind=kind,
                 document=stored,
                 supersedes=supersedes,
-                override_reason=override_reason if serious else None,
+                override_reason=(signed.text or signed.code) if signed else None,
+                override_code=signed.code if signed else None,
+                override_text=signed.text if signed else None,
+                cosigner_id=cosigned,
+                correction_kind=(correction.kind if correction else "correction")
+                if supersedes is not None
+                else None,
+                correction_text=correction.text if correction else None,
                 findings=[finding_json(f) for f in findings],
                 plan_step_id=plan_step_id,
                 user_id=user.id,
@@ -520,18 +877,73 @@ def append_event(
             )
             .returning(T.events.c.id)
         ).scalar_one()
-        detail: dict[str, Any] = {"seq": seq, "kind": event.kind, "version": version}
-        if serious:
-            detail["override_reason"] = override_reason
+        detail: dict[str, Any] = {"seq": seq, "kind": kind, "version": version}
+        if signed:
+            detail["override_reason"] = signed.text or signed.code
+            detail["override"] = {"code": signed.code, "text": signed.text}
             detail["overridden"] = [f.rule for f in serious]
+            if cosigner is not None and cosigned:
+                detail["cosigned_by"] = cosigner.email
+            elif critical:
+                detail["single_signer"] = True
         if supersedes is not None:
             detail["supersedes"] = supersedes
+            detail["reason"] = {
+                "kind": correction.kind if correction else "correction",
+                "text": correction.text if correction else None,
+            }
         _audit(conn, user, "event.append", "patient", patient_id, detail)
-        out = _event_out(
-            conn.execute(select(T.events).where(T.events.c.id == event_id)).one(), set()
-        )
+        new_row = conn.execute(select(T.events).where(T.events.c.id == event_id)).one()
+        out = _events_out(conn, [new_row], set())[0]
         out["version"] = version
         return out
+
+
+def verification_queue(engine: Engine, user: User) -> list[dict[str, Any]]:
+    """The clinic's overridden events no pharmacist has verified yet, oldest first."""
+    user.require("pharmacist")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(T.events, T.patients.c.name.label("patient_name"))
+            .join(T.patients, T.patients.c.id == T.events.c.patient_id)
+            .outerjoin(T.event_verifications, T.event_verifications.c.event_id == T.events.c.id)
+            .where(
+                T.patients.c.clinic_id == user.clinic_id,
+                T.events.c.override_code.is_not(None),
+                T.event_verifications.c.id.is_(None),
+            )
+            .order_by(T.events.c.recorded_at, T.events.c.id)
+        ).all()
+        out = _events_out(conn, list(rows), set())
+    for item, r in zip(out, rows, strict=True):
+        item["patient_id"] = r.patient_id
+        item["patient_name"] = r.patient_name
+    return out
+
+
+def verify_event(engine: Engine, user: User, event_id: int) -> dict[str, Any]:
+    """A pharmacist verifies an overridden event (once); audited."""
+    user.require("pharmacist")
+    with engine.begin() as conn:
+        row = conn.execute(
+            select(T.events)
+            .join(T.patients, T.patients.c.id == T.events.c.patient_id)
+            .where(T.events.c.id == event_id, T.patients.c.clinic_id == user.clinic_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"no event {event_id}")
+        if not row.override_code:
+            raise InputError("event", f"event {event_id} has no override to verify")
+        done = conn.execute(
+            select(T.event_verifications.c.id).where(T.event_verifications.c.event_id == event_id)
+        ).first()
+        if done is not None:
+            raise Conflict(f"event {event_id} was verified already")
+        conn.execute(
+            insert(T.event_verifications).values(event_id=event_id, user_id=user.id, at=now())
+        )
+        _audit(conn, user, "event.verify", "patient", row.patient_id, {"event_id": event_id})
+        return _events_out(conn, [row], set())[0]
 
 
 # -- plans ------------------------------------------------------------------------------------
@@ -544,7 +956,7 @@ def save_plan(
     from ..planning import parse_request, plan
     from ..serialize import event_json, plan_json
 
-    user.require("clinician")
+    user.require("prescriber")
     with engine.begin() as conn:
         row = _patient_row(conn, user, patient_id)
         history = [event_json(e) for e in _history(_event_rows(conn, patient_id))]
@@ -635,6 +1047,10 @@ def confirm_step(
     position: int,
     override_reason: str | None,
     expected: int | None,
+    *,
+    override: Override | None = None,
+    retyped_dose: str | None = None,
+    cosigner: User | None = None,
 ) -> dict[str, Any]:
     """Record a planned step as done: its event is checked against the history as it is now."""
     with engine.connect() as conn:
@@ -663,6 +1079,9 @@ def confirm_step(
         None,
         expected,
         plan_step_id=step.id,
+        override=override,
+        retyped_dose=retyped_dose,
+        cosigner=cosigner,
     )
 
 
@@ -716,7 +1135,7 @@ def record_cds_feedback(
 
 
 def audit_rows(engine: Engine, user: User, limit: int = 1000) -> list[dict[str, Any]]:
-    user.require("clinician", "admin")
+    user.require("admin", "prescriber")
     with engine.connect() as conn:
         rows = conn.execute(
             select(T.audit, T.users.c.email)

@@ -32,6 +32,7 @@ clinics = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("contact", Text),  # how patients reach the clinic: printed on handouts
     Column("time_zone", String(64)),  # IANA name; none means UTC
+    Column("override_policy", String(20)),  # single-signer or co-sign; none means co-sign
 )
 
 users = Table(
@@ -77,8 +78,15 @@ patients = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # the record's identity, beside the engine's PATIENT document (never inside it); name and
+    # record number are always written (migration 0005 fills them for older rows) but left
+    # nullable in the schema so that SQLite needs no table rebuild to add them
+    Column("name", String(200)),
+    Column("birth_date", String(10)),
+    Column("record_number", String(100)),
 )
 Index("ix_patients_clinic", patients.c.clinic_id)
+Index("uq_patient_record_number", patients.c.clinic_id, patients.c.record_number, unique=True)
 
 patient_revisions = Table(
     "patient_revisions",
@@ -107,6 +115,11 @@ events = Table(
     Column("plan_step_id", Integer),
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("override_code", String(40)),
+    Column("override_text", Text),
+    Column("cosigner_id", Integer),  # a users.id, checked when written
+    Column("correction_kind", String(20)),  # correction | entered-in-error (with supersedes)
+    Column("correction_text", Text),
     UniqueConstraint("patient_id", "seq", name="uq_event_seq"),
 )
 
@@ -130,6 +143,28 @@ plan_steps = Table(
     Column("position", Integer, nullable=False),
     Column("step", JSON, nullable=False),
     UniqueConstraint("plan_id", "position", name="uq_plan_step"),
+)
+
+event_verifications = Table(
+    "event_verifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", Integer, ForeignKey("events.id"), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer),  # none while the first request is being answered
+    Column("answer", JSON),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),
 )
 
 cds_jti = Table(

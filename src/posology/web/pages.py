@@ -13,7 +13,7 @@ from functools import lru_cache
 from html import escape
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,17 +26,44 @@ from ..knowledge import Pack
 from ..knowledge.derived import treatment_fields
 from ..model.documents import SCHEDULE_TOLERANCE
 from ..model.events import EVENT_KINDS, Event, ItInfusion
-from ..model.patient import DIAGNOSES, SEXES
-from ..planning.request import GOALS
+from ..model.patient import CONDITIONS, DIAGNOSES, MEDICATIONS, ORIGINS, SETTINGS, SEXES
+from ..planning.request import _GOAL_FIELDS, GOALS
 from ..serialize import DISCLAIMER
 from ..services import pump as pump_service
 from ..services.clinic import clinic_now, clinic_zone, local
 from ..store import records as R
 from ..units import Quantity, parse_quantity
+from .pharmacist import add_pharmacist_pages
 
 HERE = Path(__file__).parent
 KINDS = EVENT_KINDS
-GOAL_OPTIONS = ("target_daily_dose", "concentration", "night_onset", "night_end")
+GOAL_OPTIONS = tuple(dict.fromkeys(o for r, p in _GOAL_FIELDS.values() for o in (*r, *p)))
+"""Every option of every goal, as the plan form names its fields."""
+
+
+def goal_from_form(params: Any) -> dict[str, Any]:
+    """The plan form's fields as a GOAL object: only the chosen goal's options, typed as the
+    contract reads them (a count as a number, night-only as true, task times as a list)."""
+    kind = str(params.get("goal", ""))
+    required, optional = _GOAL_FIELDS.get(kind, ((), ()))
+    goal: dict[str, Any] = {"kind": kind}
+    for option in (*required, *optional):
+        raw = str(params.get(option, "") or "").strip()
+        if not raw:
+            continue
+        if option == "night_only":
+            goal[option] = raw in ("yes", "true", "on")
+        elif option == "pre_task_times":
+            goal[option] = [t.strip() for t in raw.split(",") if t.strip()]
+        elif option in ("times_per_day", "alarm_ml"):
+            try:
+                goal[option] = int(raw) if raw.isdigit() else float(raw)
+            except ValueError:
+                goal[option] = raw  # the reader names the field and the fix
+        else:
+            goal[option] = raw
+    return goal
+
 
 KIND_LABELS = {
     "pump-refill": "Pump refill",
@@ -86,7 +113,59 @@ def _environment() -> Any:
     env.filters["qty"] = quantity_text
     env.globals["kind_labels"] = KIND_LABELS
     env.globals["state_labels"] = STATE_LABELS
+    env.globals["prescriber_roles"] = PRESCRIBER_ROLES
+    env.globals["recorder_roles"] = RECORDER_ROLES
+    env.globals["age_of"] = age_text
+    env.globals["identity"] = identity
     return env
+
+
+PRESCRIBER_ROLES = ("prescriber", "clinician")
+"""Roles that change doses and plans (``clinician`` is the old name of ``prescriber``)."""
+RECORDER_ROLES = (*PRESCRIBER_ROLES, "nurse")
+"""Roles that record events on the patient page (the API decides what each may record)."""
+
+
+def age_text(birth: str | None, today: datetime | None = None) -> str:
+    """Completed years from an ISO birth date, for the banner ("48 years"); empty if unknown."""
+    if not birth:
+        return ""
+    try:
+        b = datetime.fromisoformat(str(birth)).date()
+    except ValueError:
+        return ""
+    d = (today or datetime.now(UTC)).date()
+    years = d.year - b.year - ((d.month, d.day) < (b.month, b.day))
+    return f"{max(years, 0)} years"
+
+
+def identity(record: dict[str, Any]) -> dict[str, Any]:
+    """The record's identity as the banner shows it: the name (the old label when no name was
+    recorded), the birth date (the record's, else the PATIENT document's) and record number."""
+    patient = record.get("patient") or {}
+    return {
+        "name": record.get("name") or record.get("label") or "",
+        "birth_date": record.get("birth_date") or patient.get("birth_date"),
+        "age_years": patient.get("age_years"),
+        "record_number": record.get("record_number"),
+    }
+
+
+def matches(record: dict[str, Any], query: str) -> bool:
+    """Whether a patient record answers a search by name, record number or birth date."""
+    q = query.strip().casefold()
+    if not q:
+        return True
+    who = identity(record)
+    fields = (who["name"], record.get("label"), who["record_number"], who["birth_date"])
+    return any(q in str(f).casefold() for f in fields if f)
+
+
+def _safe_next(value: str | None) -> str:
+    """A page of this site to return to after login; anything else goes to the worklist."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/worklist"
 
 
 def _instant(value: str | datetime | None) -> datetime | None:
@@ -159,9 +238,15 @@ def _quantities(event: Event) -> list[Quantity]:
 def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
     env = _environment()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    add_pharmacist_pages(app, engine, pack, env)  # the pharmacist's pages (web/pharmacist.py)
 
     def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return HTMLResponse(env.get_template(name).render(**context), status_code=status)
+        # no page is kept by the browser: Back after logout must not show patient data
+        return HTMLResponse(
+            env.get_template(name).render(**context),
+            status_code=status,
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
 
     def session(request: Request) -> tuple[R.User, str] | None:
         token = request.cookies.get(SESSION_COOKIE)
@@ -172,16 +257,21 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
         except R.Unauthorized:
             return None
 
-    def to_login() -> RedirectResponse:
-        return RedirectResponse("/login", status_code=303)
+    def to_login(request: Request | None = None) -> RedirectResponse:
+        """To the login page; a page asked for without a valid session is returned to after."""
+        target = "/login"
+        if request is not None and request.method == "GET":
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target += "?next=" + quote(here, safe="")
+        return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
         return RedirectResponse("/worklist" if session(request) else "/login", status_code=303)
 
     @app.get("/login", include_in_schema=False)
-    def login_page(request: Request) -> Response:
-        return render("login.html", user=None, csrf="")
+    def login_page(request: Request, next: str | None = None) -> Response:
+        return render("login.html", user=None, csrf="", next=_safe_next(next))
 
     @app.post("/login", include_in_schema=False)
     async def login_form(request: Request) -> Response:
@@ -191,8 +281,15 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
                 engine, str(form.get("email", "")), str(form.get("password", ""))
             )
         except R.Unauthorized as exc:
-            return render("login.html", status=401, user=None, csrf="", error=str(exc))
-        response = RedirectResponse("/worklist", status_code=303)
+            return render(
+                "login.html",
+                status=401,
+                user=None,
+                csrf="",
+                error=str(exc),
+                next=_safe_next(str(form.get("next", ""))),
+            )
+        response = RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
             token,
@@ -208,7 +305,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
         current = session(request)
         form = await request.form()
         if current is None:
-            return to_login()
+            return to_login(request)
         if form.get("csrf") != current[1]:  # a forged form: the session stays as it is
             return RedirectResponse("/patients", status_code=303)
         R.logout(engine, request.cookies[SESSION_COOKIE])
@@ -220,7 +317,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
     def indication(request: Request) -> Response:
         current = session(request)
         if current is None:
-            return to_login()
+            return to_login(request)
         treatments = []
         for route in ("oral", "intrathecal"):
             fields = treatment_fields(pack, route)
@@ -247,7 +344,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
     def worklist_page(request: Request, filter: str | None = None) -> Response:
         current = session(request)
         if current is None:
-            return to_login()
+            return to_login(request)
         only = filter if filter in pump_service.FILTERS else None
         answer = pump_service.worklist(engine, pack, current[0], only)
         today = datetime.fromisoformat(answer["at"]).date()
@@ -263,15 +360,19 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
         )
 
     @app.get("/patients", include_in_schema=False)
-    def patients(request: Request) -> Response:
+    def patients(request: Request, q: str = "") -> Response:
         current = session(request)
         if current is None:
-            return to_login()
+            return to_login(request)
+        found = [r for r in R.list_patients(engine, current[0]) if matches(r, q)]
+        for r in found:
+            r["who"] = identity(r)
         return render(
             "patients.html",
             user=current[0],
             csrf=current[1],
-            patients=R.list_patients(engine, current[0]),
+            patients=found,
+            q=q,
             diagnoses=DIAGNOSES,
             sexes=SEXES,
         )
@@ -280,26 +381,46 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
     def patient(request: Request, patient_id: int) -> Response:
         current = session(request)
         if current is None:
-            return to_login()
+            return to_login(request)
         from ..model import parse_event
 
         record = R.get_patient(engine, current[0], patient_id)
         events = R.list_events(engine, current[0], patient_id)
         zone = clinic_zone(engine, current[0])
+        by_id = {e["id"]: e for e in events}
         for e in events:
-            e["what"] = describe_html(parse_event(e["event"], "event"))
-            e["when"] = when_text(local(datetime.fromisoformat(e["event"]["at"]), zone))
+            document = e.get("event") or {}
+            kind = document.get("kind") or e.get("kind") or ""
+            e["kind"] = kind
+            if kind in EVENT_KINDS:
+                e["what"] = describe_html(parse_event(document, "event"))
+            else:  # a marker row (entered in error): it describes no treatment
+                e["what"] = escape(f"Marked as {kind.replace('-', ' ')}")
+            at = document.get("at") or e.get("at")
+            at = at.isoformat() if isinstance(at, datetime) else at
+            e["at_local"] = local(datetime.fromisoformat(at), zone) if at else None
+            e["when"] = when_text(e["at_local"])
+            e["recorded_local"] = when_text(local(datetime.fromisoformat(e["recorded_at"]), zone))
+            e["replaced_by"] = None
+        for e in events:
+            old = by_id.get(e.get("supersedes"))
+            if old is not None:
+                old["replaced_by"] = e
+        # by the time the event happened, then the order of entry: not the order of typing
+        events.sort(key=lambda e: (e["at_local"] is None, e["at_local"] or 0, e["seq"]))
+        plans = R.list_plans(engine, current[0], patient_id)
         status = pump_service.patient_pump_status(engine, pack, current[0], patient_id)
         has_pump = status["state"] != "no-pump"
         # the stored test-dose events, so a response can be recorded as a correction of each
         test_doses = {
             str(e["id"]): e["event"]
             for e in events
-            if e["event"].get("kind") == "it-test-dose" and not e["superseded"]
+            if e["kind"] == "it-test-dose" and not e["superseded"]
         }
         now = clinic_now(zone, None).strftime("%Y-%m-%dT%H:%M")
         return render(
             "patient.html",
+            zone=str(zone),
             user=current[0],
             csrf=current[1],
             record=record,
@@ -314,7 +435,23 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
             test_doses_json=_script_json(test_doses),
             rate_places=pack.rule("SUP-IT-RATE").count("rate_unit_places"),
             schedule_tolerance=str(float(SCHEDULE_TOLERANCE)),
-            profile_json=json.dumps(record["patient"], indent=2, ensure_ascii=False),
+            profile_json=_script_json(record["patient"]),
+            who=identity(record),
+            history_json=_script_json(
+                {str(e["id"]): e["event"] for e in events if e["kind"] in EVENT_KINDS}
+            ),
+            versions=_versions(engine, current[0], patient_id),
+            single_signer=_single_signer(engine, current[0]),
+            plans=plans,
+            goal_fields=_GOAL_FIELDS,
+            choices={
+                "diagnosis": DIAGNOSES,
+                "sex": SEXES,
+                "origin": ORIGINS,
+                "setting": SETTINGS,
+                "conditions": CONDITIONS,
+                "medications": MEDICATIONS,
+            },
         )
 
     def plan_for(
@@ -324,10 +461,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
         from ..serialize import event_json
 
         params = request.query_params
-        goal: dict[str, Any] = {"kind": params.get("goal", "")}
-        for option in GOAL_OPTIONS:
-            if params.get(option):
-                goal[option] = params[option]
+        goal = goal_from_form(params)
         start = params.get("start", "")
         document, history = R.case_for(engine, user, patient_id)
         request_doc = {
@@ -343,7 +477,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
     def plan_page(request: Request, patient_id: int) -> Response:
         current = session(request)
         if current is None:
-            return to_login()
+            return to_login(request)
         from .charts import daily_dose_staircase, rate_profile, reservoir_curve
 
         record = R.get_patient(engine, current[0], patient_id)
@@ -398,7 +532,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
     def plan_download(request: Request, patient_id: int, fmt: str) -> Response:
         current = session(request)
         if current is None:
-            return to_login()
+            return to_login(request)
         if fmt not in ("pdf", "ics", "csv"):
             return Response("unknown format; use pdf, ics or csv", status_code=404)
         try:
@@ -434,6 +568,52 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
             media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
         )
+
+
+def _single_signer(engine: Engine, user: R.User) -> bool:
+    """Whether the user's clinic lets one person save a critical override (no co-signer)."""
+    policy = getattr(R, "clinic_policy", None)
+    if policy is None:
+        return False
+    with engine.connect() as conn:
+        return bool(policy(conn, user.clinic_id) == "single-signer")
+
+
+def _versions(engine: Engine, user: R.User, patient_id: int) -> list[dict[str, Any]]:
+    """Every kept version of the profile, newest first, each with what changed from the one
+    before it (so two versions can be compared on the page). The caller has already read the
+    patient through the store, which checks the clinic."""
+    from sqlalchemy import select
+
+    from ..store import tables as T
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(T.patient_revisions, T.users.c.email)
+            .outerjoin(T.users, T.users.c.id == T.patient_revisions.c.user_id)
+            .where(T.patient_revisions.c.patient_id == patient_id)
+            .order_by(T.patient_revisions.c.version)
+        ).all()
+    out: list[dict[str, Any]] = []
+    before: dict[str, Any] = {}
+    for r in rows:
+        document = dict(r.document)
+        keys = sorted(set(before) | set(document))
+        changed = [
+            {"field": k, "before": before.get(k), "after": document.get(k)}
+            for k in keys
+            if before.get(k) != document.get(k)
+        ]
+        out.append(
+            {
+                "version": r.version,
+                "changed_at": R._aware(r.recorded_at).isoformat(),
+                "by": r.email,
+                "changes": changed if out else [],
+            }
+        )
+        before = document
+    return out[::-1]
 
 
 def _script_json(value: Any) -> str:

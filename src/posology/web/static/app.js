@@ -7,12 +7,34 @@
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
   const $ = (id) => document.getElementById(id);
 
-  async function api(method, url, body) {
+  // One Idempotency-Key per form fill: the same fill sent twice (a double click, a retry) is
+  // stored once by the server; a new key is made when an input of the form changes.
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  const fillKeys = new WeakMap();
+  function keyFor(form) {
+    if (!fillKeys.has(form)) fillKeys.set(form, newKey());
+    return fillKeys.get(form);
+  }
+  function newFill(form) { fillKeys.delete(form); }
+
+  // An expired session: back to the login page, which returns here after login.
+  function toLogin() {
+    window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname + window.location.search);
+  }
+
+  async function api(method, url, body, key) {
+    const headers = { "Content-Type": "application/json", "X-CSRF-Token": csrf };
+    if (method === "POST") headers["Idempotency-Key"] = key || newKey();
     const response = await fetch(url, {
-      method, credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      method, credentials: "same-origin", headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+    if (response.status === 401) { toLogin(); return { status: 401, data: null }; }
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
     return { status: response.status, data };
@@ -249,6 +271,7 @@
         if (checked.status !== 200) { errorBox.textContent = errorText(checked, "The check failed."); return null; }
         all = all.concat(checked.data.findings);
       }
+      lastFindings = all;
       showFindings(out, all);
       limitsAfterCheck();
       return all;
@@ -259,35 +282,162 @@
       if (events) await checkAll(events);
     });
 
+    // ---- overrides: a coded reason plus words; a critical finding needs the dose typed again
+    // and a co-signer. The safer action (change the dose) is the default button.
+    let lastFindings = [];
+    let reasonCodes = null;  // null: the server lists no codes (an older server): words only
+    api("GET", "/api/v1/override-reasons").then((r) => {
+      if (r.status !== 200 || !Array.isArray(r.data)) return;
+      reasonCodes = r.data;
+      const select = $("override_code");
+      for (const c of r.data) {
+        const code = typeof c === "string" ? c : c.code;
+        const label = typeof c === "string" ? c : (c.display || c.code);
+        const o = document.createElement("option");
+        o.value = code; o.textContent = label;
+        select.append(o);
+      }
+    });
+
+    function showOverride(findings) {
+      const critical = findings.some((f) => f.severity === "critical");
+      overrideBox.hidden = false;
+      $("critical-box").hidden = !critical;
+      $("change-button").hidden = false;
+      saveButton.classList.add("secondary");
+      saveButton.textContent = "Record it anyway (override)";
+      $("change-button").focus();
+    }
+
+    function hideOverride() {
+      overrideBox.hidden = true;
+      $("change-button").hidden = true;
+      saveButton.classList.remove("secondary");
+      saveButton.textContent = SAVE_LABELS[kindSelect.value] || "Save";
+    }
+
+    $("change-button").addEventListener("click", () => {
+      hideOverride();
+      out.replaceChildren();
+      const first = eventForm.querySelector("fieldset.kind-fields:not([hidden]) input:not([type=hidden])");
+      (first || $("at")).focus();
+    });
+
+    // the override part of a body, or an error text saying what is missing
+    function overrideFields(findings) {
+      const serious = findings.filter((f) => f.severity === "error" || f.severity === "critical");
+      if (!serious.length) return {};
+      const code = v("override_code");
+      const reason = v("override_reason");
+      if (reasonCodes === null) {
+        if (!reason) throw new Error("Not saved: the checker found a problem of severity error or critical. Change the dose, or give a reason to record it anyway.");
+        return { override_reason: reason };
+      }
+      if (!code || !reason) throw new Error("Not saved: the checker found a problem of severity error or critical. Change the dose, or choose a reason and say why in words to record it anyway.");
+      const out = { override: { code, text: reason } };
+      if (serious.some((f) => f.severity === "critical")) {
+        if (!v("retyped_dose")) throw new Error("Not saved: a critical finding. Type the dose again, as written, to record it anyway.");
+        out.retyped_dose = v("retyped_dose");
+        if ($("cosigner_email")) {
+          if (!v("cosigner_email") || !$("cosigner_password").value) throw new Error("Not saved: a critical finding needs a second clinician's co-signature (e-mail and password).");
+          out.cosigner = { email: v("cosigner_email"), password: $("cosigner_password").value };
+        }
+      }
+      return out;
+    }
+
+    // ---- a correction of an entry: the form filled with it, saved as a superseding event
+    const history = $("history-data") ? JSON.parse($("history-data").textContent) : {};
+    let correcting = null;
+    function setValue(id, value) { if ($(id) && value !== undefined && value !== null) $(id).value = value; }
+    function fillFrom(event) {
+      kindSelect.value = event.kind;
+      showKind();
+      setValue("at", String(event.at).slice(0, 16));
+      const amount = (q) => String(q).split(" ");
+      if (event.kind === "oral-regimen") { const [n, u] = amount(event.dose); setValue("oral-dose", n); setValue("oral-unit", u); setValue("oral-times", event.times_per_day); }
+      if (event.kind === "it-test-dose") { const [n, u] = amount(event.dose); setValue("td-dose", n); setValue("td-unit", u); }
+      if (event.kind === "it-infusion") { setValue("inf-daily", parseFloat(event.daily_dose)); programmes.inf.refresh(); }
+      if (event.kind === "review") setValue("review-note", event.note);
+      if (event.kind === "pump-refill") { setValue("refill-conc", parseFloat(event.concentration)); setValue("refill-volume", event.volume_ml); }
+    }
+    for (const button of document.querySelectorAll(".correct-entry")) {
+      button.addEventListener("click", () => {
+        const id = button.dataset.id;
+        correcting = Number(id);
+        fillFrom(history[id]);
+        $("correction-box").hidden = false;
+        $("correction-what").textContent = `Correcting the entry of ${fmtWhen(history[id].at)}: change what was wrong, say why, and save. Both entries stay in the history.`;
+        newFill(eventForm);
+        $("event-title").scrollIntoView();
+        $("correction-text").focus();
+      });
+    }
+    $("correction-cancel").addEventListener("click", () => { correcting = null; $("correction-box").hidden = true; newFill(eventForm); });
+    for (const button of document.querySelectorAll(".error-entry")) {
+      button.addEventListener("click", () => { $("void-" + button.dataset.id).hidden = false; $("void-text-" + button.dataset.id).focus(); });
+    }
+    for (const button of document.querySelectorAll(".void-save")) {
+      const key = newKey();  // one per entry's form
+      button.addEventListener("click", async () => {
+        const id = button.dataset.id;
+        const why = v("void-text-" + id);
+        const err = $("void-error-" + id);
+        if (!why) { err.textContent = "Say why the entry was entered in error."; return; }
+        button.disabled = true;
+        const body = { supersedes: Number(id), correction: { kind: "entered-in-error", text: why } };
+        const result = await api("POST", `/api/v1/patients/${pid}/events`, body, key);
+        if (result.status === 201 || result.status === 200) { window.location.reload(); return; }
+        button.disabled = false;
+        err.textContent = errorText(result, "Not recorded.");
+      });
+    }
+
+    // any change to what the form says clears the check's answer: it answered another question
+    const outside = new Set(["override_code", "override_reason", "retyped_dose", "cosigner_email", "cosigner_password", "correction-text"]);
+    function inputChanged(e) {
+      newFill(eventForm);
+      if (outside.has(e.target.id)) return;
+      out.replaceChildren();
+      hideOverride();
+    }
+    eventForm.addEventListener("input", inputChanged);
+    eventForm.addEventListener("change", inputChanged);
+
+    let busy = false;
     eventForm.addEventListener("submit", async (submitted) => {
       submitted.preventDefault();
+      if (busy) return;  // a double click sends the form once
+      busy = true;
+      saveButton.disabled = true;
+      try { await saveEvents(); } finally { busy = false; saveButton.disabled = false; }
+    });
+
+    async function saveEvents() {
       const events = collect();
       if (!events) return;
-      const reason = v("override_reason");
-      // check first: findings of severity error or critical are shown, and saving them needs a reason
+      const key = keyFor(eventForm);
+      if (correcting !== null && !v("correction-text")) { errorBox.textContent = "Say why the entry is corrected."; return; }
       const findings = await checkAll(events);
       if (findings === null) return;
-      const serious = findings.some((f) => f.severity === "error" || f.severity === "critical");
-      if (serious && !reason) {
-        overrideBox.hidden = false;
-        errorBox.textContent = "Not saved: the checker found a problem of severity error or critical. Correct it, or give a reason to record it anyway.";
-        return;
-      }
+      let extra;
+      try { extra = overrideFields(findings); }
+      catch (e) { showOverride(findings); errorBox.textContent = e.message; return; }
       for (let i = 0; i < events.length; i++) {
-        const body = { event: events[i] };
-        if (reason) body.override_reason = reason;
-        const result = await api("POST", `/api/v1/patients/${pid}/events`, body);
-        if (result.status === 201) continue;
+        const body = { event: events[i], ...extra };
+        if (i === 0 && correcting !== null) { body.supersedes = correcting; body.correction = { kind: "correction", text: v("correction-text") }; }
+        const result = await api("POST", `/api/v1/patients/${pid}/events`, body, `${key}-${i}`);
+        if (result.status === 201 || result.status === 200) continue;
         const saved = i > 0 ? "The refill is saved; the programme change is not. " : "";
         if (result.status === 422 && result.data && result.data.findings) {
           showFindings(out, result.data.findings);
-          overrideBox.hidden = false;
-          errorBox.textContent = saved + "Not saved: findings of severity error or critical. Give a reason to record it anyway.";
+          showOverride(result.data.findings);
+          errorBox.textContent = saved + "Not saved: " + errorText(result, "findings of severity error or critical. Change the dose, or give a reason to record it anyway.");
         } else errorBox.textContent = saved + errorText(result, "Not saved.");
         return;
       }
       window.location.reload();
-    });
+    }
 
     // ---- the refill review: before / after, discrepancy, bridge bolus, new dates --------------
     $("refill-review").addEventListener("click", async () => {
@@ -524,20 +674,22 @@
         `<label for="resp-duration-${id}">Duration of the effect</label>` +
         `<span class="with-unit"><input id="resp-duration-${id}" type="number" min="0" max="72" step="0.5" inputmode="decimal"><span class="unit">hours</span></span>` +
         `<button type="button" id="resp-save-${id}">Record the response</button><p class="error-box" role="alert" id="resp-error-${id}"></p>`;
+      const key = newKey();  // one per response form
       wrap.querySelector("button").addEventListener("click", async () => {
         const effect = $(`resp-effect-${id}`).value === "yes";
         const hours = parseFloat($(`resp-duration-${id}`).value);
         const err = $(`resp-error-${id}`);
         if (effect && !(hours > 0)) { err.textContent = "Give how many hours the effect lasted."; return; }
         const event = { ...testDoses[String(id)], response: effect ? { effect: true, duration_h: hours } : { effect: false } };
-        const body = { event, supersedes: id };
-        const reason = v("override_reason");
-        if (reason) body.override_reason = reason;
-        const result = await api("POST", `/api/v1/patients/${pid}/events`, body);
+        let extra = {};
+        try { extra = overrideFields(lastFindings); } catch (e) { extra = {}; }
+        const body = { event, supersedes: id, ...extra };
+        const result = await api("POST", `/api/v1/patients/${pid}/events`, body, key);
         if (result.status === 201) { window.location.reload(); return; }
         if (result.status === 422 && result.data && result.data.findings) {
+          lastFindings = result.data.findings;
           showFindings(out, result.data.findings);
-          overrideBox.hidden = false;
+          showOverride(result.data.findings);
           err.textContent = "Not recorded: the checker found a problem. Give a reason below the event form to record it anyway.";
         } else err.textContent = errorText(result, "Not recorded.");
       });
@@ -551,43 +703,123 @@
   // ---- other pages ----------------------------------------------------------------------------
   const patientForm = $("patient-form");
   if (patientForm) {
+    const f = patientForm.elements;
+    const pumpOnly = patientForm.querySelector(".pump-only");
+    const showPump = () => { pumpOnly.hidden = !(f["programmable"].value === "yes" || f["programmable"].value === "no"); };
+    f["programmable"].addEventListener("change", showPump);
+    patientForm.addEventListener("input", () => newFill(patientForm));
+    patientForm.addEventListener("change", () => newFill(patientForm));
+    let busy = false;
     patientForm.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const f = patientForm.elements;
-      const patient = { diagnosis: f["diagnosis"].value, sex: f["sex"].value, age_years: Number(f["age_years"].value) };
-      if (f["weight_kg"].value) patient.weight_kg = Number(f["weight_kg"].value);
-      if (f["programmable"].value) patient.pump = { programmable: f["programmable"].value === "yes", reservoir_ml: Number(f["reservoir_ml"].value || "20") };
-      const result = await api("POST", "/api/v1/patients", { patient, label: f["label"].value || "patient" });
       const box = $("patient-error");
-      if (result.status === 201) { window.location.href = `/patients/${result.data.id}`; return; }
+      box.textContent = "";
+      const missing = [["name", "the name"], ["birth_date", "the birth date"], ["record_number", "the record number"], ["sex", "the sex"], ["diagnosis", "the diagnosis"], ["programmable", "whether there is an implanted pump"]]
+        .filter(([k]) => !f[k].value.trim()).map(([, what]) => what);
+      const hasPump = f["programmable"].value === "yes" || f["programmable"].value === "no";
+      if (hasPump && !f["reservoir_ml"].value) missing.push("the pump's reservoir volume");
+      if (missing.length) { box.textContent = "Give " + missing.join(", ") + "."; return; }
+      const patient = { diagnosis: f["diagnosis"].value, sex: f["sex"].value, birth_date: f["birth_date"].value };
+      if (f["weight_kg"].value) patient.weight_kg = Number(f["weight_kg"].value);
+      if (hasPump) patient.pump = { programmable: f["programmable"].value === "yes", reservoir_ml: Number(f["reservoir_ml"].value) };
+      const body = { patient, name: f["name"].value.trim(), birth_date: f["birth_date"].value, record_number: f["record_number"].value.trim(), label: f["name"].value.trim() };
+      if ($("confirm_duplicate").checked) body.confirm_duplicate = true;
+      if (busy) return;
+      busy = true;
+      const result = await api("POST", "/api/v1/patients", body, keyFor(patientForm));
+      busy = false;
+      if (result.status === 201 || result.status === 200) { window.location.href = `/patients/${result.data.id}`; return; }
+      const e = result.data && result.data.error;
+      if (result.status === 409 && e && e.field === "name") {
+        $("duplicate-box").hidden = false;
+        $("duplicate-text").textContent = e.message;
+        box.textContent = "Not saved yet: confirm that this is a different patient.";
+        return;
+      }
       box.textContent = errorText(result, "Not saved.");
     });
   }
 
   const profileForm = $("profile-form");
   if (profileForm) {
+    const val = (id) => ($(id) ? $(id).value.trim() : "");
+    const pumpFields = profileForm.querySelectorAll(".pf-pump");
+    const showPump = () => { for (const d of pumpFields) d.hidden = val("pf-has_pump") !== "yes"; };
+    $("pf-has_pump").addEventListener("change", showPump);
+    showPump();
     profileForm.addEventListener("submit", async (event) => {
       event.preventDefault();
       const box = $("profile-error");
-      const typed = profileForm.elements["profile"].value;
-      try { JSON.parse(typed); }
-      catch (e) { box.textContent = "profile: not valid JSON"; return; }
+      box.textContent = "";
+      const doc = { diagnosis: val("pf-diagnosis") };
+      if ($("pf-birth_date")) {
+        if (!val("pf-birth_date")) { box.textContent = "birth_date: give the birth date."; return; }
+        doc.birth_date = val("pf-birth_date");
+      } else doc.age_years = Number(val("pf-age_years"));
+      for (const k of ["sex", "origin", "setting"]) if (val("pf-" + k)) doc[k] = val("pf-" + k);
+      for (const k of ["weight_kg", "creatinine_clearance_ml_min"]) if (val("pf-" + k)) doc[k] = Number(val("pf-" + k));
+      for (const sel of profileForm.querySelectorAll("select[data-type=bool]")) if (sel.value) doc[sel.dataset.field] = sel.value === "yes";
+      for (const k of ["conditions", "medications"]) {
+        const ticked = Array.from(profileForm.querySelectorAll(`input[name=pf-${k}]:checked`), (i) => i.value);
+        if (ticked.length) doc[k] = ticked;
+      }
+      if (val("pf-has_pump") === "yes") {
+        if (!val("pf-programmable") || !val("pf-reservoir_ml")) { box.textContent = "pump: say whether the pump is programmable and give its reservoir volume."; return; }
+        doc.pump = { programmable: val("pf-programmable") === "yes", reservoir_ml: Number(val("pf-reservoir_ml")) };
+        if (val("pf-model")) doc.pump.model = val("pf-model");
+        if (val("pf-withdrawal")) doc.pump.withdrawal_before_alarm = val("pf-withdrawal") === "yes";
+      }
       const response = await fetch(`/api/v1/patients/${profileForm.dataset.patient}`, {
         method: "PUT", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "If-Match": `"${profileForm.dataset.version}"` },
-        body: `{"patient": ${typed}}`,  // as typed: the server refuses a repeated key
+        body: JSON.stringify({ patient: doc }),
       });
+      if (response.status === 401) { toLogin(); return; }
       if (response.ok) { window.location.reload(); return; }
       const data = await response.json().catch(() => null);
       box.textContent = data && data.error ? `${data.error.field}: ${data.error.message}` : "Not saved.";
     });
   }
 
+  // ---- saved plans: "Step done" records the step (the server checks it again first) ----------
+  for (const button of document.querySelectorAll(".step-done")) {
+    const key = newKey();
+    button.addEventListener("click", async () => {
+      const d = button.dataset;
+      const err = button.nextElementSibling;
+      button.disabled = true;
+      const result = await api("POST", `/api/v1/patients/${d.patient}/plans/${d.plan}/steps/${d.position}/confirm`, {}, key);
+      if (result.status === 201 || result.status === 200) { window.location.reload(); return; }
+      button.disabled = false;
+      err.textContent = errorText(result, "Not recorded.");
+    });
+  }
+
+  // ---- the plan form: each goal's own options -------------------------------------------------
+  const planForm = $("plan-form");
+  if (planForm) {
+    const goal = $("goal");
+    const showOptions = () => {
+      for (const div of planForm.querySelectorAll("[data-goals]")) {
+        const on = div.dataset.goals.split(" ").includes(goal.value);
+        div.hidden = !on;
+        for (const i of div.querySelectorAll("input, select")) i.disabled = !on;
+      }
+      $("onset").required = goal.value === "it-flex";
+    };
+    goal.addEventListener("change", showOptions);
+    showOptions();
+  }
+
   const savePlan = $("save-plan");
   if (savePlan) {
     savePlan.addEventListener("click", async () => {
       const goal = JSON.parse(savePlan.dataset.goal);
-      const result = await api("POST", `/api/v1/patients/${savePlan.dataset.patient}/plans`, { goal, start: savePlan.dataset.start });
+      if (savePlan.disabled) return;
+      savePlan.disabled = true;
+      const key = savePlan.dataset.key || (savePlan.dataset.key = newKey());
+      const result = await api("POST", `/api/v1/patients/${savePlan.dataset.patient}/plans`, { goal, start: savePlan.dataset.start }, key);
+      savePlan.disabled = result.status === 201;
       $("save-result").textContent = result.status === 201 ? `Saved as plan ${result.data.id}.` : "Not saved.";
     });
   }

@@ -1,0 +1,273 @@
+"""Accessibility in real headless Chromium: axe-core (npm ``axe-core``, pinned by
+package-lock.json, installed by ``scripts/test``) is injected into every page and must find no
+serious or critical violation. The count per page is printed (``pytest -s``) and each failing
+page is named with its rules and elements.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from posology.store import records
+from posology.store.db import open_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery staple"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+BLOCKING = ("serious", "critical")
+
+if os.environ.get("CI") and not (Path(CHROMIUM).exists() and AXE.exists()):
+    pytest.fail("CI is set and chromium or node_modules/axe-core is missing", pytrace=False)
+pytestmark = pytest.mark.skipif(
+    not (Path(CHROMIUM).exists() and AXE.exists()),
+    reason="needs Debian's chromium and node_modules/axe-core (npm ci)",
+)
+
+PUMP_PATIENT = {
+    "sex": "female",
+    "diagnosis": "multiple-sclerosis",
+    "weight_kg": 70,
+    "pump": {"programmable": True, "reservoir_ml": 20, "model": "SynchroMed II 20 mL"},
+}
+NOW = datetime.now().replace(second=0, microsecond=0) - timedelta(minutes=2)
+
+
+def form_time(at: datetime) -> str:
+    return f"{at:%Y-%m-%dT%H:%M}"
+
+
+class Api:
+    """The API with a bearer token, to seed the pages' patients."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"})
+
+    def patient(self, name: str, number: str, document: dict[str, Any]) -> int:
+        """A patient with the record's identity where the API takes it, else a label."""
+        answer = self.http.post(
+            "/api/v1/patients",
+            json={
+                "patient": document,
+                "name": name,
+                "birth_date": "1980-05-06",
+                "record_number": number,
+            },
+        )
+        if answer.status_code != 201:  # an API without the record identity yet
+            answer = self.http.post(
+                "/api/v1/patients",
+                json={"patient": {**document, "age_years": 45}, "label": name},
+            )
+        assert answer.status_code == 201, answer.text
+        return int(answer.json()["id"])
+
+    def event(self, pid: int, event: dict[str, Any]) -> None:
+        answer = self.http.post(
+            f"/api/v1/patients/{pid}/events",
+            json={"event": event, "override_reason": "recorded from the referral letter"},
+        )
+        assert answer.status_code == 201, answer.text
+
+
+@pytest.fixture(scope="module")
+def seeded(server: str, database_url: str) -> Iterator[dict[str, int]]:
+    engine = open_engine(database_url)
+    token = records.create_token(engine, "doc@north.example")
+    engine.dispose()
+    api = Api(server, token)
+    fill = NOW - timedelta(days=10)
+    pump = api.patient("Axe Pump", "AX-1", PUMP_PATIENT)
+    for event in (
+        {
+            "at": form_time(fill - timedelta(days=30)),
+            "kind": "it-test-dose",
+            "dose": "50 ug",
+            "response": {"effect": True, "duration_h": 6},
+        },
+        {"at": form_time(fill - timedelta(days=1)), "kind": "pump-implant"},
+        {
+            "at": form_time(fill),
+            "kind": "pump-refill",
+            "concentration": "500 ug/mL",
+            "volume_ml": 20,
+        },
+        {"at": form_time(fill), "kind": "it-infusion", "daily_dose": "250 ug/d"},
+    ):
+        api.event(pump, event)
+    oral = api.patient("Axe Oral", "AX-2", {"sex": "male", "diagnosis": "stroke"})
+    api.event(
+        oral,
+        {
+            "at": form_time(NOW - timedelta(days=20)),
+            "kind": "oral-regimen",
+            "dose": "20 mg",
+            "times_per_day": 3,
+        },
+    )
+    yield {"pump": pump, "oral": oral}
+    api.http.close()
+
+
+def violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("async () => (await axe.run(document)).violations")
+    return [v for v in found if v.get("impact") in BLOCKING]
+
+
+def describe(found: list[dict[str, Any]]) -> str:
+    return "; ".join(
+        f"{v['id']} ({v['impact']}): "
+        + ", ".join(str(n["target"]) for n in v["nodes"][:4])
+        + f" — {v['help']}"
+        for v in found
+    )
+
+
+def shoot(page: Any, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def test_axe_finds_no_serious_or_critical_violation_on_any_page(
+    server: str, browser: Any, seeded: dict[str, int]
+) -> None:
+    pump, oral = seeded["pump"], seeded["oral"]
+    start = form_time(NOW + timedelta(days=1)).replace(":", "%3A")
+    pages = {
+        "worklist": "/worklist",
+        "patients": "/patients",
+        "patient with pump status": f"/patients/{pump}",
+        "patient, oral": f"/patients/{oral}",
+        "plan, oral taper": f"/patients/{oral}/plan?goal=oral-taper&start={start}",
+        "plan, pump refill": f"/patients/{pump}/plan?goal=it-refill&start={start}",
+        "indication": "/indication",
+        "rules": "/rules",
+        "rules, searched": "/rules?q=withdrawal",
+        "rule STOP-GRADUAL": "/rules/STOP-GRADUAL",
+        "dose check": f"/dose-check?patient={oral}",
+    }
+    counts: dict[str, int] = {}
+    failures: dict[str, str] = {}
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(server + "/login")
+    found = violations(page)
+    counts["login"] = len(found)
+    if found:
+        failures["login"] = describe(found)
+    page.fill("#email", "doc@north.example")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/worklist")
+    for name, path in pages.items():
+        answer = page.goto(server + path)
+        assert answer is not None and answer.status == 200, (name, path)
+        page.wait_for_load_state("networkidle")
+        found = violations(page)
+        counts[name] = len(found)
+        if found:
+            failures[name] = describe(found)
+    # the dose check with its answer shown: the findings the script writes are checked too
+    page.goto(server + f"/dose-check?patient={oral}")
+    page.select_option("#dc-kind", "oral-regimen")
+    page.fill("#dc-dose", "40 mg")
+    page.fill("#dc-times", "3")
+    page.click("#dc-run")
+    page.wait_for_selector("#dc-findings .finding")
+    assert "Verdict: error" in page.inner_text("#dc-verdict")
+    assert "PO-MAX" in page.inner_text("#dc-findings")
+    found = violations(page)
+    counts["dose check, answered"] = len(found)
+    if found:
+        failures["dose check, answered"] = describe(found)
+    context.close()
+    print("\naxe-core serious/critical violations per page:")
+    for name, count in counts.items():
+        print(f"  {name}: {count}")
+    assert not failures, failures
+
+
+def test_axe_as_injected_reports_a_serious_violation(server: str, browser: Any) -> None:
+    """The check can fail: an image without a text alternative and an unlabelled field on the
+    login page are reported as critical."""
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(server + "/login")
+    page.evaluate(
+        "() => { const i = document.createElement('img'); i.src = 'data:,';"
+        " document.querySelector('main').appendChild(i);"
+        " const f = document.createElement('input'); f.type = 'text';"
+        " document.querySelector('main').appendChild(f); }"
+    )
+    ids = {v["id"] for v in violations(page)}
+    context.close()
+    assert {"image-alt", "label"} <= ids
+
+
+def test_the_dose_check_panel_checks_without_saving_and_clears_on_change(
+    server: str, browser: Any, seeded: dict[str, int]
+) -> None:
+    oral = seeded["oral"]
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server + "/login")
+    page.fill("#email", "doc@north.example")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/worklist")
+    page.goto(server + f"/dose-check?patient={oral}")
+    history = page.evaluate(
+        f"async () => (await (await fetch('/api/v1/patients/{oral}/events')).json())"
+    )
+    page.fill("#dc-dose", "40 mg")
+    page.fill("#dc-times", "3")
+    page.click("#dc-run")
+    page.wait_for_selector("#dc-findings .finding.error")
+    assert "Nothing was saved." in page.inner_text("#dc-verdict")
+    shoot(page, "30-dose-check-desktop.png")
+    page.fill("#dc-dose", "10 mg")  # a changed input clears the answer at once
+    assert page.inner_text("#dc-verdict") == "No check run yet."
+    assert page.locator("#dc-findings .finding").count() == 0
+    page.select_option("#dc-kind", "it-infusion")
+    assert page.locator("#dc-daily").is_visible() and not page.locator("#dc-times").is_visible()
+    after = page.evaluate(
+        f"async () => (await (await fetch('/api/v1/patients/{oral}/events')).json())"
+    )
+    assert after == history  # the check stored nothing
+    page.goto(server + "/rules?q=suddenly")
+    shoot(page, "31-rules-search-desktop.png")
+    page.goto(server + "/indication#SUP-DDD")
+    shoot(page, "33-indication-ddd-desktop.png")
+    context.close()
+    phone = browser.new_context(viewport=PHONE)
+    page = phone.new_page()
+    page.goto(server + "/login")
+    page.fill("#email", "doc@north.example")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/worklist")
+    page.goto(server + f"/dose-check?patient={oral}")
+    page.fill("#dc-dose", "40 mg")
+    page.fill("#dc-times", "3")
+    page.click("#dc-run")
+    page.wait_for_selector("#dc-findings .finding")
+    shoot(page, "32-dose-check-phone.png")
+    page.goto(server + "/rules/STOP-GRADUAL")
+    shoot(page, "34-rule-page-phone.png")
+    phone.close()
+    assert not errors, errors
