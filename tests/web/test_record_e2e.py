@@ -109,6 +109,12 @@ def api(page: Any, method: str, url: str, body: Any = None, key: str | None = No
     )
 
 
+def shot(page: Any, name: str) -> None:
+    """A full-page screenshot from the top (the sticky banner in its place)."""
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
 def pid_of(page: Any) -> int:
     return int(page.url.rstrip("/").split("/")[-1])
 
@@ -155,14 +161,14 @@ def test_a_duplicate_record_number_is_refused_and_patients_are_found(clinic: str
     with page.expect_navigation():
         page.click("#patient-search button")
     assert page.locator("#patient-list tr:has(a)").count() == 1
-    page.screenshot(path=str(SHOTS / "40-patients-search-desktop.png"), full_page=True)
+    shot(page, "40-patients-search-desktop.png")
     context.close()
 
     context, page, _ = open_page(browser, 390, 844)
     log_in(page, clinic)
     page.goto(clinic + "/patients?q=Ann")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.screenshot(path=str(SHOTS / "41-patients-search-phone.png"), full_page=True)
+    shot(page, "41-patients-search-phone.png")
     context.close()
     assert errors == []
 
@@ -205,7 +211,7 @@ def test_a_critical_finding_needs_the_dose_again_and_a_co_signer(clinic: str, br
     page.click("#save-button")
     page.wait_for_selector("#event-error:has-text('co-signer')")
     assert page.inner_text("ol.timeline").strip() == "No event yet."
-    page.screenshot(path=str(SHOTS / "42-critical-override-desktop.png"), full_page=True)
+    shot(page, "42-critical-override-desktop.png")
 
     page.fill("#cosigner_password", PASSWORD)
     with page.expect_navigation():
@@ -295,7 +301,7 @@ def test_a_correction_and_an_entry_in_error_stay_visible(clinic: str, browser) -
     review = page.locator(f"#entry-{review_id}")
     assert "(entered in error)" in review.inner_text() and "tone assessment" in review.inner_text()
     assert "entered in error: wrong patient" in page.inner_text("ol.timeline")
-    page.screenshot(path=str(SHOTS / "43-history-corrections-desktop.png"), full_page=True)
+    shot(page, "43-history-corrections-desktop.png")
     context.close()
 
     context, page, _ = open_page(browser, 390, 844)
@@ -305,7 +311,7 @@ def test_a_correction_and_an_entry_in_error_stay_visible(clinic: str, browser) -
         page.click("#patient-list a")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert "N-5001" in page.inner_text("#patient-bar")  # the banner keeps the record number
-    page.screenshot(path=str(SHOTS / "44-patient-record-phone.png"), full_page=True)
+    shot(page, "44-patient-record-phone.png")
     context.close()
     assert errors == []
 
@@ -388,7 +394,7 @@ def test_saved_plans_are_listed_and_a_step_can_be_done(clinic: str, browser) -> 
         assert page.locator(option).is_visible(), option
     page.select_option("#goal", "it-refill")
     assert page.locator("#conc").is_visible() and page.locator("#alarm").is_visible()
-    page.screenshot(path=str(SHOTS / "45-patient-plans-desktop.png"), full_page=True)
+    shot(page, "45-patient-plans-desktop.png")
     assert errors == []
     context.close()
 
@@ -421,7 +427,7 @@ def test_a_berlin_clinic_enters_berlin_times_across_summer_time(clinic: str, bro
         timedelta(hours=1),
     ]
     assert "Europe/Berlin" in page.inner_text("#history-title")
-    page.screenshot(path=str(SHOTS / "46-patient-berlin-desktop.png"), full_page=True)
+    shot(page, "46-patient-berlin-desktop.png")
     assert errors == []
     context.close()
 

@@ -1,11 +1,27 @@
-"""The patient handout: the plan in plain language and large type, as a PDF (WeasyPrint)."""
+"""The patient handout: the plan in plain language and large type, as a PDF (WeasyPrint).
+
+A sheet for the patient, not for staff: who it is for (name, birth date, record number), who
+prescribed it and when it was printed; the days of the plan without the moment the clinician
+clicked; oral doses in a morning / midday / evening / night grid; the warnings in the patient's
+words from the pack, each with its source; and a closing line for the patient instead of the
+staff's disclaimer. A screening sheet says nothing of a pump the patient does not have.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, time
 from typing import Any
 
-from ..knowledge import Pack
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
+
+from ..knowledge import Pack, Rule
 from ..model.events import (
+    Event,
     ItInfusion,
     ItStable,
     ItStop,
@@ -17,9 +33,97 @@ from ..model.events import (
     Review,
 )
 from ..planning.model import Plan, Step
-from ..serialize import DISCLAIMER
 
-_PUMP = (ItInfusion, ItStop, PumpRefill, PumpImplant, ItTestDose)
+_PUMP = (ItInfusion, ItStop, PumpRefill, PumpImplant)
+"""Steps that mean the patient has (or is getting) a pump; a test dose is not one of them."""
+
+_TAKING = (OralRegimen, ItInfusion, PumpRefill)
+"""Events after which the patient takes baclofen every day (so must never stop suddenly)."""
+
+SLOTS = (
+    ("morning", time(5)),
+    ("midday", time(11)),
+    ("evening", time(15)),
+    ("night", time(21)),
+)
+"""The grid's columns, each from its first clock time on (before 05:00 is still night): words
+of the day a patient plans by, not clinical bounds; a dose keeps its clock time in its cell."""
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    """Who the sheet is for and who made it: shown at the top of every handout."""
+
+    name: str
+    birth_date: str | None
+    record_number: str | None
+    prescriber: str | None
+    printed: str
+
+
+def long_date(value: date) -> str:
+    """A date as a patient reads it: "Tuesday 1 December 2026"."""
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
+def short_date(value: date) -> str:
+    """A date without its weekday: "4 March 1976" (a birth date)."""
+    return f"{value.day} {value:%B %Y}"
+
+
+def banner(record: Mapping[str, Any] | None, prescriber: str | None, printed: date) -> Banner:
+    """The record's identity where it has one (name, birth date, record number), else its
+    label (older records); the birth date of the PATIENT document when the record has none."""
+    record = record or {}
+    document = record.get("patient") or {}
+    born = record.get("birth_date") or document.get("birth_date")
+    return Banner(
+        name=str(record.get("name") or record.get("label") or ""),
+        birth_date=short_date(date.fromisoformat(str(born))) if born else None,
+        record_number=record.get("record_number"),
+        prescriber=prescriber,
+        printed=short_date(printed),
+    )
+
+
+def slot(clock: str) -> str:
+    """The grid column of a clock time ("13:00" is midday)."""
+    at = time.fromisoformat(clock)
+    name = SLOTS[-1][0]  # before the first column's start: the night before
+    for column, start in SLOTS:
+        if at >= start:
+            name = column
+    return name
+
+
+def _pieces(step: Step, dose: str, clock: str) -> str | None:
+    """The tablets or millilitres the planner wrote for the dose at ``clock``, if it did."""
+    found = re.search(re.escape(dose) + r" \(([^()]*)\) at " + re.escape(clock), step.instructions)
+    return found.group(1) if found else None
+
+
+def grid_row(step: Step, event: OralRegimen, meals: Rule) -> dict[str, Any]:
+    """One oral regimen as a row of the grid: from which day, each dose in its column with its
+    clock time and tablets, and the condition for taking this step."""
+    times = event.times or tuple(meals.code_map("times_by_count")[str(len(event.doses))].split())
+    cells: dict[str, list[dict[str, str | None]]] = {name: [] for name, _start in SLOTS}
+    for dose, clock in zip(event.doses, times, strict=True):
+        pieces = _pieces(step, dose.text(), clock)
+        cells[slot(clock)].append({"dose": f"{dose.text()} at {clock}", "pieces": pieces})
+    return {
+        "from": long_date(event.at.date()),
+        "cells": cells,
+        "daily": event.daily_dose.text(),
+        "condition": only(step.condition),
+    }
+
+
+def only(condition: str) -> str:
+    """A step's condition as a sentence for the patient: "Only if ..." (once, capitalised)."""
+    if not condition:
+        return ""
+    text = condition if condition.casefold().startswith("only") else f"only {condition}"
+    return f"{text[0].upper()}{text[1:]}."
 
 
 def plain(step: Step, pack: Pack) -> str:
@@ -48,33 +152,170 @@ def plain(step: Step, pack: Pack) -> str:
     return step.instructions
 
 
-def handout_html(env: Any, plan: Plan, pack: Pack, clinic: str, contact: str | None = None) -> str:
-    withdrawal = pack.rule("SUP-IT-WITHDRAWAL")
+def sources(rule: Rule) -> str:
+    """A rule's sources by their names (the source page by its title, not its file)."""
+    return "; ".join(str(s.title or s.name) for s in rule.sources)
+
+
+def _words(items: tuple[str, ...]) -> str:
+    """A list in words: "a, b, c or d"."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+def warnings(pack: Pack, pump: bool, taking: bool) -> list[dict[str, str]]:
+    """The warnings of this sheet in the patient's words, each with its source: never stop
+    suddenly and when to call (for a patient taking baclofen every day), what withdrawal feels
+    like and when to call at once (for a patient with a pump)."""
+    out: list[dict[str, str]] = []
+    stop = pack.rule("STOP-GRADUAL")
+    if taking:
+        out.append(
+            {
+                "title": stop.title,
+                "text": stop.text("handout_never_stop"),
+                "source": sources(stop),
+            }
+        )
+        out.append(
+            {
+                "title": "When to call",
+                "text": stop.text("handout_call"),
+                "source": sources(stop),
+            }
+        )
+    if pump:
+        signs = pack.rule("SUP-IT-WITHDRAWAL")
+        text = signs.phrase(
+            "handout_withdrawal",
+            early=_words(signs.code_list("plain_early_signs")),
+            advanced=_words(signs.code_list("plain_advanced_signs")),
+        )
+        out.append({"title": "Your pump", "text": text, "source": sources(signs)})
+        out.append(
+            {
+                "title": "When to call at once",
+                "text": signs.text("handout_withdrawal_call"),
+                "source": sources(signs),
+            }
+        )
+    return out
+
+
+def handout_html(
+    env: Any,
+    plan: Plan,
+    pack: Pack,
+    clinic: str,
+    contact: str | None = None,
+    *,
+    record: Mapping[str, Any] | None = None,
+    prescriber: str | None = None,
+    printed: date | None = None,
+    history: tuple[Event, ...] = (),
+    has_pump: bool = False,
+) -> str:
+    """The sheet as HTML: ``record`` (the patient record of the API), ``history`` and
+    ``has_pump`` (the patient's pump, from the PATIENT document) decide what it says."""
+    meals = pack.rule("PO-MEALS")
+    oral = [grid_row(s, s.event, meals) for s in plan.steps if isinstance(s.event, OralRegimen)]
     steps = [
         {
-            "when": f"{s.event.at:%A %d %B %Y, %H:%M}",
+            "when": long_date(s.event.at.date()),
             "plain": plain(s, pack),
-            "condition": s.condition,
+            "condition": only(s.condition),
         }
         for s in plan.steps
+        if not isinstance(s.event, OralRegimen)
     ]
+    events = (*history, *(s.event for s in plan.steps))
+    pump = has_pump or any(isinstance(e, _PUMP) for e in events)
+    taking = any(isinstance(e, _TAKING) for e in events)
     return str(
         env.get_template("handout.html").render(
             clinic=clinic,
             contact=contact,
+            banner=banner(record, prescriber, printed or date.today()),
+            slots=[name for name, _start in SLOTS],
+            grid=oral,
+            meals=meals.text("instruction") if oral else None,
             steps=steps,
-            disclaimer=DISCLAIMER,
-            pump=any(isinstance(s.event, _PUMP) for s in plan.steps),
-            pump_warning=withdrawal.phrase(
-                "handout_pump",
-                early=", ".join(withdrawal.code_list("early_signs")),
-                advanced=", ".join(withdrawal.code_list("advanced_signs")),
-            ),
+            warnings=warnings(pack, pump, taking),
+            footer=pack.rule("STOP-GRADUAL").text("handout_footer"),
         )
     )
 
 
-def handout_pdf(env: Any, plan: Plan, pack: Pack, clinic: str, contact: str | None = None) -> bytes:
+def handout_pdf(
+    env: Any,
+    plan: Plan,
+    pack: Pack,
+    clinic: str,
+    contact: str | None = None,
+    **details: Any,
+) -> bytes:
+    """The sheet as a PDF (the keywords of :func:`handout_html`)."""
     from weasyprint import HTML
 
-    return bytes(HTML(string=handout_html(env, plan, pack, clinic, contact)).write_pdf())
+    return bytes(HTML(string=handout_html(env, plan, pack, clinic, contact, **details)).write_pdf())
+
+
+def add_handout_route(
+    app: FastAPI, engine: Engine, pack: Pack, env: Any, session: Callable[[Any], Any]
+) -> None:
+    """``GET /patients/{id}/plan.pdf``: the handout of the plan the plan page shows (same query),
+    for the patient of the record, signed by the user who prints it, dated in the clinic."""
+    from ..errors import InputError
+    from ..planning import parse_request
+    from ..planning import plan as make_plan
+    from ..planning.request import GOALS
+    from ..serialize import event_json
+    from ..services.clinic import clinic_now, clinic_zone
+    from ..store import records as R
+    from .pages import goal_from_form
+
+    @app.get("/patients/{patient_id}/plan.pdf", include_in_schema=False)
+    def plan_handout(request: Request, patient_id: int) -> Response:
+        current = session(request)
+        if current is None:
+            return RedirectResponse("/login", status_code=303)
+        user = current[0]
+        params = request.query_params
+        record = R.get_patient(engine, user, patient_id)
+        goal = goal_from_form(params)  # the plan page's own reading of its form
+        try:
+            document, history = R.case_for(engine, user, patient_id)
+            parsed = parse_request(
+                {
+                    "patient": document,
+                    "history": [event_json(e) for e in history],
+                    "goal": goal,
+                    "start": params.get("start", ""),
+                }
+            )
+        except InputError as exc:
+            return Response(f"{exc.field}: {exc.message}", status_code=422)
+        result = make_plan(parsed, pack)
+        if not result.made:
+            return Response("no plan can be given for this request", status_code=422)
+        zone = clinic_zone(engine, user)
+        pdf = handout_pdf(
+            env,
+            result,
+            pack,
+            user.clinic,
+            R.clinic_contact(engine, user),
+            record=record,
+            prescriber=str(getattr(user, "name", None) or user.email),
+            printed=clinic_now(zone, None).date(),
+            history=parsed.history,
+            has_pump=parsed.patient.pump is not None,
+        )
+        name = f"baclofen-{goal['kind'] if goal['kind'] in GOALS else 'plan'}"
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}.pdf"',
+                "Cache-Control": "no-store",
+            },
+        )

@@ -18,6 +18,7 @@ from ..api.app import SESSION_COOKIE
 from ..knowledge import Pack, Rule
 from ..services.clinic import clinic_now, clinic_zone
 from ..store import records as R
+from .handout import add_handout_route
 
 CHECK_KINDS = {
     "oral-regimen": "Oral baclofen regimen",
@@ -86,6 +87,8 @@ def add_pharmacist_pages(app: FastAPI, engine: Engine, pack: Pack, env: Any) -> 
     def to_login() -> RedirectResponse:
         return RedirectResponse("/login", status_code=303)
 
+    add_handout_route(app, engine, pack, env, session)  # before the pages' other downloads
+
     @app.get("/dose-check", include_in_schema=False)
     def dose_check(request: Request, patient: int | None = None) -> Response:
         current = session(request)
@@ -111,7 +114,12 @@ def add_pharmacist_pages(app: FastAPI, engine: Engine, pack: Pack, env: Any) -> 
             return to_login()
         found = search_rules(pack, q)
         return render(
-            "rules.html", user=current[0], csrf=current[1], rules=found, q=q, total=len(pack.rules)
+            "rules.html",
+            user=current[0],
+            csrf=current[1],
+            rules=found,
+            q=q,
+            total=len(pack.rules),
         )
 
     @app.get("/rules/{rule_id}", include_in_schema=False)
