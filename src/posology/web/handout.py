@@ -132,23 +132,25 @@ def plain(step: Step, pack: Pack) -> str:
     if isinstance(e, OralRegimen):
         return step.instructions  # doses, tablets or millilitres with the strength, clock times
     if isinstance(e, OralStop):
-        return "Stop taking baclofen tablets or liquid, as planned."
+        return pack.rule("SUP-PO-TAPER").text("handout_stop")
     if isinstance(e, ItTestDose):
         return pack.rule("IT-MONITOR-IMPLANT").phrase("handout_test_dose", dose=e.dose.text())
     if isinstance(e, PumpImplant):
         return pack.rule("IT-IMPLANT-CENTRE").text("handout")
     if isinstance(e, ItInfusion):
-        return f"The clinic sets your pump to {e.daily_dose.text(places=1)} a day."
+        return pack.rule("IT-MODE-CONTINUOUS").phrase(
+            "handout_infusion", daily=e.daily_dose.text(places=1)
+        )
     if isinstance(e, PumpRefill):
         return pack.rule("SUP-IT-WITHDRAWAL").text("handout_refill")
     if isinstance(e, ItStable):
         return pack.rule("IT-MAINT-GOAL").text("handout_stable")
     if isinstance(e, ItStop):
-        return "The clinic stops the medicine in your pump, as planned."
+        return pack.rule("STOP-GRADUAL").text("handout_it_stop")
     if isinstance(e, Review):
         if "SUP-IT-REFILL" in step.rules:
             return pack.rule("SUP-IT-REFILL").text("handout_alarm")
-        return "Check-up at the clinic: how well the medicine works and any side effects."
+        return pack.rule("SUP-PO-REVIEW").text("handout_review")
     return step.instructions
 
 
