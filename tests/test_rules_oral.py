@@ -216,3 +216,43 @@ def test_sup_po_paed_single_dose_below_the_childrens_usual_per_kg_range_is_said(
 
     assert said("1.5 mg") == []
     assert said("1 mg") == ["info"]
+
+
+RENAL_BANDS = [
+    (80, 40),  # 1/3 off the usual 60 mg/day from >50 to 80 mL/min
+    (60, 40),
+    (51, 40),
+    (50, 30),  # 1/2 from 30 to 50: the shared edge takes the larger reduction
+    (40, 30),
+    (30, 30),
+    (29, 20),  # 2/3 below 30
+    (0.5, 20),
+]
+
+
+def test_sup_po_renal_crcl_reduces_the_usual_target_by_the_clearance_band() -> None:
+    for clearance, target in RENAL_BANDS:
+        patient = adult(creatinine_clearance_ml_min=clearance)
+        at_target = run(patient, [], oral("2026-12-01T08:00", f"{target} mg", 1))
+        above = run(patient, [], oral("2026-12-01T08:00", f"{target + 1} mg", 1))
+        assert fired(at_target, "SUP-PO-RENAL-CRCL") == [], clearance
+        (finding,) = [f for f in above if f.rule == "SUP-PO-RENAL-CRCL"]
+        assert f"to {target} mg/day" in finding.message, clearance
+
+
+def test_sup_po_renal_crcl_leaves_a_clearance_above_80_unreduced() -> None:
+    found = run(adult(creatinine_clearance_ml_min=81), [], oral("2026-12-01T08:00", "30 mg"))
+    assert fired(found, "SUP-PO-RENAL-CRCL") == []
+
+
+def test_sup_po_strengths_names_the_marketed_tablets_of_each_market() -> None:
+    (finding,) = [
+        f
+        for f in run(
+            adult(), [], oral("2026-12-01T08:00", "7.5 mg", form="tablet", strength="7.5 mg")
+        )
+        if f.rule == "SUP-PO-STRENGTHS"
+    ]
+    assert finding.message == (
+        "No 7.5 mg tablet is on the market (UK: 5 mg, 10 mg; US: 5 mg, 10 mg, 15 mg, 20 mg)."
+    )

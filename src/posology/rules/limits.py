@@ -160,17 +160,18 @@ def renal_target(pack: Pack, clearance: Quantity) -> tuple[Quantity, Fraction] |
     ``None`` when the clearance is above every band (no reduction).
     """
     usual = pack.rule("PO-USUAL").quantity("usual_max")
-    for band in pack.rule("SUP-PO-RENAL-CRCL").table("bands"):
-        limits = band["clearance"]
-        reduction = band["reduction"]
-        if (
-            isinstance(limits, Range)
-            and isinstance(limits.low, Quantity)
-            and clearance in limits
-            and isinstance(reduction, Fraction)
-        ):
-            return usual * (1 - reduction), reduction
-    return None
+    matching = [
+        reduction
+        for band in pack.rule("SUP-PO-RENAL-CRCL").table("bands")
+        if isinstance(limits := band["clearance"], Range)
+        and isinstance(limits.low, Quantity)
+        and clearance in limits
+        and isinstance(reduction := band["reduction"], Fraction)
+    ]
+    if not matching:
+        return None
+    largest = max(matching)  # a clearance in two bands takes the larger reduction
+    return usual * (1 - largest), largest
 
 
 def paediatric_max(pack: Pack, age: Fraction) -> Quantity:

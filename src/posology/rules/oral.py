@@ -287,7 +287,8 @@ def sup_po_strengths(ctx: Context) -> Iterator[Finding]:
             "unknown_strength",
             "unknown_tablet",
             strength=regimen.strength.text(),
-            marketed=_listed(tablets),
+            marketed=_listed(rule.quantities("tablets")),
+            marketed_us=_listed(rule.quantities("tablets_us")),
         )
         return
     smallest = regimen.strength or min(rule.quantities("tablets"))
