@@ -256,3 +256,15 @@ def test_sup_po_strengths_names_the_marketed_tablets_of_each_market() -> None:
     assert finding.message == (
         "No 7.5 mg tablet is on the market (UK: 5 mg, 10 mg; US: 5 mg, 10 mg, 15 mg, 20 mg)."
     )
+
+
+def test_sup_po_strengths_names_the_marketed_solutions_of_each_market() -> None:
+    (finding,) = [
+        f
+        for f in run(
+            adult(), [], oral("2026-12-01T08:00", "5 mg", form="solution", strength="4 mg/mL")
+        )
+        if f.rule == "SUP-PO-STRENGTHS"
+    ]
+    assert finding.message.startswith("No oral solution of 4 mg/mL is on the market")
+    assert "(UK: 1 mg/mL; US: 5 mg/mL, 2 mg/mL)" in finding.message

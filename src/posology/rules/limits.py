@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
+from ..errors import PackError
 from ..knowledge.schema import Pack, Range
 from ..model.events import ItInfusion, ItStop, ItTestDose, PumpRefill
 from ..model.patient import Pump
@@ -160,6 +161,7 @@ def renal_target(pack: Pack, clearance: Quantity) -> tuple[Quantity, Fraction] |
     ``None`` when the clearance is above every band (no reduction).
     """
     usual = pack.rule("PO-USUAL").quantity("usual_max")
+    _bands_apart(pack)
     matching = [
         reduction
         for band in pack.rule("SUP-PO-RENAL-CRCL").table("bands")
@@ -172,6 +174,21 @@ def renal_target(pack: Pack, clearance: Quantity) -> tuple[Quantity, Fraction] |
         return None
     largest = max(matching)  # a clearance in two bands takes the larger reduction
     return usual * (1 - largest), largest
+
+
+def _bands_apart(pack: Pack) -> None:
+    """SUP-PO-RENAL-CRCL's bands must not overlap: a clearance in two bands would have two
+    reductions, so such a pack is broken, never read with a guess."""
+    rule = pack.rule("SUP-PO-RENAL-CRCL")
+    bands = [b["clearance"] for b in rule.table("bands")]
+    ranges: list[Range[Quantity]] = [
+        b for b in bands if isinstance(b, Range) and isinstance(b.low, Quantity)
+    ]
+    for band in ranges:
+        for end in (band.low, band.high):
+            holders = len([other for other in ranges if end in other])
+            if holders > 1:
+                raise PackError(rule.file, rule.id, "numbers.bands", "clearance bands overlap")
 
 
 def paediatric_max(pack: Pack, age: Fraction) -> Quantity:

@@ -277,7 +277,8 @@ def sup_po_strengths(ctx: Context) -> Iterator[Finding]:
                 "unknown_strength",
                 "unknown_solution",
                 strength=regimen.strength.text(),
-                marketed=_listed(marketed),
+                marketed=_listed(rule.quantities("solutions")),
+                marketed_us=_listed(rule.quantities("solutions_us")),
             )
         return
     tablets = rule.quantities("tablets") + rule.quantities("tablets_us")
