@@ -238,7 +238,6 @@ def _quantities(event: Event) -> list[Quantity]:
 def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
     env = _environment()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    add_pharmacist_pages(app, engine, pack, env)  # the pharmacist's pages (web/pharmacist.py)
 
     def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         # no page is kept by the browser: Back after logout must not show patient data
@@ -264,6 +263,9 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             target += "?next=" + quote(here, safe="")
         return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+
+    # the pharmacist's pages (web/pharmacist.py), before the pages' own downloads
+    add_pharmacist_pages(app, engine, pack, env, render, session, to_login)
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:

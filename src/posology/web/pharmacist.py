@@ -8,13 +8,13 @@ browser (``static/dose_check.js``), so the answer is the checker's own, nothing 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 
-from ..api.app import SESSION_COOKIE
 from ..knowledge import Pack, Rule
 from ..services.clinic import clinic_now, clinic_zone
 from ..store import records as R
@@ -29,7 +29,6 @@ CHECK_KINDS = {
 }
 """The proposals a pharmacist checks, in words, in the order the panel offers them."""
 
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def rule_text(rule: Rule) -> str:
@@ -66,26 +65,19 @@ def defined_daily_doses(pack: Pack) -> dict[str, dict[str, Any]]:
     }
 
 
-def add_pharmacist_pages(app: FastAPI, engine: Engine, pack: Pack, env: Any) -> None:
-    """The routes ``/dose-check``, ``/rules`` and ``/rules/{rule_id}``."""
+def add_pharmacist_pages(
+    app: FastAPI,
+    engine: Engine,
+    pack: Pack,
+    env: Any,
+    render: Callable[..., HTMLResponse],
+    session: Callable[[Request], tuple[R.User, str] | None],
+    to_login: Callable[..., RedirectResponse],
+) -> None:
+    """The routes ``/dose-check``, ``/rules`` and ``/rules/{rule_id}``, with the pages' own
+    rendering, session and login redirect."""
     env.globals["source_name"] = source_name
     env.globals["defined_daily_dose"] = defined_daily_doses(pack)
-
-    def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        html = env.get_template(name).render(**context)
-        return HTMLResponse(html, status_code=status, headers=NO_STORE)
-
-    def session(request: Request) -> tuple[R.User, str] | None:
-        token = request.cookies.get(SESSION_COOKIE)
-        if not token:
-            return None
-        try:
-            return R.user_for_session(engine, token)
-        except R.Unauthorized:
-            return None
-
-    def to_login() -> RedirectResponse:
-        return RedirectResponse("/login", status_code=303)
 
     add_handout_route(app, engine, pack, env, session)  # before the pages' other downloads
 
