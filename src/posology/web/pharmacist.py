@@ -30,7 +30,6 @@ CHECK_KINDS = {
 """The proposals a pharmacist checks, in words, in the order the panel offers them."""
 
 
-
 def rule_text(rule: Rule) -> str:
     """Everything a search may match in a rule: ID, title, statement, quote and source names."""
     names = " ".join(source_name(s) for s in rule.sources)
