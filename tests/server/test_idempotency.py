@@ -106,3 +106,18 @@ def test_plans_and_step_confirmations_are_idempotent(
     assert one.status_code == two.status_code == 201 and one.json()["id"] == two.json()["id"]
     events = client.get(f"/api/v1/patients/{pid}/events", headers=accounts.clinician).json()
     assert len(events) == 1
+
+
+def test_the_api_document_offers_the_idempotency_key_on_every_creating_post(
+    client: TestClient,
+) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    creating = [
+        "/api/v1/patients",
+        "/api/v1/patients/{patient_id}/events",
+        "/api/v1/patients/{patient_id}/plans",
+        "/api/v1/patients/{patient_id}/plans/{plan_id}/steps/{position}/confirm",
+    ]
+    for path in creating:
+        names = [p["name"] for p in paths[path]["post"].get("parameters", [])]
+        assert "Idempotency-Key" in names, path

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 from fastapi.testclient import TestClient
 
@@ -87,10 +88,13 @@ def test_indication_defined_daily_dose_row_is_the_who_ddd_not_the_range(
     assert ranges[0] not in oral and ranges[1] not in intrathecal  # not the dose range again
 
 
-def test_pharmacist_pages_need_a_login_and_are_not_kept(pages: TestClient) -> None:
-    for path in ("/rules", "/rules/PO-MAX", "/dose-check"):
+def test_pharmacist_pages_need_a_login_and_return_to_the_same_page_after_it(
+    pages: TestClient,
+) -> None:
+    for path in ("/rules?q=pump", "/rules/PO-MAX", "/dose-check?patient=3"):
         answer = pages.get(path, follow_redirects=False)
-        assert answer.status_code == 303 and answer.headers["location"] == "/login"
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/login?next=" + quote(path, safe="")
 
 
 def test_the_dose_check_panel_offers_the_patients_and_saves_nothing(

@@ -25,7 +25,7 @@ from ..knowledge import Pack, load_pack
 from ..model.documents import load_json
 from ..services.idempotency import KeyReused
 from ..store import records as R
-from .schemas import COMPONENTS, answers, body, many, ref
+from .schemas import COMPONENTS, answers, body, many, once_body, ref
 
 MAX_BODY = 1_000_000
 MAX_ID = 2**31 - 1  # record ids are 32-bit integers in every supported database
@@ -347,7 +347,7 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         "/api/v1/patients",
         tags=["patients"],
         status_code=201,
-        openapi_extra=body("PatientInput"),
+        openapi_extra=once_body("PatientInput"),
         responses=answers(201, ref("PatientRecord"), 400, 401, 403, 409, 413, 422),
     )
     def create_patient(request: Request, user: R.User = User, document: Any = Body) -> JSONResponse:
@@ -419,7 +419,7 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         "/api/v1/patients/{patient_id}/events",
         tags=["history"],
         status_code=201,
-        openapi_extra=body("EventInput"),
+        openapi_extra=once_body("EventInput"),
         responses=answers(201, ref("EventRecord"), 400, 401, 403, 404, 409, 413, 422),
     )
     def append_event(
@@ -475,7 +475,9 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
 
         fields = _fields(document, ("proposal",), ("proposal",))
         patient_doc, history = R.case_for(engine, user, patient_id)
-        proposal = parse_event(fields["proposal"], "proposal")
+        proposal = R.typed_event(
+            engine, user, parse_event(fields["proposal"], "proposal"), "proposal.at"
+        )
         return check_answer(check(parse_patient(patient_doc), history, proposal, pack))
 
     # -- the pump clinic ------------------------------------------------------------------------
@@ -542,7 +544,7 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         "/api/v1/patients/{patient_id}/plans",
         tags=["plans"],
         status_code=201,
-        openapi_extra=body("PlanInput"),
+        openapi_extra=once_body("PlanInput"),
         responses=answers(201, {"type": "object"}, 400, 401, 403, 404, 409, 413, 422),
     )
     def save_plan(
@@ -585,7 +587,7 @@ def _routes(app: FastAPI, engine: Engine, pack: Pack, auth: Auth) -> None:
         "/api/v1/patients/{patient_id}/plans/{plan_id}/steps/{position}/confirm",
         tags=["plans"],
         status_code=201,
-        openapi_extra=body("ConfirmInput"),
+        openapi_extra=once_body("ConfirmInput"),
         responses=answers(201, ref("EventRecord"), 400, 401, 403, 404, 409, 413, 422),
     )
     def confirm(

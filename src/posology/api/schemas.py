@@ -558,6 +558,25 @@ def body(name: str) -> dict[str, Any]:
     }
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "description": (
+        "A key the client makes once per intended write (for example a UUID). The same key "
+        "from the same user within 24 hours gets the first answer again and stores nothing "
+        "more, so a retried or double-clicked request records one event; the same key with a "
+        "different body answers 409."
+    ),
+}
+
+
+def once_body(name: str) -> dict[str, Any]:
+    """An ``openapi_extra`` for a creating request: its JSON body and the Idempotency-Key."""
+    return {**body(name), "parameters": [IDEMPOTENCY_KEY]}
+
+
 def many(name: str) -> dict[str, Any]:
     return {"type": "array", "items": ref(name)}
 

@@ -8,25 +8,14 @@ offset are converted to it.
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, update
 
-from ..errors import InputError
 from ..store import tables as T
-from ..store.records import NotFound, User, _audit
+from ..store.records import NotFound, User, _audit, clinic_zone_of
+from ..zones import local, zone_named
 
-
-def zone_named(name: str) -> ZoneInfo:
-    """An IANA time zone by name, or an input error naming the field and the fix."""
-    try:
-        if name not in available_timezones():
-            raise ZoneInfoNotFoundError(name)
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(
-            "time_zone", f"unknown time zone {name!r}; give an IANA name such as Europe/Berlin"
-        ) from None
+__all__ = ["clinic_now", "clinic_zone", "local", "set_clinic_zone", "zone_named"]
 
 
 def set_clinic_zone(engine: Engine, clinic: str, name: str) -> None:
@@ -44,15 +33,7 @@ def set_clinic_zone(engine: Engine, clinic: str, name: str) -> None:
 def clinic_zone(engine: Engine, user: User) -> tzinfo:
     """The user's clinic time zone; UTC until one is set."""
     with engine.connect() as conn:
-        name = conn.execute(
-            select(T.clinics.c.time_zone).where(T.clinics.c.id == user.clinic_id)
-        ).scalar()
-    return zone_named(str(name)) if name else UTC
-
-
-def local(at: datetime, zone: tzinfo) -> datetime:
-    """An instant in the clinic's zone; a recorded wall-clock time (no zone) is taken as local."""
-    return at.replace(tzinfo=zone) if at.tzinfo is None else at.astimezone(zone)
+        return clinic_zone_of(conn, user.clinic_id)
 
 
 def clinic_now(zone: tzinfo, like: datetime | None, now: datetime | None = None) -> datetime:

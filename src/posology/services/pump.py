@@ -44,7 +44,7 @@ class Record:
     dates: FillDates
 
 
-_CACHE: OrderedDict[tuple[int, int], Record] = OrderedDict()
+_CACHE: OrderedDict[tuple[int, int, str], Record] = OrderedDict()
 _CACHE_SIZE = 5000
 _PACK: list[Pack] = []  # the pack the cached facts were worked out with
 _FIXED: dict[tuple[int, int, str], dict[str, Any]] = {}
@@ -66,8 +66,8 @@ def _status(record: Record, pack: Pack, at: datetime, zone: tzinfo) -> PumpStatu
     return pump_status(record.patient, record.history, pack, at, zone)
 
 
-def _record(conn: Any, row: Any) -> Record:
-    key = (int(row.id), int(row.version))
+def _record(conn: Any, row: Any, zone: tzinfo) -> Record:
+    key = (int(row.id), int(row.version), str(zone))
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)
@@ -76,7 +76,7 @@ def _record(conn: Any, row: Any) -> Record:
         select(T.patients.c.document).where(T.patients.c.id == row.id)
     ).scalar_one()
     patient = parse_patient(document, "patient")
-    history = _history(_event_rows(conn, row.id))
+    history = _history(_event_rows(conn, row.id), zone)
     record = Record(patient, history, fill_dates(patient, history, _PACK[0]))
     _CACHE[key] = record
     if len(_CACHE) > _CACHE_SIZE:
@@ -102,7 +102,7 @@ def patient_pump_status(
     _use_pack(pack)
     with engine.connect() as conn:
         row = _patient_row(conn, user, patient_id)
-        record = _record(conn, row)
+        record = _record(conn, row, zone)
     at = _at(zone, record.history, now)
     status = _status(record, pack, at, zone)
     return {"patient_id": row.id, "label": row.label, **status_json(status, pack, zone)}
@@ -128,7 +128,7 @@ def worklist(
         ).all()
         labels = {int(p.id): p.label for p in patients}
         for row in patients:
-            record = _record(conn, row)
+            record = _record(conn, row, zone)
             if not _has_pump(record):
                 continue
             at = _at(zone, record.history, now)

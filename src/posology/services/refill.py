@@ -56,6 +56,9 @@ def refill_preview(
 ) -> dict[str, Any]:
     """The preview of the refill in ``document`` for a patient of the user's clinic."""
     refill, infusion = read_preview_request(document)
+    refill = R.typed_event(engine, user, refill, "event.at")
+    if infusion is not None:
+        infusion = R.typed_event(engine, user, infusion, "infusion.at")
     patient_doc, history = R.case_for(engine, user, patient_id)
     proposed: list[tuple[str, Event]] = [("event", refill)]
     if infusion is not None:

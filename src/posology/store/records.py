@@ -11,10 +11,10 @@ import csv
 import hashlib
 import io
 import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +24,10 @@ from ..knowledge.schema import Pack
 from ..model.documents import check_born, parse_event, parse_patient, sort_history
 from ..model.events import Event, ItInfusion
 from ..model.finding import Finding
+from ..zones import stored_time, wall_clock, wall_time, zone_named
 from . import tables as T
+
+AnyEvent = TypeVar("AnyEvent", bound=Event)
 
 ROLES = ("prescriber", "nurse", "pharmacist", "admin")
 # today's roles of older databases and scripts, mapped onto the clinic's roles (migration 0005)
@@ -679,31 +682,70 @@ def _superseded(rows: list[Any]) -> set[int]:
 
 
 def list_events(engine: Engine, user: User, patient_id: int) -> list[dict[str, Any]]:
+    """Every entry of a record, superseded ones and void markers included, in the order the
+    events happened (entries of one instant in the order they were recorded)."""
     with engine.connect() as conn:
         _patient_row(conn, user, patient_id)
-        rows = _event_rows(conn, patient_id)
+        zone = clinic_zone_of(conn, user.clinic_id)
+        rows = sorted(
+            _event_rows(conn, patient_id),
+            key=lambda r: (stored_time(datetime.fromisoformat(r.at), zone), r.seq),
+        )
         return _events_out(conn, rows, _superseded(rows))
 
 
-def _history(rows: list[Any]) -> tuple[Event, ...]:
+def clinic_zone_of(conn: Connection, clinic_id: int) -> tzinfo:
+    """The clinic's time zone; UTC until one is set."""
+    name = conn.execute(select(T.clinics.c.time_zone).where(T.clinics.c.id == clinic_id)).scalar()
+    return zone_named(str(name)) if name else UTC
+
+
+def _history(rows: list[Any], zone: tzinfo) -> tuple[Event, ...]:
     """The effective history: every event not superseded by a correction or voided as entered
-    in error (the void markers themselves are no events), sorted by time."""
+    in error (the void markers themselves are no events), sorted by time. Entries stored
+    without an offset (by earlier releases) are the clinic's wall clock: they are read as
+    instants in ``zone``, so old and new entries of one record can be compared."""
     gone = _superseded(rows)
     events = [
-        (f"events[{r.seq}]", parse_event(r.document, f"events[{r.seq}]"))
+        (f"events[{r.seq}]", _instant(parse_event(r.document, f"events[{r.seq}]"), zone))
         for r in rows
         if r.id not in gone and r.kind != VOID
     ]
     return sort_history(events)
 
 
+def _instant(event: Event, zone: tzinfo) -> Event:
+    return event if event.at.tzinfo else replace(event, at=stored_time(event.at, zone))
+
+
 def case_for(
     engine: Engine, user: User, patient_id: int
 ) -> tuple[dict[str, Any], tuple[Event, ...]]:
-    """The stored patient document and effective history, for a check or a plan."""
+    """The stored patient document and effective history (instants with offsets), for a
+    check or a plan."""
     with engine.connect() as conn:
         row = _patient_row(conn, user, patient_id)
-        return row.document, _history(_event_rows(conn, patient_id))
+        zone = clinic_zone_of(conn, user.clinic_id)
+        return row.document, _history(_event_rows(conn, patient_id), zone)
+
+
+def _wall(start: Any, zone: tzinfo) -> Any:
+    """A plan's start on the clinic's wall clock (a start given with an offset is converted)."""
+    try:
+        at = datetime.fromisoformat(start) if isinstance(start, str) else None
+    except ValueError:
+        return start  # the request reader names the field
+    return wall_clock(at, zone).isoformat() if at is not None and at.tzinfo else start
+
+
+def typed_event(engine: Engine, user: User, event: AnyEvent, field: str) -> AnyEvent:
+    """A proposal as staff typed it, as an instant: a time without an offset is the clinic's
+    wall clock (the skipped and repeated hours of a clock change are refused with the fix)."""
+    if event.at.tzinfo is not None:
+        return event
+    with engine.connect() as conn:
+        zone = clinic_zone_of(conn, user.clinic_id)
+    return replace(event, at=wall_time(event.at, zone, field))
 
 
 def _doses(event: Event) -> list[Any]:
@@ -787,7 +829,10 @@ def append_event(
         if target is not None and (target.kind == VOID or target.id in _superseded(rows)):
             raise InputError("supersedes", f"event {supersedes} was superseded already")
         kept = [r for r in rows if r.id != supersedes]
-        history = _history(kept)
+        zone = clinic_zone_of(conn, user.clinic_id)
+        history = _history(kept, zone)
+        if event is not None:
+            event = replace(event, at=wall_time(event.at, zone, "event.at"))
         findings: tuple[Finding, ...] = ()
         serious: tuple[Finding, ...] = ()
         critical = False
@@ -949,21 +994,49 @@ def verify_event(engine: Engine, user: User, event_id: int) -> dict[str, Any]:
 # -- plans ------------------------------------------------------------------------------------
 
 
+def _planned(
+    conn: Connection, pack: Pack, user: User, row: Any, goal: Any, start: Any
+) -> tuple[Any, Any]:
+    """The request and plan for a stored patient.
+
+    Planned on the clinic's wall clock (a dose "at 08:00" stays at 08:00 across a clock
+    change), then each step dated as an instant in the clinic's zone, as recorded events are.
+    """
+    from ..planning import parse_request, plan
+    from ..serialize import event_json
+
+    zone = clinic_zone_of(conn, user.clinic_id)
+    history = [
+        event_json(replace(e, at=wall_clock(e.at, zone)))
+        for e in _history(_event_rows(conn, row.id), zone)
+    ]
+    request = parse_request(
+        {"patient": row.document, "history": history, "goal": goal, "start": _wall(start, zone)}
+    )
+    result = plan(request, pack)
+    steps = tuple(replace(s, event=_instant(s.event, zone)) for s in result.steps)
+    return request, replace(result, steps=steps)
+
+
+def plan_preview(
+    engine: Engine, pack: Pack, user: User, patient_id: int, goal: Any, start: Any
+) -> tuple[Any, Any]:
+    """A plan for a stored patient, not kept: the request (on the clinic's wall clock) and
+    the plan (dated as instants)."""
+    with engine.connect() as conn:
+        return _planned(conn, pack, user, _patient_row(conn, user, patient_id), goal, start)
+
+
 def save_plan(
     engine: Engine, pack: Pack, user: User, patient_id: int, goal: dict[str, Any], start: str
 ) -> dict[str, Any]:
     """Make a plan from the stored patient and history, and keep it with its steps."""
-    from ..planning import parse_request, plan
-    from ..serialize import event_json, plan_json
+    from ..serialize import plan_json
 
     user.require("prescriber")
     with engine.begin() as conn:
         row = _patient_row(conn, user, patient_id)
-        history = [event_json(e) for e in _history(_event_rows(conn, patient_id))]
-        request = parse_request(
-            {"patient": row.document, "history": history, "goal": goal, "start": start}
-        )
-        result = plan(request, pack)
+        _request, result = _planned(conn, pack, user, row, goal, start)
         answer = plan_json(result)
         if not result.made:
             return {"id": None, "plan": answer}

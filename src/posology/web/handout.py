@@ -267,10 +267,7 @@ def add_handout_route(
     """``GET /patients/{id}/plan.pdf``: the handout of the plan the plan page shows (same query),
     for the patient of the record, signed by the user who prints it, dated in the clinic."""
     from ..errors import InputError
-    from ..planning import parse_request
-    from ..planning import plan as make_plan
     from ..planning.request import GOALS
-    from ..serialize import event_json
     from ..services.clinic import clinic_now, clinic_zone
     from ..store import records as R
     from .pages import goal_from_form
@@ -285,18 +282,11 @@ def add_handout_route(
         record = R.get_patient(engine, user, patient_id)
         goal = goal_from_form(params)  # the plan page's own reading of its form
         try:
-            document, history = R.case_for(engine, user, patient_id)
-            parsed = parse_request(
-                {
-                    "patient": document,
-                    "history": [event_json(e) for e in history],
-                    "goal": goal,
-                    "start": params.get("start", ""),
-                }
+            parsed, result = R.plan_preview(
+                engine, pack, user, patient_id, goal, params.get("start", "")
             )
         except InputError as exc:
             return Response(f"{exc.field}: {exc.message}", status_code=422)
-        result = make_plan(parsed, pack)
         if not result.made:
             return Response("no plan can be given for this request", status_code=422)
         zone = clinic_zone(engine, user)

@@ -459,21 +459,11 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
     def plan_for(
         request: Request, user: R.User, patient_id: int
     ) -> tuple[Any, Any, dict[str, Any], str]:
-        from ..planning import parse_request, plan
-        from ..serialize import event_json
-
         params = request.query_params
         goal = goal_from_form(params)
         start = params.get("start", "")
-        document, history = R.case_for(engine, user, patient_id)
-        request_doc = {
-            "patient": document,
-            "history": [event_json(e) for e in history],
-            "goal": goal,
-            "start": start,
-        }
-        parsed = parse_request(request_doc)
-        return parsed, plan(parsed, pack), goal, start
+        parsed, result = R.plan_preview(engine, pack, user, patient_id, goal, start)
+        return parsed, result, goal, start
 
     @app.get("/patients/{patient_id}/plan", include_in_schema=False)
     def plan_page(request: Request, patient_id: int) -> Response:

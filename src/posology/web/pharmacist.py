@@ -84,7 +84,7 @@ def add_pharmacist_pages(
     def dose_check(request: Request, patient: int | None = None) -> Response:
         current = session(request)
         if current is None:
-            return to_login()
+            return to_login(request)
         patients = R.list_patients(engine, current[0])
         chosen = next((p for p in patients if p["id"] == patient), None)
         now = clinic_now(clinic_zone(engine, current[0]), None).strftime("%Y-%m-%dT%H:%M")
@@ -102,7 +102,7 @@ def add_pharmacist_pages(
     def rules_page(request: Request, q: str = "") -> Response:
         current = session(request)
         if current is None:
-            return to_login()
+            return to_login(request)
         found = search_rules(pack, q)
         return render(
             "rules.html",
@@ -117,7 +117,7 @@ def add_pharmacist_pages(
     def rule_page(request: Request, rule_id: str) -> Response:
         current = session(request)
         if current is None:
-            return to_login()
+            return to_login(request)
         rule = pack.rules.get(rule_id)
         if rule is None:
             found = search_rules(pack, rule_id)
