@@ -118,3 +118,31 @@ def test_login_lands_on_the_worklist_and_the_event_form_names_kinds_in_words(
     assert len(fields) > 20
     for field_id, tag in zip(fields, tags, strict=True):  # every field of every kind has a label
         assert f'for="{field_id}"' in html or "aria-label=" in tag, field_id
+
+
+def test_the_profile_table_shows_codes_as_words_and_units_with_their_fields(
+    logged_in: TestClient,
+) -> None:
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', logged_in.get("/patients").text)
+    assert csrf is not None
+    document = {
+        "age_years": 50,
+        "diagnosis": "spinal-cord-injury",
+        "sex": "male",
+        "weight_kg": 70,
+        "conditions": ["renal-impairment"],
+    }
+    created = logged_in.post(
+        "/api/v1/patients",
+        headers={"X-CSRF-Token": csrf.group(1)},
+        json={"patient": document, "label": "M.N."},
+    )
+    table = re.search(
+        r'<table id="profile-table">(.*?)</table>',
+        logged_in.get(f"/patients/{created.json()['id']}").text,
+        re.S,
+    )
+    assert table is not None
+    cells = re.sub(r"<[^>]+>", " ", table.group(1))
+    assert "spinal cord injury" in cells and "renal impairment" in cells
+    assert "spinal-cord-injury" not in cells and "weight (kg)" in cells

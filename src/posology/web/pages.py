@@ -108,6 +108,7 @@ def _environment() -> Any:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
     env.globals["disclaimer"] = DISCLAIMER
     env.filters["plain"] = plain_value
+    env.filters["field_name"] = field_name
     env.filters["when"] = when_text
     env.filters["day"] = day_text
     env.filters["qty"] = quantity_text
@@ -197,14 +198,35 @@ def quantity_text(code: str | None) -> str:
         return code
 
 
-def plain_value(value: Any) -> str:
-    """A stored patient field for people: lists joined, the pump described, booleans as yes/no."""
+# PATIENT fields whose values are codes ("multiple-sclerosis"): shown as words.
+CODED_FIELDS = frozenset(("sex", "diagnosis", "origin", "setting", "conditions", "medications"))
+# PATIENT field names for people, where the name alone would not say the unit.
+FIELD_NAMES = {
+    "age_years": "age (years)",
+    "weight_kg": "weight (kg)",
+    "creatinine_clearance_ml_min": "creatinine clearance (mL/min)",
+    "reservoir_ml": "reservoir (mL)",
+    "alarm_ml": "alarm volume (mL)",
+    "withdrawal_before_alarm": "withdrawal signs before the alarm",
+}
+
+
+def field_name(key: str) -> str:
+    """A PATIENT field's name for people."""
+    return FIELD_NAMES.get(key, key.replace("_", " "))
+
+
+def plain_value(value: Any, key: str | None = None) -> str:
+    """A stored patient field for people: codes as words, lists joined, the pump described,
+    booleans as yes/no."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "none"
+        return ", ".join(plain_value(v, key) for v in value) or "none"
     if isinstance(value, dict):
-        return ", ".join(f"{k.replace('_', ' ')}: {plain_value(v)}" for k, v in value.items())
+        return ", ".join(f"{field_name(k)}: {plain_value(v, k)}" for k, v in value.items())
+    if key in CODED_FIELDS and isinstance(value, str):
+        return value.replace("-", " ")
     return str(value)
 
 
