@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from dbhelp import fresh_engine
-from posology.api.app import create_app
-from posology.store import records
+from posology.server.app import create_app
+from posology.services import accounts
 
 PASSWORD = "correct horse battery staple"
 
@@ -18,7 +18,7 @@ PASSWORD = "correct horse battery staple"
 def test_plan_page(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     engine = fresh_engine(tmp_path)
     app = create_app(engine)
-    records.add_user(engine, "doc@north.example", "North", "clinician", PASSWORD)
+    accounts.add_user(engine, "doc@north.example", "North", "clinician", PASSWORD)
     with TestClient(app, base_url="https://testserver") as client:
         client.post("/login", data={"email": "doc@north.example", "password": PASSWORD})
         page = client.get("/patients").text

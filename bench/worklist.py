@@ -22,21 +22,23 @@ from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from dbhelp import fresh_engine
-from posology.api.app import create_app
 from posology.knowledge import load_pack
+from posology.server.app import create_app
+from posology.services import accounts
+from posology.services import history as event_history
+from posology.services import patients as patient_records
 from posology.services import pump as pump_service
-from posology.store import records
 
 PASSWORD = "correct horse battery staple"
 
 
-def seed(engine, n: int) -> records.User:  # type: ignore[no-untyped-def]
-    user = records.add_user(engine, "nurse@north.example", "North", "clinician", PASSWORD)
+def seed(engine, n: int) -> accounts.User:  # type: ignore[no-untyped-def]
+    user = accounts.add_user(engine, "nurse@north.example", "North", "clinician", PASSWORD)
     pack = load_pack()
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     for i in range(n):
         filled = now - timedelta(days=i % 41, hours=i % 24)
-        pid = records.create_patient(
+        pid = patient_records.create_patient(
             engine,
             user,
             {
@@ -64,7 +66,7 @@ def seed(engine, n: int) -> records.User:  # type: ignore[no-untyped-def]
             {"at": filled.isoformat(), "kind": "it-infusion", "daily_dose": "250 ug/d"},
         ]
         for event in events:
-            records.append_event(engine, pack, user, pid, event, "seeded", None, None)
+            event_history.append_event(engine, pack, user, pid, event, "seeded", None, None)
     return user
 
 
@@ -100,7 +102,7 @@ def main() -> None:
         service = median_ms(lambda: pump_service.worklist(engine, pack, user), args.runs)
         print(f"worklist service, later reads: median {service:.1f} ms")
         with TestClient(app, base_url="https://testserver") as client:
-            token = records.create_token(engine, "nurse@north.example")
+            token = accounts.create_token(engine, "nurse@north.example")
             headers = {"Authorization": f"Bearer {token}"}
             api = median_ms(lambda: client.get("/api/v1/worklist", headers=headers), args.runs)
             print(f"GET /api/v1/worklist in process: median {api:.1f} ms")

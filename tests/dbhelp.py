@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from posology.store import records
+from posology.services import accounts
 from posology.store.db import open_engine
 
 _URL = os.environ.get("DATABASE_URL", "")
@@ -38,5 +38,5 @@ def bearer(
     engine: Engine, email: str, clinic: str, role: str, password: str | None = None
 ) -> dict[str, str]:
     """An account and the Authorization header of a new token for it."""
-    records.add_user(engine, email, clinic, role, password)
-    return {"Authorization": f"Bearer {records.create_token(engine, email)}"}
+    accounts.add_user(engine, email, clinic, role, password)
+    return {"Authorization": f"Bearer {accounts.create_token(engine, email)}"}

@@ -12,7 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from casebuild import FIXTURES
-from posology.interop.cds_auth import Issuer, TokenRefused, Verifier
+from posology.errors import TokenRefused
+from posology.interop.cds_auth import Issuer, Verifier
 
 AUD = "https://cds.example.org/cds-services/baclofen-order-sign"
 ISS = "https://ehr.example.com/"

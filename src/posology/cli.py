@@ -160,16 +160,16 @@ def cmd_rules(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .api.app import create_app
+    from .server.app import create_app
     from .store.db import open_engine
 
     if args.workers > 1:
-        from .api.workers import serve
+        from .server.workers import serve
 
         create_app(open_engine())  # migrate once, before the workers start
         serve(args.host, args.port, args.workers)  # each worker builds its app from DATABASE_URL
         return EXIT_OK
-    from .api.app import settle_memory
+    from .server.app import settle_memory
 
     app = create_app(open_engine())
     settle_memory()
@@ -178,40 +178,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from .store import records
+    from .services import accounts
     from .store.db import open_engine, upgrade
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
     engine = open_engine()
     upgrade(engine)
-    if args.role in records.ROLE_ALIASES:
+    if args.role in accounts.ROLE_ALIASES:
         print(
-            f"note: the {args.role} role is now called {records.ROLE_ALIASES[args.role]}",
+            f"note: the {args.role} role is now called {accounts.ROLE_ALIASES[args.role]}",
             file=sys.stderr,
         )
-    user = records.add_user(engine, args.email, args.clinic, args.role, password)
+    user = accounts.add_user(engine, args.email, args.clinic, args.role, password)
     print(f"added {user.email} ({user.role}) to clinic {user.clinic}")
     return EXIT_OK
 
 
 def cmd_clinic_policy(args: argparse.Namespace) -> int:
-    from .store import records
+    from .services import clinic as clinic_settings
     from .store.db import open_engine, upgrade
 
     engine = open_engine()
     upgrade(engine)
-    records.set_clinic_policy(engine, args.clinic, args.policy)
+    clinic_settings.set_clinic_policy(engine, args.clinic, args.policy)
     print(f"override policy of {args.clinic} set to {args.policy}")
     return EXIT_OK
 
 
 def cmd_clinic_contact(args: argparse.Namespace) -> int:
-    from .store import records
+    from .services import clinic as clinic_settings
     from .store.db import open_engine, upgrade
 
     engine = open_engine()
     upgrade(engine)
-    records.set_clinic_contact(engine, args.clinic, args.contact)
+    clinic_settings.set_clinic_contact(engine, args.clinic, args.contact)
     print(f"contact of {args.clinic} set")
     return EXIT_OK
 
@@ -228,12 +228,12 @@ def cmd_clinic_zone(args: argparse.Namespace) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    from .store import records
+    from .services import accounts
     from .store.db import open_engine, upgrade
 
     engine = open_engine()
     upgrade(engine)
-    print(records.create_token(engine, args.email))
+    print(accounts.create_token(engine, args.email))
     return EXIT_OK
 
 

@@ -9,6 +9,11 @@ wrong kind), the way pint's errors do, so ordinary ``except ValueError`` code ke
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .model.finding import Finding
+
 
 class PosologyError(Exception):
     """Root of every error the engine raises deliberately."""
@@ -64,3 +69,88 @@ class UnknownRuleError(PosologyError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+# -- what the server answers with (its status code in each docstring) --
+
+
+class NotFound(PosologyError, LookupError):
+    """404: no such record in the user's clinic."""
+
+
+class Conflict(PosologyError):
+    """409: the record changed since the version the caller had."""
+
+
+class Forbidden(PosologyError, PermissionError):
+    """403: the user's role may not do this."""
+
+
+class Unauthorized(PosologyError, PermissionError):
+    """401: no valid token or session."""
+
+
+class NeedsOverride(PosologyError):
+    """422: the event has error or critical findings; ``field`` names what is missing (the
+    coded override, the retyped dose, the co-signer)."""
+
+    def __init__(
+        self,
+        findings: tuple[Finding, ...],
+        field: str = "override",
+        message: str = "the event has findings of severity error or critical",
+    ) -> None:
+        super().__init__(message)
+        self.findings = findings
+        self.field = field
+
+
+class Duplicate(PosologyError):
+    """409 naming ``field``: a record number in use, or a likely duplicate to confirm."""
+
+    def __init__(self, field: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.field = field
+        self.extra = extra
+
+
+class BadJson(PosologyError):
+    """A body that is not JSON, or JSON that is ambiguous (a key given twice, at ``field``)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class BodyTooLarge(PosologyError):
+    """413: a body larger than the server reads."""
+
+
+class KeyReused(Conflict):
+    """409: the key was used for a different request."""
+
+
+class DatabaseError(PosologyError):
+    """The database cannot be opened or migrated; the message says which URL and why."""
+
+
+class CdsError(PosologyError):
+    """A hook call that cannot be answered: its HTTP status and an OperationOutcome."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.outcome = {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {
+                    "severity": "error",
+                    "code": "required" if status == 412 else "invalid",
+                    "diagnostics": message,
+                }
+            ],
+        }
+
+
+class TokenRefused(PosologyError):
+    """401: the CDS Hooks JWT is missing, malformed, unsigned, expired, replayed or not ours."""

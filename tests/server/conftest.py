@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from dbhelp import Accounts, bearer, fresh_engine
-from posology.api.app import create_app
+from posology.server.app import create_app
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from casebuild import FIXTURES
 from dbhelp import fresh_engine
-from posology.api.app import create_app
 from posology.interop.cds_auth import Issuer, Verifier
+from posology.server.app import create_app
 
 ISS = "https://ehr.example.com/"
 BASE = "https://testserver"

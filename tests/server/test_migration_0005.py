@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 import posology.store.db as db
-from posology.api.app import create_app
+from posology.server.app import create_app
 
 TOKEN = "pos_migration-test-token"
 OLD_ROWS = [

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from dbhelp import Accounts, bearer
 from posology.cli import run
-from posology.store import records
+from posology.services import history as event_history
 
 PATIENT = {
     "sex": "male",
@@ -285,4 +285,4 @@ def test_entered_in_error_removes_the_entry_from_the_effective_history(
     assert limits.json()["oral"] is None
     audit = client.get("/api/v1/audit", headers=accounts.admin).json()
     assert any(a["detail"].get("reason", {}).get("kind") == "entered-in-error" for a in audit)
-    assert records.VOID == "entered-in-error"
+    assert event_history.VOID == "entered-in-error"

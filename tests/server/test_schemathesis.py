@@ -21,7 +21,7 @@ from schemathesis.checks import (
 )
 
 from dbhelp import bearer, fresh_engine
-from posology.api.app import create_app
+from posology.server.app import create_app
 
 CASES_PER_OPERATION = 200
 

@@ -16,8 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dbhelp import fresh_engine
-from posology.api.app import create_app
-from posology.store import records
+from posology.server.app import create_app
+from posology.services import accounts
+from posology.services import clinic as clinic_settings
 from posology.store.db import open_engine, upgrade
 
 PASSWORD = "correct horse battery staple"
@@ -27,7 +28,7 @@ PASSWORD = "correct horse battery staple"
 def pages(tmp_path: Path) -> Iterator[TestClient]:
     engine = fresh_engine(tmp_path)
     app = create_app(engine)
-    records.add_user(engine, "doc@north.example", "North", "clinician", PASSWORD)
+    accounts.add_user(engine, "doc@north.example", "North", "clinician", PASSWORD)
     with TestClient(app, base_url="https://testserver") as client:
         yield client
     engine.dispose()
@@ -62,8 +63,8 @@ def server(database_url: str) -> Iterator[str]:
     url = database_url
     engine = open_engine(url)
     upgrade(engine)
-    records.add_user(engine, "doc@north.example", "North", "clinician", PASSWORD)
-    records.set_clinic_contact(engine, "North", "North spasticity clinic, 01234 567890")
+    accounts.add_user(engine, "doc@north.example", "North", "clinician", PASSWORD)
+    clinic_settings.set_clinic_contact(engine, "North", "North spasticity clinic, 01234 567890")
     engine.dispose()
     port = free_port()
     process = subprocess.Popen(

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from posology.store import records
+from posology.services import accounts
 from posology.store.db import open_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +83,7 @@ class Api:
 @pytest.fixture(scope="module")
 def seeded(server: str, database_url: str) -> Iterator[dict[str, int]]:
     engine = open_engine(database_url)
-    token = records.create_token(engine, "doc@north.example")
+    token = accounts.create_token(engine, "doc@north.example")
     engine.dispose()
     api = Api(server, token)
     fill = NOW - timedelta(days=10)

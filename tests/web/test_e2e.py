@@ -83,7 +83,7 @@ def test_a_clinician_goes_from_login_to_a_pdf_handout(server: str, browser, tmp_
     assert "82 kg" in page.inner_text("#patient-bar")
     page.click("#versions summary")  # every version kept, compared with the one before
     assert "Version 2" in page.inner_text("#versions")
-    assert "weight kg 80 → 82" in page.inner_text("#versions")
+    assert "weight (kg) 80 → 82" in page.inner_text("#versions")
 
     # history: a first oral regimen, checked before it is saved
     page.select_option("#kind", "oral-regimen")

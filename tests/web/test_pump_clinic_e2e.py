@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from posology.services import accounts
 from posology.services.clinic import set_clinic_zone
-from posology.store import records
 from posology.store.db import open_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,7 +112,7 @@ class Clinic:
 def clinic(server: str, database_url: str) -> Iterator[Clinic]:
     engine = open_engine(database_url)
     set_clinic_zone(engine, "North", "Europe/Berlin")
-    token = records.create_token(engine, "doc@north.example")
+    token = accounts.create_token(engine, "doc@north.example")
     engine.dispose()
     api = Clinic(server, token)
     yield api

@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from posology.services import accounts
+from posology.services import clinic as clinic_settings
 from posology.services.clinic import set_clinic_zone
-from posology.store import records
 from posology.store.db import open_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,10 +39,10 @@ pytestmark = pytest.mark.skipif(
 def clinic(server: str, database_url: str) -> str:
     """The live server with a second prescriber (the co-signer) and a clinic in Berlin."""
     engine = open_engine(database_url)
-    records.add_user(engine, COSIGNER, "North", "prescriber", PASSWORD)
-    records.add_user(engine, BERLIN, "Berlin", "prescriber", PASSWORD)
+    accounts.add_user(engine, COSIGNER, "North", "prescriber", PASSWORD)
+    accounts.add_user(engine, BERLIN, "Berlin", "prescriber", PASSWORD)
     set_clinic_zone(engine, "Berlin", "Europe/Berlin")
-    records.set_clinic_policy(engine, "Berlin", "single-signer")
+    clinic_settings.set_clinic_policy(engine, "Berlin", "single-signer")
     engine.dispose()
     return server
 

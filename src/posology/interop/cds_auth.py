@@ -16,14 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import PosologyError
+from ..errors import TokenRefused
 
 ALGORITHMS = ("ES384", "RS384", "ES256")
 SKEW_SECONDS = 60
-
-
-class TokenRefused(PosologyError):
-    """401: the CDS Hooks JWT is missing, malformed, unsigned, expired, replayed or not ours."""
 
 
 @dataclass

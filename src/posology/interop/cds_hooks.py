@@ -13,7 +13,7 @@ import copy
 import uuid
 from typing import Any
 
-from ..errors import InputError, PosologyError
+from ..errors import CdsError, InputError
 from ..knowledge import Pack
 from ..model.documents import parse_event, parse_patient, sort_history
 from ..model.events import Event, ItInfusion, OralRegimen
@@ -67,24 +67,6 @@ OVERRIDE_REASONS = [
     },
     {"code": "data-wrong", "system": OVERRIDE_SYSTEM, "display": "The recorded data are wrong"},
 ]
-
-
-class CdsError(PosologyError):
-    """A hook call that cannot be answered: its HTTP status and an OperationOutcome."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.outcome = {
-            "resourceType": "OperationOutcome",
-            "issue": [
-                {
-                    "severity": "error",
-                    "code": "required" if status == 412 else "invalid",
-                    "diagnostics": message,
-                }
-            ],
-        }
 
 
 def discovery() -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The clinic's settings that shape what its staff see: its time zone.
+"""The clinic's settings: its time zone, its contact line for handouts, its co-sign policy.
 
 Pump dates, worklists and the times pre-filled in forms are shown in the clinic's local time.
 Instants recorded without a zone are read as the clinic's wall-clock time; instants with an
@@ -9,13 +9,78 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Connection, Engine, select, update
 
+from ..errors import InputError, NotFound
 from ..store import tables as T
-from ..store.records import NotFound, User, _audit, clinic_zone_of
 from ..zones import local, zone_named
+from .accounts import User
+from .audit_trail import write_audit
 
 __all__ = ["clinic_now", "clinic_zone", "local", "set_clinic_zone", "zone_named"]
+
+
+POLICIES = ("co-sign", "single-signer")
+
+
+def set_clinic_contact(engine: Engine, clinic: str, contact: str) -> None:
+    """How patients reach the clinic (a phone number, a line of text), printed on handouts."""
+    contact = contact.strip()
+    if not contact or len(contact) > 300:
+        raise InputError("contact", "must be a short non-empty text, e.g. a phone number")
+    with engine.begin() as conn:
+        done = conn.execute(
+            update(T.clinics).where(T.clinics.c.name == clinic).values(contact=contact)
+        )
+        if done.rowcount != 1:
+            raise NotFound(f"no clinic {clinic!r}; clinics are created with `posology user add`")
+        write_audit(
+            conn, None, "clinic.contact", "clinic", None, {"clinic": clinic, "contact": contact}
+        )
+
+
+def set_clinic_policy(engine: Engine, clinic: str, policy: str) -> None:
+    """Who signs an override of a critical finding: a second prescriber or pharmacist
+    (``co-sign``, the default) or the prescriber alone (``single-signer``); audited."""
+    if policy not in POLICIES:
+        raise InputError("policy", f"must be one of {', '.join(POLICIES)}")
+    with engine.begin() as conn:
+        clinic_id = conn.execute(select(T.clinics.c.id).where(T.clinics.c.name == clinic)).scalar()
+        if clinic_id is None:
+            raise NotFound(f"no clinic {clinic!r}; clinics are created with `posology user add`")
+        conn.execute(
+            update(T.clinics).where(T.clinics.c.id == clinic_id).values(override_policy=policy)
+        )
+        write_audit(
+            conn,
+            None,
+            "clinic.policy",
+            "clinic",
+            clinic_id,
+            {"clinic": clinic, "override_policy": policy},
+            clinic_id=clinic_id,
+        )
+
+
+def clinic_policy(conn: Connection, clinic_id: int) -> str:
+    value = conn.execute(
+        select(T.clinics.c.override_policy).where(T.clinics.c.id == clinic_id)
+    ).scalar()
+    return str(value) if value else "co-sign"
+
+
+def clinic_contact(engine: Engine, user: User) -> str | None:
+    with engine.connect() as conn:
+        value = conn.execute(
+            select(T.clinics.c.contact).where(T.clinics.c.id == user.clinic_id)
+        ).scalar()
+    return str(value) if value else None
+
+
+def clinic_zone_of(conn: Connection, clinic_id: int) -> tzinfo:
+    """The clinic's time zone; UTC until one is set."""
+    name = conn.execute(select(T.clinics.c.time_zone).where(T.clinics.c.id == clinic_id)).scalar()
+    return zone_named(str(name)) if name else UTC
 
 
 def set_clinic_zone(engine: Engine, clinic: str, name: str) -> None:
@@ -27,7 +92,9 @@ def set_clinic_zone(engine: Engine, clinic: str, name: str) -> None:
         )
         if done.rowcount != 1:
             raise NotFound(f"no clinic {clinic!r}; clinics are created with `posology user add`")
-        _audit(conn, None, "clinic.time_zone", "clinic", None, {"clinic": clinic, "zone": name})
+        write_audit(
+            conn, None, "clinic.time_zone", "clinic", None, {"clinic": clinic, "zone": name}
+        )
 
 
 def clinic_zone(engine: Engine, user: User) -> tzinfo:

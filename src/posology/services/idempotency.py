@@ -20,20 +20,17 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import InputError
-from ..store import records as R
+from ..errors import Conflict, InputError, KeyReused
 from ..store import tables as T
+from ..store.values import now, plain_json
+from . import accounts
 
 LIFETIME = timedelta(hours=24)
 WAIT_SECONDS = 30.0
 
 
-class KeyReused(R.Conflict):
-    """409: the key was used for a different request."""
-
-
 def _fingerprint(method: str, path: str, body: Any) -> str:
-    raw = json.dumps([method, path, R.plain_json(body)], sort_keys=True, default=str)
+    raw = json.dumps([method, path, plain_json(body)], sort_keys=True, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -46,7 +43,7 @@ def _valid(key: str) -> str:
 
 def once(
     engine: Engine,
-    user: R.User,
+    user: accounts.User,
     key: str | None,
     request: tuple[str, str, Any],
     work: Callable[[], JSONResponse],
@@ -56,7 +53,7 @@ def once(
         return work()
     key = _valid(key)
     digest = _fingerprint(*request)
-    cutoff = R.now() - LIFETIME
+    cutoff = now() - LIFETIME
     with engine.begin() as conn:  # forget keys older than a day
         conn.execute(
             delete(T.idempotency).where(
@@ -67,7 +64,7 @@ def once(
         with engine.begin() as conn:
             row_id = conn.execute(
                 insert(T.idempotency)
-                .values(user_id=user.id, key=key, request_hash=digest, created_at=R.now())
+                .values(user_id=user.id, key=key, request_hash=digest, created_at=now())
                 .returning(T.idempotency.c.id)
             ).scalar_one()
     except IntegrityError:
@@ -91,7 +88,7 @@ def once(
     return answer
 
 
-def _replay(engine: Engine, user: R.User, key: str, digest: str) -> JSONResponse:
+def _replay(engine: Engine, user: accounts.User, key: str, digest: str) -> JSONResponse:
     """The stored answer for the key, waiting while the first request is still at work."""
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
@@ -108,5 +105,5 @@ def _replay(engine: Engine, user: R.User, key: str, digest: str) -> JSONResponse
                 row.answer, status_code=row.status, headers={"Idempotent-Replayed": "true"}
             )
         if row is None or time.monotonic() > deadline:
-            raise R.Conflict("a request with this Idempotency-Key is still being answered; retry")
+            raise Conflict("a request with this Idempotency-Key is still being answered; retry")
         time.sleep(0.05)

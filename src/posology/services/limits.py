@@ -25,8 +25,9 @@ from ..model.events import Event, Review
 from ..model.patient import Patient
 from ..rules.context import build_context
 from ..rules.limits import paediatric_max, programmed, step_limit, usual_step
-from ..store import records as R
 from ..units import Quantity
+from . import accounts
+from . import history as event_history
 from .clinic import clinic_now, clinic_zone
 from .screening import after
 
@@ -141,10 +142,10 @@ def limits_json(limits: ChangeLimits) -> dict[str, Any]:
 
 
 def patient_change_limits(
-    engine: Engine, pack: Pack, user: R.User, patient_id: int, now: datetime | None = None
+    engine: Engine, pack: Pack, user: accounts.User, patient_id: int, now: datetime | None = None
 ) -> dict[str, Any]:
     """The limits for a patient of the user's clinic, now (clinic time)."""
     zone = clinic_zone(engine, user)
-    document, history = R.case_for(engine, user, patient_id)
+    document, history = event_history.case_for(engine, user, patient_id)
     at = clinic_now(zone, history[0].at if history else None, now)
     return limits_json(change_limits(parse_patient(document, "patient"), history, pack, at, zone))

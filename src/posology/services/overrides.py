@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from ..errors import InputError
-from ..store import records as R
 from ..store import tables as T
+from . import accounts
+from . import history as event_history
 
 # Coded reasons for recording an event past an error finding, as CDS Hooks override reasons
 # are coded; ``other`` needs free text. Workflow codes, not clinical knowledge: no dose or rule
@@ -33,12 +34,12 @@ def reasons_json() -> list[dict[str, Any]]:
     ]
 
 
-def parse_override(value: Any, legacy_reason: str | None) -> R.Override | None:
+def parse_override(value: Any, legacy_reason: str | None) -> event_history.Override | None:
     """The ``override`` object of a body ({code, text}); the older ``override_reason`` string
     stands for code ``other`` with that text."""
     if value is None:
         if legacy_reason is not None and legacy_reason.strip():
-            return R.Override("other", legacy_reason.strip())
+            return event_history.Override("other", legacy_reason.strip())
         return None
     if not isinstance(value, dict) or set(value) - {"code", "text"}:
         raise InputError("override", "must be an object {code, text}")
@@ -50,10 +51,10 @@ def parse_override(value: Any, legacy_reason: str | None) -> R.Override | None:
     text = text.strip() if isinstance(text, str) and text.strip() else None
     if code == "other" and text is None:
         raise InputError("override.text", "the code other needs a text saying why")
-    return R.Override(str(code), text)
+    return event_history.Override(str(code), text)
 
 
-def verify_cosigner(engine: Engine, user: R.User, value: Any) -> R.User | None:
+def verify_cosigner(engine: Engine, user: accounts.User, value: Any) -> accounts.User | None:
     """The co-signing account: a second active prescriber or pharmacist of the same clinic,
     whose password is checked here and never stored."""
     from argon2 import PasswordHasher
@@ -86,4 +87,4 @@ def verify_cosigner(engine: Engine, user: R.User, value: Any) -> R.User | None:
         raise InputError("cosigner", "the co-signer must be a second person, not the signer")
     if row.role not in COSIGNER_ROLES:
         raise InputError("cosigner", "the co-signer must be a prescriber or a pharmacist")
-    return R.User(row.id, row.email, row.clinic_id, user.clinic, row.role)
+    return accounts.User(row.id, row.email, row.clinic_id, user.clinic, row.role)

@@ -25,9 +25,11 @@ from ..model.patient import Patient
 from ..pump_status import FillDates, PumpStatus, fill_dates, pump_status, status_at
 from ..serialize import finding_json
 from ..store import tables as T
-from ..store.records import User, _event_rows, _history, _patient_row
 from ..units import Quantity
+from .accounts import User
 from .clinic import clinic_now, clinic_zone, local
+from .history import effective_history, event_rows
+from .patients import patient_row
 
 FILTERS = ("overdue", "week")
 """Worklist filters: refills overdue (or past the alarm, or empty), and due within a week."""
@@ -76,7 +78,7 @@ def _record(conn: Any, row: Any, zone: tzinfo) -> Record:
         select(T.patients.c.document).where(T.patients.c.id == row.id)
     ).scalar_one()
     patient = parse_patient(document, "patient")
-    history = _history(_event_rows(conn, row.id), zone)
+    history = effective_history(event_rows(conn, row.id), zone)
     record = Record(patient, history, fill_dates(patient, history, _PACK[0]))
     _CACHE[key] = record
     if len(_CACHE) > _CACHE_SIZE:
@@ -101,7 +103,7 @@ def patient_pump_status(
     zone = clinic_zone(engine, user)
     _use_pack(pack)
     with engine.connect() as conn:
-        row = _patient_row(conn, user, patient_id)
+        row = patient_row(conn, user, patient_id)
         record = _record(conn, row, zone)
     at = _at(zone, record.history, now)
     status = _status(record, pack, at, zone)

@@ -21,8 +21,9 @@ from ..pump_refill import Preview, bridge_text, preview_refill
 from ..pump_status import FillDates, PumpStatus
 from ..rules.context import ceil_fraction, floor_to
 from ..serialize import finding_json
-from ..store import records as R
 from ..units import Quantity, format_number
+from . import accounts
+from . import history as event_history
 from .clinic import clinic_zone, local
 
 
@@ -52,14 +53,14 @@ def read_preview_request(document: Any) -> tuple[PumpRefill, ItInfusion | None]:
 
 
 def refill_preview(
-    engine: Engine, pack: Pack, user: R.User, patient_id: int, document: Any
+    engine: Engine, pack: Pack, user: accounts.User, patient_id: int, document: Any
 ) -> dict[str, Any]:
     """The preview of the refill in ``document`` for a patient of the user's clinic."""
     refill, infusion = read_preview_request(document)
-    refill = R.typed_event(engine, user, refill, "event.at")
+    refill = event_history.typed_event(engine, user, refill, "event.at")
     if infusion is not None:
-        infusion = R.typed_event(engine, user, infusion, "infusion.at")
-    patient_doc, history = R.case_for(engine, user, patient_id)
+        infusion = event_history.typed_event(engine, user, infusion, "infusion.at")
+    patient_doc, history = event_history.case_for(engine, user, patient_id)
     proposed: list[tuple[str, Event]] = [("event", refill)]
     if infusion is not None:
         proposed.append(("infusion", infusion))

@@ -21,8 +21,10 @@ from ..model.documents import parse_event
 from ..model.events import ItTestDose
 from ..rules.context import CALENDAR_UNITS
 from ..rules.limits import initial_infusion_dose, screening_status
-from ..store import records as R
 from ..units import Quantity
+from . import accounts
+from . import history as event_history
+from . import patients as patient_records
 from .clinic import clinic_zone, local
 
 
@@ -146,13 +148,15 @@ def ladder_json(result: Ladder, pack: Pack, zone: tzinfo) -> dict[str, Any]:
     }
 
 
-def patient_screening(engine: Engine, pack: Pack, user: R.User, patient_id: int) -> dict[str, Any]:
+def patient_screening(
+    engine: Engine, pack: Pack, user: accounts.User, patient_id: int
+) -> dict[str, Any]:
     """The screening ladder of a patient of the user's clinic, from the effective history."""
     zone = clinic_zone(engine, user)
     with engine.connect() as conn:
-        R._patient_row(conn, user, patient_id)
-        rows = R._event_rows(conn, patient_id)
-    gone = R._superseded(rows)
+        patient_records.patient_row(conn, user, patient_id)
+        rows = event_history.event_rows(conn, patient_id)
+    gone = event_history.superseded_ids(rows)
     doses: list[tuple[int | None, ItTestDose]] = []
     for row in rows:
         if row.id in gone or row.kind != "it-test-dose":

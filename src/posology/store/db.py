@@ -13,11 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
-from ..errors import PosologyError
-
-
-class DatabaseError(PosologyError):
-    """The database cannot be opened or migrated; the message says which URL and why."""
+from ..errors import DatabaseError
 
 
 def default_url() -> str:

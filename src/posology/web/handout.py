@@ -268,8 +268,10 @@ def add_handout_route(
     for the patient of the record, signed by the user who prints it, dated in the clinic."""
     from ..errors import InputError
     from ..planning.request import GOALS
+    from ..services import clinic as clinic_settings
+    from ..services import patients as patient_records
+    from ..services import plans as plan_records
     from ..services.clinic import clinic_now, clinic_zone
-    from ..store import records as R
     from .pages import goal_from_form
 
     @app.get("/patients/{patient_id}/plan.pdf", include_in_schema=False)
@@ -279,10 +281,10 @@ def add_handout_route(
             return RedirectResponse("/login", status_code=303)
         user = current[0]
         params = request.query_params
-        record = R.get_patient(engine, user, patient_id)
+        record = patient_records.get_patient(engine, user, patient_id)
         goal = goal_from_form(params)  # the plan page's own reading of its form
         try:
-            parsed, result = R.plan_preview(
+            parsed, result = plan_records.plan_preview(
                 engine, pack, user, patient_id, goal, params.get("start", "")
             )
         except InputError as exc:
@@ -295,7 +297,7 @@ def add_handout_route(
             result,
             pack,
             user.clinic,
-            R.clinic_contact(engine, user),
+            clinic_settings.clinic_contact(engine, user),
             record=record,
             prescriber=str(getattr(user, "name", None) or user.email),
             printed=clinic_now(zone, None).date(),

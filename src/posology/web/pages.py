@@ -20,8 +20,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from ..api.app import SESSION_COOKIE
-from ..errors import InputError
+from ..api.auth import SESSION_COOKIE
+from ..errors import InputError, Unauthorized
 from ..knowledge import Pack
 from ..knowledge.derived import treatment_fields
 from ..model.documents import SCHEDULE_TOLERANCE
@@ -29,9 +29,14 @@ from ..model.events import EVENT_KINDS, Event, ItInfusion
 from ..model.patient import CONDITIONS, DIAGNOSES, MEDICATIONS, ORIGINS, SETTINGS, SEXES
 from ..planning.request import _GOAL_FIELDS, GOALS
 from ..serialize import DISCLAIMER
+from ..services import accounts
+from ..services import clinic as clinic_settings
+from ..services import history as event_history
+from ..services import patients as patient_records
+from ..services import plans as plan_records
 from ..services import pump as pump_service
 from ..services.clinic import clinic_now, clinic_zone, local
-from ..store import records as R
+from ..store.values import aware
 from ..units import Quantity, parse_quantity
 from .pharmacist import add_pharmacist_pages
 
@@ -269,13 +274,13 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
             headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
         )
 
-    def session(request: Request) -> tuple[R.User, str] | None:
+    def session(request: Request) -> tuple[accounts.User, str] | None:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
             return None
         try:
-            return R.user_for_session(engine, token)
-        except R.Unauthorized:
+            return accounts.user_for_session(engine, token)
+        except Unauthorized:
             return None
 
     def to_login(request: Request | None = None) -> RedirectResponse:
@@ -301,10 +306,10 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
     async def login_form(request: Request) -> Response:
         form = await request.form()
         try:
-            _user, token, _csrf = R.login(
+            _user, token, _csrf = accounts.login(
                 engine, str(form.get("email", "")), str(form.get("password", ""))
             )
-        except R.Unauthorized as exc:
+        except Unauthorized as exc:
             return render(
                 "login.html",
                 status=401,
@@ -320,7 +325,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
             httponly=True,
             secure=True,
             samesite="strict",
-            max_age=int(R.SESSION_LIFETIME.total_seconds()),
+            max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
         )
         return response
 
@@ -332,7 +337,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
             return to_login(request)
         if form.get("csrf") != current[1]:  # a forged form: the session stays as it is
             return RedirectResponse("/patients", status_code=303)
-        R.logout(engine, request.cookies[SESSION_COOKIE])
+        accounts.logout(engine, request.cookies[SESSION_COOKIE])
         response = to_login()
         response.delete_cookie(SESSION_COOKIE)
         return response
@@ -388,7 +393,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
         current = session(request)
         if current is None:
             return to_login(request)
-        found = [r for r in R.list_patients(engine, current[0]) if matches(r, q)]
+        found = [r for r in patient_records.list_patients(engine, current[0]) if matches(r, q)]
         for r in found:
             r["who"] = identity(r)
         return render(
@@ -408,8 +413,8 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
             return to_login(request)
         from ..model import parse_event
 
-        record = R.get_patient(engine, current[0], patient_id)
-        events = R.list_events(engine, current[0], patient_id)
+        record = patient_records.get_patient(engine, current[0], patient_id)
+        events = event_history.list_events(engine, current[0], patient_id)
         zone = clinic_zone(engine, current[0])
         by_id = {e["id"]: e for e in events}
         for e in events:
@@ -432,7 +437,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
                 old["replaced_by"] = e
         # by the time the event happened, then the order of entry: not the order of typing
         events.sort(key=lambda e: (e["at_local"] is None, e["at_local"] or 0, e["seq"]))
-        plans = R.list_plans(engine, current[0], patient_id)
+        plans = plan_records.list_plans(engine, current[0], patient_id)
         status = pump_service.patient_pump_status(engine, pack, current[0], patient_id)
         has_pump = status["state"] != "no-pump"
         # the stored test-dose events, so a response can be recorded as a correction of each
@@ -479,12 +484,12 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
         )
 
     def plan_for(
-        request: Request, user: R.User, patient_id: int
+        request: Request, user: accounts.User, patient_id: int
     ) -> tuple[Any, Any, dict[str, Any], str]:
         params = request.query_params
         goal = goal_from_form(params)
         start = params.get("start", "")
-        parsed, result = R.plan_preview(engine, pack, user, patient_id, goal, start)
+        parsed, result = plan_records.plan_preview(engine, pack, user, patient_id, goal, start)
         return parsed, result, goal, start
 
     @app.get("/patients/{patient_id}/plan", include_in_schema=False)
@@ -494,7 +499,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
             return to_login(request)
         from .charts import daily_dose_staircase, rate_profile, reservoir_curve
 
-        record = R.get_patient(engine, current[0], patient_id)
+        record = patient_records.get_patient(engine, current[0], patient_id)
         try:
             parsed, result, goal, start = plan_for(request, current[0], patient_id)
         except InputError as exc:
@@ -575,7 +580,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
         from .handout import handout_pdf
 
         pdf = handout_pdf(
-            env, result, pack, current[0].clinic, R.clinic_contact(engine, current[0])
+            env, result, pack, current[0].clinic, clinic_settings.clinic_contact(engine, current[0])
         )
         return Response(
             pdf,
@@ -584,16 +589,13 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
         )
 
 
-def _single_signer(engine: Engine, user: R.User) -> bool:
+def _single_signer(engine: Engine, user: accounts.User) -> bool:
     """Whether the user's clinic lets one person save a critical override (no co-signer)."""
-    policy = getattr(R, "clinic_policy", None)
-    if policy is None:
-        return False
     with engine.connect() as conn:
-        return bool(policy(conn, user.clinic_id) == "single-signer")
+        return clinic_settings.clinic_policy(conn, user.clinic_id) == "single-signer"
 
 
-def _versions(engine: Engine, user: R.User, patient_id: int) -> list[dict[str, Any]]:
+def _versions(engine: Engine, user: accounts.User, patient_id: int) -> list[dict[str, Any]]:
     """Every kept version of the profile, newest first, each with what changed from the one
     before it (so two versions can be compared on the page). The caller has already read the
     patient through the store, which checks the clinic."""
@@ -621,7 +623,7 @@ def _versions(engine: Engine, user: R.User, patient_id: int) -> list[dict[str, A
         out.append(
             {
                 "version": r.version,
-                "changed_at": R._aware(r.recorded_at).isoformat(),
+                "changed_at": aware(r.recorded_at).isoformat(),
                 "by": r.email,
                 "changes": changed if out else [],
             }

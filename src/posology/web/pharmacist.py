@@ -16,8 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 
 from ..knowledge import Pack, Rule
+from ..services import accounts
+from ..services import patients as patient_records
 from ..services.clinic import clinic_now, clinic_zone
-from ..store import records as R
 from .handout import add_handout_route
 
 CHECK_KINDS = {
@@ -70,7 +71,7 @@ def add_pharmacist_pages(
     pack: Pack,
     env: Any,
     render: Callable[..., HTMLResponse],
-    session: Callable[[Request], tuple[R.User, str] | None],
+    session: Callable[[Request], tuple[accounts.User, str] | None],
     to_login: Callable[..., RedirectResponse],
 ) -> None:
     """The routes ``/dose-check``, ``/rules`` and ``/rules/{rule_id}``, with the pages' own
@@ -85,7 +86,7 @@ def add_pharmacist_pages(
         current = session(request)
         if current is None:
             return to_login(request)
-        patients = R.list_patients(engine, current[0])
+        patients = patient_records.list_patients(engine, current[0])
         chosen = next((p for p in patients if p["id"] == patient), None)
         now = clinic_now(clinic_zone(engine, current[0]), None).strftime("%Y-%m-%dT%H:%M")
         return render(

@@ -1,0 +1,161 @@
+"""What a request carries, read strictly: the JSON body (bounded), its fields, If-Match, the
+Idempotency-Key, and the small values route bodies share (identity, flags, corrections)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Path, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from ..errors import BadJson, BodyTooLarge, InputError
+from ..model.documents import load_json
+from ..services import accounts
+from ..services import history as event_history
+from ..services import patients as patient_records
+
+MAX_BODY = 1_000_000
+MAX_ID = 2**31 - 1  # record ids are 32-bit integers in every supported database
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
+StepPosition = Annotated[int, Path(ge=0, le=MAX_ID)]
+
+
+def error(status: int, field: str, message: str, **extra: Any) -> JSONResponse:
+    """The contract's error answer: ``{"error": {"field", "message"}}``."""
+    return JSONResponse(
+        {"error": {"field": field, "message": message}, **extra}, status_code=status
+    )
+
+
+def finding_of(f: Any) -> dict[str, Any]:
+    from ..serialize import finding_json
+
+    return finding_json(f)
+
+
+async def json_body(request: Request) -> Any:
+    """The request body as JSON (exact decimals); 400 when it is not JSON, 413 when too large."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise BodyTooLarge()
+    try:
+        return load_json(raw)
+    except InputError as exc:
+        raise BadJson(exc.message, exc.field) from None
+
+
+def fields_of(document: Any, allowed: tuple[str, ...], required: tuple[str, ...]) -> dict[str, Any]:
+    from ..model import fields as F
+
+    return dict(F.json_object(document, "", required, allowed))
+
+
+def version_of(request: Request) -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    text = raw.strip().strip('"').removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise InputError("If-Match", 'must be the patient\'s version, e.g. If-Match: "3"')
+    return int(text)
+
+
+PATIENT_FIELDS = ("patient", "label", "name", "birth_date", "record_number", "confirm_duplicate")
+EVENT_FIELDS = (
+    "event",
+    "override_reason",
+    "override",
+    "retyped_dose",
+    "cosigner",
+    "supersedes",
+    "correction",
+)
+IDENTITY_FIELDS = ("name", "birth_date", "record_number")
+
+
+def once(
+    engine: Engine,
+    user: accounts.User,
+    request: Request,
+    document: Any,
+    work: Callable[[], JSONResponse],
+) -> JSONResponse:
+    """``work()`` under the request's Idempotency-Key, when it has one."""
+    from ..services.idempotency import once
+
+    key = request.headers.get("idempotency-key")
+    answer = once(engine, user, key, (request.method, request.url.path, document), work)
+    if "etag" not in answer.headers and isinstance(answer.body, bytes):
+        import json
+
+        version = json.loads(answer.body).get("version") if answer.body[:1] == b"{" else None
+        if isinstance(version, int):
+            answer.headers["ETag"] = f'"{version}"'
+    return answer
+
+
+def identity_of(fields: dict[str, Any]) -> patient_records.Identity | None:
+    """The record's identity from a body: all of name, birth_date, record_number, or none (an
+    older client's body, stored as a legacy record)."""
+    from datetime import date
+
+    given = [k for k in IDENTITY_FIELDS if fields.get(k) is not None]
+    if not given:
+        return None
+    for key in IDENTITY_FIELDS:
+        value = fields.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(key, "missing; a record needs name, birth_date and record_number")
+    name, born, number = (str(fields[k]).strip() for k in IDENTITY_FIELDS)
+    if len(name) > 200:
+        raise InputError("name", "must be at most 200 characters")
+    if len(number) > 100:
+        raise InputError("record_number", "must be at most 100 characters")
+    try:
+        day = date.fromisoformat(born)
+    except ValueError:
+        raise InputError("birth_date", 'must be an ISO date, e.g. "1980-06-30"') from None
+    if len(born) != 10 or day > date.today():
+        raise InputError("birth_date", "must be an ISO date (YYYY-MM-DD), not in the future")
+    return patient_records.Identity(" ".join(name.split()), born, number)
+
+
+def flag(value: Any, field: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise InputError(field, "must be true or false")
+    return value
+
+
+def correction_of(value: Any) -> event_history.Correction | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"kind", "text"}:
+        raise InputError("correction", "must be an object {kind, text}")
+    kind, text = value.get("kind"), value.get("text")
+    if kind not in event_history.CORRECTION_KINDS:
+        raise InputError(
+            "correction.kind", f"must be one of {', '.join(event_history.CORRECTION_KINDS)}"
+        )
+    if not isinstance(text, str) or not text.strip() or len(text) > 2000:
+        raise InputError("correction.text", "must say why (a text of at most 2000 characters)")
+    return event_history.Correction(str(kind), text.strip())
+
+
+def label_of(value: Any) -> str:
+    if value is None:
+        return "patient"
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise InputError("label", "must be a short non-empty text (at most 200 characters)")
+    return value.strip()
+
+
+def text_of(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(field, "must be a text")
+    return value

@@ -1,0 +1,96 @@
+"""CDS Hooks: discovery, the services and their feedback, each call with the EHR's JWT."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from ...services import cds_feedback as cds_records
+from ..requests import (
+    json_body,
+)
+from .deps import Deps
+
+
+def routes(deps: Deps, verifier: Any) -> APIRouter:
+    """The CDS Hooks router; ``verifier`` checks the EHRs' JWTs (default: the allow-list in
+    ``POSOLOGY_CDS_ISSUERS``)."""
+    from ...errors import CdsError, TokenRefused
+    from ...interop.cds_auth import Verifier
+    from ...interop.cds_hooks import SERVICES, answer, discovery
+
+    router = APIRouter()
+    engine, pack = deps.engine, deps.pack
+
+    checker = verifier or Verifier.from_json(os.environ.get("POSOLOGY_CDS_ISSUERS", ""))
+    if checker.remember is None and int(os.environ.get("POSOLOGY_WORKERS", "1")) > 1:
+        # several workers: a replay must be refused by all of them. On one host with SQLite,
+        # token ids become files created atomically (no database lock); with PostgreSQL they go
+        # in its table. A single process keeps them in memory, as safe and cheaper.
+        url = engine.url.render_as_string(hide_password=False)
+        if url.startswith("sqlite") and engine.url.database:
+            from pathlib import Path
+
+            from ...store.replay import FileReplayGuard
+
+            guard = FileReplayGuard(Path(engine.url.database).resolve().parent / "cds-replay")
+            checker.remember = guard.remember
+        else:
+            checker.remember = lambda jti, expires: cds_records.remember_jti(engine, jti, expires)
+
+    def authorised(request: Request) -> dict[str, Any] | JSONResponse:
+        try:
+            return dict(
+                checker.verify(request.headers.get("authorization"), str(request.url).split("?")[0])
+            )
+        except TokenRefused as exc:
+            issue = {"severity": "error", "code": "security", "diagnostics": str(exc)}
+            return JSONResponse(
+                {"resourceType": "OperationOutcome", "issue": [issue]}, status_code=401
+            )
+
+    outcome = {
+        "description": "a CDS Hooks answer or a FHIR OperationOutcome",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    cds_answers: dict[int | str, dict[str, Any]] = {
+        code: outcome for code in (200, 400, 401, 404, 412, 413)
+    }
+
+    @router.get("/cds-services", tags=["cds-hooks"], responses={200: outcome})
+    def cds_discovery() -> dict[str, Any]:
+        return discovery()
+
+    @router.post("/cds-services/{service_id}", tags=["cds-hooks"], responses=cds_answers)
+    async def cds_call(service_id: str, request: Request) -> JSONResponse:
+        claims = authorised(request)
+        if isinstance(claims, JSONResponse):
+            return claims
+        try:
+            return JSONResponse(answer(service_id, await json_body(request), pack))
+        except CdsError as exc:
+            return JSONResponse(exc.outcome, status_code=exc.status)
+
+    @router.post("/cds-services/{service_id}/feedback", tags=["cds-hooks"], responses=cds_answers)
+    async def cds_feedback(service_id: str, request: Request) -> JSONResponse:
+        claims = authorised(request)
+        if isinstance(claims, JSONResponse):
+            return claims
+        if service_id not in SERVICES:
+            return JSONResponse(
+                CdsError(404, f"no CDS service {service_id!r}").outcome, status_code=404
+            )
+        document = await json_body(request)
+        items = document.get("feedback") if isinstance(document, dict) else None
+        if not isinstance(items, list) or not all(
+            isinstance(i, dict) and i.get("card") and i.get("outcome") for i in items
+        ):
+            bad = CdsError(400, "feedback must be a list of {card, outcome, …}")
+            return JSONResponse(bad.outcome, status_code=400)
+        added = cds_records.record_cds_feedback(engine, service_id, str(claims.get("iss")), items)
+        return JSONResponse({"recorded": added})
+
+    return router

@@ -1,0 +1,74 @@
+"""The engine itself: health, the contract's check and plan, the rules with their quotes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.routing import Route
+
+from ...errors import InputError
+from ...services import accounts
+from ..requests import (
+    json_body,
+)
+from ..schemas import answers, body, many, ref
+from .deps import Deps
+
+
+def routes(deps: Deps) -> APIRouter:
+    from ...serialize import check_answer, plan_json, rule_json
+
+    router = APIRouter()
+    pack = deps.pack
+    User = deps.user
+    Body = deps.body
+    auth = deps.auth
+
+    @router.get("/healthz", tags=["service"], responses=answers(200, {"type": "object"}))
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    def answer_case(document: Any) -> JSONResponse:
+        # CPU only, well under a millisecond: run inline rather than hop to a worker thread,
+        # and answer the finished document without a second encoding pass
+        from ...model import parse_case
+        from ...rules import check
+
+        case = parse_case(document)
+        return JSONResponse(check_answer(check(case.patient, case.history, case.proposal, pack)))
+
+    async def check_direct(request: Request) -> JSONResponse:
+        """The same endpoint without the dependency-injection layer: checks are the hot path
+        (every order an EHR drafts), so they are routed straight to the same steps."""
+        await auth(request)
+        return answer_case(await json_body(request))
+
+    router.routes.append(Route("/api/v1/check", check_direct, methods=["POST"]))
+
+    @router.post(
+        "/api/v1/plan",
+        tags=["engine"],
+        openapi_extra=body("PlanRequest"),
+        responses=answers(200, ref("PlanAnswer"), 400, 401, 403, 413, 422),
+    )
+    def make_plan(user: accounts.User = User, document: Any = Body) -> JSONResponse:
+        from ...planning import parse_request, plan
+
+        result = plan(parse_request(document), pack)
+        return JSONResponse(plan_json(result), status_code=200 if result.made else 422)
+
+    @router.get("/api/v1/rules", tags=["rules"], responses=answers(200, many("Rule"), 401))
+    def rules(user: accounts.User = User, route: str | None = None) -> list[dict[str, Any]]:
+        if route not in (None, "oral", "intrathecal"):
+            raise InputError("route", "must be oral or intrathecal")
+        return [rule_json(r) for r in pack.by_route(route)]
+
+    @router.get(
+        "/api/v1/rules/{rule_id}", tags=["rules"], responses=answers(200, ref("Rule"), 401, 404)
+    )
+    def rule(rule_id: str, user: accounts.User = User) -> dict[str, Any]:
+        return rule_json(pack.rule(rule_id))
+
+    return router

@@ -1,0 +1,100 @@
+"""Patient records: create (with identity), search, read, update (with If-Match)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from ...errors import InputError
+from ...services import accounts
+from ...services import patients as patient_records
+from ..requests import (
+    PATIENT_FIELDS,
+    RecordId,
+    fields_of,
+    flag,
+    identity_of,
+    label_of,
+    once,
+    version_of,
+)
+from ..schemas import answers, body, many, once_body, ref
+from .deps import Deps
+
+
+def routes(deps: Deps) -> APIRouter:
+
+    router = APIRouter()
+    engine = deps.engine
+    User = deps.user
+    Body = deps.body
+
+    @router.post(
+        "/api/v1/patients",
+        tags=["patients"],
+        status_code=201,
+        openapi_extra=once_body("PatientInput"),
+        responses=answers(201, ref("PatientRecord"), 400, 401, 403, 409, 413, 422),
+    )
+    def create_patient(
+        request: Request, user: accounts.User = User, document: Any = Body
+    ) -> JSONResponse:
+        fields = fields_of(document, PATIENT_FIELDS, ("patient",))
+        label = label_of(fields.get("label") or fields.get("name"))
+
+        def work() -> JSONResponse:
+            record = patient_records.create_patient(
+                engine,
+                user,
+                fields["patient"],
+                label,
+                identity_of(fields),
+                flag(fields.get("confirm_duplicate"), "confirm_duplicate"),
+            )
+            return JSONResponse(record, status_code=201, headers={"ETag": f'"{record["version"]}"'})
+
+        return once(engine, user, request, document, work)
+
+    @router.get(
+        "/api/v1/patients", tags=["patients"], responses=answers(200, many("PatientRecord"), 401)
+    )
+    def list_patients(user: accounts.User = User, q: str | None = None) -> list[dict[str, Any]]:
+        if q is not None and len(q) > 200:
+            raise InputError("q", "must be at most 200 characters")
+        return patient_records.list_patients(engine, user, q)
+
+    @router.get(
+        "/api/v1/patients/{patient_id}",
+        tags=["patients"],
+        responses=answers(200, ref("PatientRecord"), 401, 404, 422),
+    )
+    def get_patient(patient_id: RecordId, user: accounts.User = User) -> JSONResponse:
+        record = patient_records.get_patient(engine, user, patient_id)
+        return JSONResponse(record, headers={"ETag": f'"{record["version"]}"'})
+
+    @router.put(
+        "/api/v1/patients/{patient_id}",
+        tags=["patients"],
+        openapi_extra=body("PatientInput"),
+        responses=answers(200, ref("PatientRecord"), 400, 401, 403, 404, 409, 413, 422),
+    )
+    def update_patient(
+        patient_id: RecordId, request: Request, user: accounts.User = User, document: Any = Body
+    ) -> JSONResponse:
+        fields = fields_of(document, PATIENT_FIELDS, ("patient",))
+        label = None if fields.get("label") is None else label_of(fields["label"])
+        record = patient_records.update_patient(
+            engine,
+            user,
+            patient_id,
+            fields["patient"],
+            label,
+            version_of(request),
+            identity_of(fields),
+            flag(fields.get("confirm_duplicate"), "confirm_duplicate"),
+        )
+        return JSONResponse(record, headers={"ETag": f'"{record["version"]}"'})
+
+    return router

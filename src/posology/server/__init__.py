@@ -1,0 +1,1 @@
+"""The server: the application factory and its worker processes."""
