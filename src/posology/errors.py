@@ -154,3 +154,11 @@ class CdsError(PosologyError):
 
 class TokenRefused(PosologyError):
     """401: the CDS Hooks JWT is missing, malformed, unsigned, expired, replayed or not ours."""
+
+
+class PreconditionRequired(PosologyError):
+    """428: a request that replaces a record must say which version it replaces (If-Match)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -121,14 +121,14 @@ def test_updating_the_identity_keeps_numbers_unique(client: TestClient, accounts
     ).json()  # fmt: skip
     clash = client.put(
         f"/api/v1/patients/{second['id']}",
-        headers=accounts.clinician,
+        headers={**accounts.clinician, "If-Match": f'"{second["version"]}"'},
         json={"patient": PATIENT, "name": "Grace Hopper", "birth_date": "1966-12-09",
               "record_number": "N-0001"},
     )  # fmt: skip
     assert clash.status_code == 409 and clash.json()["error"]["field"] == "record_number"
     moved = client.put(
         f"/api/v1/patients/{first['id']}",
-        headers=accounts.clinician,
+        headers={**accounts.clinician, "If-Match": f'"{first["version"]}"'},
         json={"patient": PATIENT, "name": "Ada King", "birth_date": "1980-12-10",
               "record_number": "N-0001"},
     )  # fmt: skip

@@ -30,3 +30,62 @@ def test_an_event_dated_before_the_stored_birth_date_is_refused_naming_the_field
     assert error["field"] == "patient.birth_date"
     assert "event.at" in error["message"]
     assert client.get(f"/api/v1/patients/{pid}/events", headers=accounts.clinician).json() == []
+
+
+def test_a_plan_step_confirmed_twice_at_once_is_stored_once(
+    client: TestClient, accounts: Accounts
+) -> None:
+    import threading
+
+    pid = client.post(
+        "/api/v1/patients",
+        headers=accounts.clinician,
+        json={"label": "E.F.", "patient": {"age_years": 50, "diagnosis": "stroke"}},
+    ).json()["id"]
+    plan = client.post(
+        f"/api/v1/patients/{pid}/plans",
+        headers=accounts.clinician,
+        json={
+            "goal": {"kind": "oral-titration", "target_daily_dose": "30 mg"},
+            "start": "2026-11-10T08:00",
+        },
+    ).json()
+    confirm = f"/api/v1/patients/{pid}/plans/{plan['id']}/steps/0/confirm"
+    codes: list[int] = []
+    start = threading.Barrier(6)
+
+    def confirm_once() -> None:
+        start.wait()
+        codes.append(client.post(confirm, headers=accounts.clinician, json={}).status_code)
+
+    threads = [threading.Thread(target=confirm_once) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [201, 409, 409, 409, 409, 409]
+    events = client.get(f"/api/v1/patients/{pid}/events", headers=accounts.clinician).json()
+    assert len(events) == 1
+
+
+def test_a_patient_update_without_if_match_is_refused_and_nothing_is_overwritten(
+    client: TestClient, accounts: Accounts
+) -> None:
+    document = {"age_years": 50, "diagnosis": "stroke", "weight_kg": 70}
+    pid = client.post(
+        "/api/v1/patients", headers=accounts.clinician, json={"label": "G.H.", "patient": document}
+    ).json()["id"]
+    blind = client.put(
+        f"/api/v1/patients/{pid}",
+        headers=accounts.clinician,
+        json={"patient": {**document, "weight_kg": 90}},
+    )
+    assert blind.status_code == 428 and blind.json()["error"]["field"] == "If-Match"
+    huge = client.put(
+        f"/api/v1/patients/{pid}",
+        headers={**accounts.clinician, "If-Match": '"' + "9" * 4301 + '"'},
+        json={"patient": {**document, "weight_kg": 90}},
+    )
+    assert huge.status_code == 422 and huge.json()["error"]["field"] == "If-Match"
+    stored = client.get(f"/api/v1/patients/{pid}", headers=accounts.clinician).json()
+    assert stored["patient"]["weight_kg"] == 70 and stored["version"] == 1

@@ -22,6 +22,7 @@ from ..errors import (
     NeedsOverride,
     NotFound,
     PosologyError,
+    PreconditionRequired,
     Unauthorized,
     UnknownRuleError,
 )
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
             lambda e: error(422, e.field, str(e), findings=[finding_of(f) for f in e.findings]),
         ),
         (Duplicate, lambda e: error(409, e.field, str(e), **e.extra)),
+        (PreconditionRequired, lambda e: error(428, e.field, str(e))),
         (KeyReused, lambda e: error(409, "Idempotency-Key", str(e))),
         (InputError, lambda e: error(422, e.field, e.message)),
         (UnknownRuleError, lambda e: error(404, "id", str(e))),

@@ -10,7 +10,7 @@ from fastapi import Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
-from ..errors import BadJson, BodyTooLarge, InputError
+from ..errors import BadJson, BodyTooLarge, InputError, PreconditionRequired
 from ..model.documents import load_json
 from ..services import accounts
 from ..services import history as event_history
@@ -53,13 +53,25 @@ def fields_of(document: Any, allowed: tuple[str, ...], required: tuple[str, ...]
 
 
 def version_of(request: Request) -> int | None:
+    """The record version an If-Match names, when the request gives one."""
     raw = request.headers.get("if-match")
     if raw is None:
         return None
     text = raw.strip().strip('"').removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not text.isdigit() or len(text) > len(str(MAX_ID)):
         raise InputError("If-Match", 'must be the patient\'s version, e.g. If-Match: "3"')
     return int(text)
+
+
+def required_version(request: Request) -> int:
+    """The If-Match of a request that replaces a record: without it, two people editing at
+    once would silently overwrite each other (428, the fix in the message)."""
+    version = version_of(request)
+    if version is None:
+        raise PreconditionRequired(
+            "If-Match", 'give the version you edited, from the ETag of the GET: If-Match: "3"'
+        )
+    return version
 
 
 PATIENT_FIELDS = ("patient", "label", "name", "birth_date", "record_number", "confirm_duplicate")

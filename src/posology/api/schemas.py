@@ -572,6 +572,18 @@ IDEMPOTENCY_KEY = {
 }
 
 
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string", "maxLength": 14},
+    "description": (
+        'The version of the record the change was made to (the ETag of its GET, e.g. "3"). '
+        "Without it the answer is 428; with an older version, 409: reload and apply again."
+    ),
+}
+
+
 def once_body(name: str) -> dict[str, Any]:
     """An ``openapi_extra`` for a creating request: its JSON body and the Idempotency-Key."""
     return {**body(name), "parameters": [IDEMPOTENCY_KEY]}

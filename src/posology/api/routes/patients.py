@@ -18,9 +18,9 @@ from ..requests import (
     identity_of,
     label_of,
     once,
-    version_of,
+    required_version,
 )
-from ..schemas import answers, body, many, once_body, ref
+from ..schemas import IF_MATCH, answers, body, many, once_body, ref
 from .deps import Deps
 
 
@@ -77,8 +77,8 @@ def routes(deps: Deps) -> APIRouter:
     @router.put(
         "/api/v1/patients/{patient_id}",
         tags=["patients"],
-        openapi_extra=body("PatientInput"),
-        responses=answers(200, ref("PatientRecord"), 400, 401, 403, 404, 409, 413, 422),
+        openapi_extra={**body("PatientInput"), "parameters": [IF_MATCH]},
+        responses=answers(200, ref("PatientRecord"), 400, 401, 403, 404, 409, 413, 422, 428),
     )
     def update_patient(
         patient_id: RecordId, request: Request, user: accounts.User = User, document: Any = Body
@@ -91,7 +91,7 @@ def routes(deps: Deps) -> APIRouter:
             patient_id,
             fields["patient"],
             label,
-            version_of(request),
+            required_version(request),
             identity_of(fields),
             flag(fields.get("confirm_duplicate"), "confirm_duplicate"),
         )
