@@ -177,23 +177,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_user_add(args: argparse.Namespace) -> int:
-    from .services import accounts
-    from .store.db import open_engine, upgrade
-
-    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
-    engine = open_engine()
-    upgrade(engine)
-    if args.role in accounts.ROLE_ALIASES:
-        print(
-            f"note: the {args.role} role is now called {accounts.ROLE_ALIASES[args.role]}",
-            file=sys.stderr,
-        )
-    user = accounts.add_user(engine, args.email, args.clinic, args.role, password)
-    print(f"added {user.email} ({user.role}) to clinic {user.clinic}")
-    return EXIT_OK
-
-
 def cmd_clinic_policy(args: argparse.Namespace) -> int:
     from .services import clinic as clinic_settings
     from .store.db import open_engine, upgrade
@@ -224,16 +207,6 @@ def cmd_clinic_zone(args: argparse.Namespace) -> int:
     upgrade(engine)
     set_clinic_zone(engine, args.clinic, args.zone)
     print(f"time zone of {args.clinic} set to {args.zone}")
-    return EXIT_OK
-
-
-def cmd_token_create(args: argparse.Namespace) -> int:
-    from .services import accounts
-    from .store.db import open_engine, upgrade
-
-    engine = open_engine()
-    upgrade(engine)
-    print(accounts.create_token(engine, args.email))
     return EXIT_OK
 
 
@@ -279,20 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="worker processes (one per core)")
     p.set_defaults(run=cmd_serve)
 
-    p = sub.add_parser("user", help="manage accounts")
-    user_sub = p.add_subparsers(dest="user_command", metavar="ACTION", parser_class=_Parser)
-    user_sub.required = True
-    q = user_sub.add_parser("add", help="create an account")
-    q.add_argument("email")
-    q.add_argument("--clinic", required=True)
-    q.add_argument(
-        "--role",
-        required=True,
-        choices=("prescriber", "nurse", "pharmacist", "admin", "clinician"),
-        help="prescriber, nurse, pharmacist or admin (clinician: the old name of prescriber)",
-    )
-    q.add_argument("--password-stdin", action="store_true", help="read a login password from stdin")
-    q.set_defaults(run=cmd_user_add)
+    from .cli_accounts import add_commands as add_account_commands
+
+    add_account_commands(sub, _Parser)
 
     p = sub.add_parser("clinic", help="manage clinics")
     clinic_sub = p.add_subparsers(dest="clinic_command", metavar="ACTION", parser_class=_Parser)
@@ -313,13 +275,6 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("clinic")
     q.add_argument("policy", choices=("single-signer", "co-sign"))
     q.set_defaults(run=cmd_clinic_policy)
-
-    p = sub.add_parser("token", help="manage API tokens")
-    token_sub = p.add_subparsers(dest="token_command", metavar="ACTION", parser_class=_Parser)
-    token_sub.required = True
-    q = token_sub.add_parser("create", help="print a new API token for an account")
-    q.add_argument("email")
-    q.set_defaults(run=cmd_token_create)
 
     p = sub.add_parser("db", help="database maintenance")
     db_sub = p.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)

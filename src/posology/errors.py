@@ -162,3 +162,20 @@ class PreconditionRequired(PosologyError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class TooManyAttempts(PosologyError):
+    """429: too many failed logins for this account or from this address; try again later."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Busy(PosologyError):
+    """503: the server is at its limit for this kind of work (password checks, a locked
+    database); the request was not carried out and may be sent again after ``retry_after``."""
+
+    def __init__(self, message: str, retry_after: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

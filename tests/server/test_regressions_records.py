@@ -89,3 +89,26 @@ def test_a_patient_update_without_if_match_is_refused_and_nothing_is_overwritten
     assert huge.status_code == 422 and huge.json()["error"]["field"] == "If-Match"
     stored = client.get(f"/api/v1/patients/{pid}", headers=accounts.clinician).json()
     assert stored["patient"]["weight_kg"] == 70 and stored["version"] == 1
+
+
+def test_every_answer_carries_the_security_headers_and_patient_answers_are_not_kept(
+    client: TestClient, accounts: Accounts
+) -> None:
+    for path, headers in (
+        ("/healthz", {}),
+        ("/api/v1/healthz", {}),
+        ("/login", {}),
+        ("/api/v1/patients", accounts.clinician),
+        ("/api/v1/patients/99999", accounts.clinician),
+        ("/no-such-page", {}),
+    ):
+        answer = client.get(path, headers=headers)
+        assert answer.status_code < 500, path
+        policy = answer.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy, path
+        assert "unsafe-inline" not in policy
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+        assert answer.headers["referrer-policy"] == "no-referrer", path
+        if path.startswith("/api/v1/patients"):
+            assert answer.headers["cache-control"] == "no-store", path
+    assert client.get("/api/v1/healthz").json() == {"status": "ok"}

@@ -34,6 +34,7 @@ def test_user_add_token_create_and_db_upgrade(tmp_path: Path, engine) -> None:  
         "East",
         "--role",
         "clinician",
+        "--create-clinic",
         "--password-stdin",
         env=env,
         stdin="a long enough password\n",
@@ -42,11 +43,15 @@ def test_user_add_token_create_and_db_upgrade(tmp_path: Path, engine) -> None:  
     # clinician is the old name of prescriber: accepted, stored as prescriber, with a note
     assert "nurse@east.example (prescriber)" in added.stdout
     assert "now called prescriber" in added.stderr
-    nurse = run("user", "add", "rn@east.example", "--clinic", "East", "--role", "nurse", env=env)
+    nurse = run(
+        "user", "add", "rn@east.example", "--clinic", "East", "--role", "nurse",
+        "--password-stdin", env=env, stdin="another long password\n",
+    )  # fmt: skip
     assert nurse.returncode == 0 and "(nurse)" in nurse.stdout, nurse.stderr
     again = run(
-        "user", "add", "nurse@east.example", "--clinic", "East", "--role", "clinician", env=env
-    )
+        "user", "add", "nurse@east.example", "--clinic", "East", "--role", "clinician",
+        "--password-stdin", env=env, stdin="a long enough password\n",
+    )  # fmt: skip
     assert (
         again.returncode == 2
         and "exists already" in again.stderr
@@ -95,3 +100,73 @@ def test_an_unsupported_database_url_is_refused_in_one_line(tmp_path: Path) -> N
     result = run("db", "upgrade", env=env)
     assert result.returncode == 2 and "unsupported DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_accounts_are_made_with_a_password_and_disabled_or_revoked_at_once(
+    tmp_path: Path,
+    engine,  # type: ignore[no-untyped-def]
+) -> None:
+    from posology.errors import Unauthorized
+    from posology.services import accounts
+    from posology.store.db import open_engine
+
+    url = POSTGRES or f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {**os.environ, "DATABASE_URL": url}
+    secret = "a long enough password\n"
+
+    def add(
+        email: str, *extra: str, stdin: str | None = secret
+    ) -> subprocess.CompletedProcess[str]:
+        flags = ("--password-stdin",) if stdin is not None else ()
+        return run("user", "add", email, "--role", "nurse", *extra, *flags, env=env, stdin=stdin)
+
+    # a misspelt clinic is not silently created
+    first = add("a@west.example", "--clinic", "West")
+    assert first.returncode == 2 and "--create-clinic" in first.stderr
+    assert add("a@west.example", "--clinic", "West", "--create-clinic").returncode == 0
+    misspelt = add("b@west.example", "--clinic", "Wset")
+    assert (
+        misspelt.returncode == 2
+        and "West" in misspelt.stderr
+        and "Traceback" not in misspelt.stderr
+    )
+    # no password and no terminal: refused with the fix, never an account that cannot log in
+    silent = add("c@west.example", "--clinic", "West", stdin=None)
+    assert silent.returncode == 2 and "--password-stdin" in silent.stderr
+    listed = run("user", "list", env=env)
+    assert "a@west.example\tWest\tnurse\tactive" in listed.stdout
+    assert "c@west.example" not in listed.stdout
+    changed = run(
+        "user", "set-password", "a@west.example", "--password-stdin",
+        env=env, stdin="a brand new password\n",
+    )  # fmt: skip
+    assert changed.returncode == 0, changed.stderr
+    live = open_engine(url)
+    assert (
+        accounts.login(live, "a@west.example", "a brand new password")[0].email == "a@west.example"
+    )
+    short = run("token", "create", "a@west.example", "--days", "1", env=env).stdout.strip()
+    forever = run("token", "create", "a@west.example", env=env).stdout.strip()
+    assert accounts.user_for_token(live, short).email == "a@west.example"
+    tokens = run("token", "list", "--email", "a@west.example", env=env).stdout.splitlines()
+    assert len(tokens) == 2 and "expires never" in tokens[1] and short not in "".join(tokens)
+    revoked = run("token", "revoke", tokens[0].split("\t")[0], env=env)
+    assert revoked.returncode == 0, revoked.stderr
+    try:
+        accounts.user_for_token(live, short)
+        raise AssertionError("a revoked token still works")
+    except Unauthorized:
+        pass
+    assert run("user", "disable", "a@west.example", env=env).returncode == 0
+    checks = (
+        lambda: accounts.user_for_token(live, forever),
+        lambda: accounts.login(live, "a@west.example", "a brand new password"),
+    )
+    for check in checks:
+        try:
+            check()
+            raise AssertionError("a disabled account still works")
+        except Unauthorized:
+            pass
+    assert "a@west.example\tWest\tnurse\tdisabled" in run("user", "list", env=env).stdout
+    live.dispose()

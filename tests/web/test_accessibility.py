@@ -120,7 +120,8 @@ def seeded(server: str, database_url: str) -> Iterator[dict[str, int]]:
 
 
 def violations(page: Any) -> list[dict[str, Any]]:
-    """axe-core's serious and critical violations on the page as it is now."""
+    """axe-core's serious and critical violations on the page as it is now (the test's
+    browser contexts bypass the pages' script policy only so that axe-core can be injected)."""
     page.add_script_tag(path=str(AXE))
     found = page.evaluate("async () => (await axe.run(document)).violations")
     return [v for v in found if v.get("impact") in BLOCKING]
@@ -161,7 +162,7 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(
     }
     counts: dict[str, int] = {}
     failures: dict[str, str] = {}
-    context = browser.new_context(viewport=DESKTOP)
+    context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
     page = context.new_page()
     page.goto(server + "/login")
     found = violations(page)
@@ -203,7 +204,7 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(
 def test_axe_as_injected_reports_a_serious_violation(server: str, browser: Any) -> None:
     """The check can fail: an image without a text alternative and an unlabelled field on the
     login page are reported as critical."""
-    context = browser.new_context(viewport=DESKTOP)
+    context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
     page = context.new_page()
     page.goto(server + "/login")
     page.evaluate(
@@ -221,7 +222,7 @@ def test_the_dose_check_panel_checks_without_saving_and_clears_on_change(
     server: str, browser: Any, seeded: dict[str, int]
 ) -> None:
     oral = seeded["oral"]
-    context = browser.new_context(viewport=DESKTOP)
+    context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -254,7 +255,7 @@ def test_the_dose_check_panel_checks_without_saving_and_clears_on_change(
     page.goto(server + "/indication#SUP-DDD")
     shoot(page, "33-indication-ddd-desktop.png")
     context.close()
-    phone = browser.new_context(viewport=PHONE)
+    phone = browser.new_context(viewport=PHONE, bypass_csp=True)
     page = phone.new_page()
     page.goto(server + "/login")
     page.fill("#email", "doc@north.example")

@@ -9,11 +9,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import (
     BadJson,
     BodyTooLarge,
+    Busy,
     Conflict,
     Duplicate,
     Forbidden,
@@ -23,10 +25,17 @@ from ..errors import (
     NotFound,
     PosologyError,
     PreconditionRequired,
+    TooManyAttempts,
     Unauthorized,
     UnknownRuleError,
 )
 from .requests import MAX_BODY, error, finding_of
+
+
+def _later(status: int, field: str, message: str, seconds: int) -> JSONResponse:
+    answer = error(status, field, message)
+    answer.headers["Retry-After"] = str(max(1, seconds))
+    return answer
 
 
 def install(app: FastAPI) -> None:
@@ -41,6 +50,8 @@ def install(app: FastAPI) -> None:
         (Duplicate, lambda e: error(409, e.field, str(e), **e.extra)),
         (PreconditionRequired, lambda e: error(428, e.field, str(e))),
         (KeyReused, lambda e: error(409, "Idempotency-Key", str(e))),
+        (TooManyAttempts, lambda e: _later(429, "email", str(e), e.retry_after)),
+        (Busy, lambda e: _later(503, "", str(e), e.retry_after)),
         (InputError, lambda e: error(422, e.field, e.message)),
         (UnknownRuleError, lambda e: error(404, "id", str(e))),
         (NotFound, lambda e: error(404, "", str(e))),
@@ -58,6 +69,12 @@ def install(app: FastAPI) -> None:
     ]
     for exc_type, make in table:
         app.add_exception_handler(exc_type, lambda _r, e, make=make: make(e))
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(_request: Request, exc: OperationalError) -> JSONResponse:
+        """A database that is locked or unreachable for a moment: nothing was written, and
+        the client may send the request again (never a 500)."""
+        return _later(503, "", "the database is busy; nothing was saved, try again", 2)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

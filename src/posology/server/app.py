@@ -10,11 +10,9 @@ for a document that is not usable, never 500. Every call but ``/healthz`` needs 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from ..api import error_answers
@@ -24,6 +22,7 @@ from ..api.routes import engine as engine_routes
 from ..api.routes.deps import Deps
 from ..api.schemas import COMPONENTS, answers, body, ref
 from ..knowledge import Pack, load_pack
+from .headers import SecurityHeaders
 
 
 def create_app(
@@ -47,15 +46,6 @@ def create_app(
         "clinical judgement; it does not replace it.",
     )
     app.state.engine = engine
-
-    @app.middleware("http")
-    async def no_store(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        """Patient answers are never kept by a browser or proxy (Back after logout shows
-        nothing)."""
-        response: Response = await call_next(request)
-        if request.url.path.startswith("/api/v1/patients"):
-            response.headers["Cache-Control"] = "no-store"
-        return response
 
     error_answers.install(app)
     deps = Deps(engine, pack, auth)
@@ -102,6 +92,7 @@ def create_app(
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(SecurityHeaders)  # outermost: every answer, errors included
     return app
 
 

@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import (
+    Busy,
     Conflict,
     Forbidden,
     InputError,
     NotFound,
+    TooManyAttempts,
     Unauthorized,
 )
 from ..store import tables as T
@@ -33,6 +36,7 @@ ROLE_ALIASES = {"clinician": "prescriber"}
 
 
 SESSION_LIFETIME = timedelta(hours=12)
+MAX_TOKEN_DAYS = 3650
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +61,16 @@ def canonical_role(role: str) -> str:
     return ROLE_ALIASES.get(role, role)
 
 
-def add_user(engine: Engine, email: str, clinic: str, role: str, password: str | None) -> User:
-    """Create an account (and its clinic, on first use)."""
+def add_user(
+    engine: Engine,
+    email: str,
+    clinic: str,
+    role: str,
+    password: str | None,
+    create_clinic: bool = True,
+) -> User:
+    """Create an account. Its clinic must exist unless ``create_clinic`` (a misspelt clinic
+    name must not silently make a new, empty clinic)."""
     role = canonical_role(role)
     if role not in ROLES:
         raise InputError("role", f"must be one of {', '.join(ROLES)}")
@@ -67,15 +79,15 @@ def add_user(engine: Engine, email: str, clinic: str, role: str, password: str |
         raise InputError("email", "must be an e-mail address")
     if not clinic.strip():
         raise InputError("clinic", "must be a clinic name")
-    hashed = None
-    if password is not None:
-        if len(password) < 10:
-            raise InputError("password", "must be at least 10 characters")
-        from argon2 import PasswordHasher
-
-        hashed = PasswordHasher().hash(password)
+    hashed = None if password is None else _new_hash(password)
     with engine.begin() as conn:
         clinic_id = conn.execute(select(T.clinics.c.id).where(T.clinics.c.name == clinic)).scalar()
+        if clinic_id is None and not create_clinic:
+            known = conn.execute(select(T.clinics.c.name).order_by(T.clinics.c.name)).scalars()
+            names = ", ".join(known) or "none yet"
+            raise NotFound(
+                f"no clinic {clinic!r} (clinics: {names}); give --create-clinic to create it"
+            )
         if clinic_id is None:
             clinic_id = conn.execute(
                 insert(T.clinics).values(name=clinic, created_at=now()).returning(T.clinics.c.id)
@@ -117,53 +129,295 @@ def _user_row(conn: Connection, where: Any) -> User | None:
     return User(*row) if row else None
 
 
-def create_token(engine: Engine, email: str) -> str:
-    """A new API token for the account; only its hash is stored."""
+def _new_hash(password: str) -> str:
+    if len(password) < 10:
+        raise InputError("password", "must be at least 10 characters")
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(password)
+
+
+def create_token(engine: Engine, email: str, days: int | None = None) -> str:
+    """A new API token for the account, valid for ``days`` (None: until revoked); only its
+    hash is stored."""
+    if days is not None and not 1 <= days <= MAX_TOKEN_DAYS:
+        raise InputError("days", f"must be a whole number of days from 1 to {MAX_TOKEN_DAYS}")
     token = "pos_" + secrets.token_urlsafe(32)
+    expires = now() + timedelta(days=days) if days else None
     with engine.begin() as conn:
         user = _user_row(conn, T.users.c.email == email.strip().lower())
         if user is None:
             raise NotFound(f"no active account for {email}")
-        conn.execute(
-            insert(T.api_tokens).values(user_id=user.id, token_hash=_hash(token), created_at=now())
-        )
-        write_audit(conn, user, "token.create", "user", user.id, {})
+        token_id = conn.execute(
+            insert(T.api_tokens)
+            .values(user_id=user.id, token_hash=_hash(token), created_at=now(), expires_at=expires)
+            .returning(T.api_tokens.c.id)
+        ).scalar_one()
+        write_audit(
+            conn, None, "token.create", "user", user.id,
+            {"token_id": token_id, "email": user.email, "days": days},
+            clinic_id=user.clinic_id,
+        )  # fmt: skip
     return token
 
 
 def user_for_token(engine: Engine, token: str) -> User:
+    """The active account of a token that is neither revoked nor expired."""
     with engine.connect() as conn:
         row = conn.execute(
-            select(T.api_tokens.c.user_id).where(
+            select(T.api_tokens.c.user_id, T.api_tokens.c.expires_at).where(
                 T.api_tokens.c.token_hash == _hash(token), T.api_tokens.c.revoked_at.is_(None)
             )
         ).first()
-        user = _user_row(conn, T.users.c.id == row[0]) if row else None
+        live = row is not None and (row[1] is None or aware(row[1]) > now())
+        user = _user_row(conn, T.users.c.id == row[0]) if row is not None and live else None
     if user is None:
-        raise Unauthorized("invalid or revoked token")
+        raise Unauthorized("invalid, expired or revoked token")
     return user
 
 
-def login(engine: Engine, email: str, password: str) -> tuple[User, str, str]:
-    """Check a password; a new session token and its CSRF token."""
-    from argon2 import PasswordHasher
-    from argon2.exceptions import VerificationError
+def set_password(engine: Engine, email: str, password: str) -> None:
+    """Set an account's password; its open sessions end (a changed password logs out)."""
+    hashed = _new_hash(password)
+    with engine.begin() as conn:
+        user = _user_row(conn, T.users.c.email == email.strip().lower())
+        if user is None:
+            raise NotFound(f"no active account for {email}")
+        conn.execute(update(T.users).where(T.users.c.id == user.id).values(password_hash=hashed))
+        conn.execute(
+            update(T.sessions)
+            .where(T.sessions.c.user_id == user.id, T.sessions.c.expires_at > now())
+            .values(expires_at=now())
+        )
+        write_audit(
+            conn, None, "user.set-password", "user", user.id, {"email": user.email},
+            clinic_id=user.clinic_id,
+        )  # fmt: skip
 
+
+def list_users(engine: Engine) -> list[dict[str, Any]]:
+    """Every account: e-mail, clinic, role, whether it can log in, and whether it is active."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                T.users.c.email,
+                T.clinics.c.name,
+                T.users.c.role,
+                T.users.c.password_hash.is_not(None),
+                T.users.c.active,
+            )
+            .join(T.clinics, T.clinics.c.id == T.users.c.clinic_id)
+            .order_by(T.clinics.c.name, T.users.c.email)
+        ).all()
+    return [
+        {"email": e, "clinic": c, "role": r, "password_set": bool(p), "active": bool(a)}
+        for e, c, r, p, a in rows
+    ]
+
+
+def disable_user(engine: Engine, email: str) -> None:
+    """Disable an account at once: its tokens are revoked and its sessions end, in every
+    worker (each request looks its token up)."""
+    with engine.begin() as conn:
+        user = _user_row(conn, T.users.c.email == email.strip().lower())
+        if user is None:
+            raise NotFound(f"no active account for {email}")
+        conn.execute(update(T.users).where(T.users.c.id == user.id).values(active=False))
+        conn.execute(
+            update(T.api_tokens)
+            .where(T.api_tokens.c.user_id == user.id, T.api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now())
+        )
+        conn.execute(
+            update(T.sessions)
+            .where(T.sessions.c.user_id == user.id, T.sessions.c.expires_at > now())
+            .values(expires_at=now())
+        )
+        write_audit(
+            conn, None, "user.disable", "user", user.id, {"email": user.email},
+            clinic_id=user.clinic_id,
+        )  # fmt: skip
+
+
+def list_tokens(engine: Engine, email: str | None = None) -> list[dict[str, Any]]:
+    """API tokens (never the token itself): id, account, created, expires, revoked."""
+    query = (
+        select(
+            T.api_tokens.c.id,
+            T.users.c.email,
+            T.api_tokens.c.created_at,
+            T.api_tokens.c.expires_at,
+            T.api_tokens.c.revoked_at,
+        )
+        .join(T.users, T.users.c.id == T.api_tokens.c.user_id)
+        .order_by(T.api_tokens.c.id)
+    )
+    if email:
+        query = query.where(T.users.c.email == email.strip().lower())
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+
+    def when(at: Any) -> str | None:
+        return aware(at).isoformat(timespec="minutes") if at else None
+
+    return [
+        {"id": i, "email": e, "created": when(c), "expires": when(x), "revoked": when(r)}
+        for i, e, c, x, r in rows
+    ]
+
+
+def revoke_token(engine: Engine, token_id: int) -> None:
+    """Revoke a token by its id (``posology token list``); it stops working at once."""
     with engine.begin() as conn:
         row = conn.execute(
-            select(T.users.c.id, T.users.c.password_hash).where(
-                T.users.c.email == email.strip().lower(), T.users.c.active.is_(True)
+            select(T.api_tokens.c.user_id, T.api_tokens.c.revoked_at).where(
+                T.api_tokens.c.id == token_id
             )
         ).first()
-        try:
-            if row is None or row[1] is None:
-                raise VerificationError("no password")
-            PasswordHasher().verify(row[1], password)
-        except VerificationError:
-            raise Unauthorized("wrong e-mail address or password") from None
+        if row is None:
+            raise NotFound(f"no token {token_id}; `posology token list` shows them")
+        if row[1] is None:
+            conn.execute(
+                update(T.api_tokens).where(T.api_tokens.c.id == token_id).values(revoked_at=now())
+            )
+        write_audit(conn, None, "token.revoke", "user", row[0], {"token_id": token_id})
+
+
+# Login limits: technical defences, not clinical numbers.
+LOGIN_WINDOW = timedelta(minutes=15)
+"""Failed logins older than this no longer count."""
+ACCOUNT_FAILURES = 5
+"""Failed logins in a row for one account (within the window) that lock it for the window."""
+ADDRESS_FAILURES = 30
+"""Failed logins from one network address (within the window) that lock the address."""
+PASSWORD_CHECKS_AT_ONCE = 2
+"""argon2 takes 64 MiB and ~0.1 s of a core per check: more at once only queues in memory."""
+PASSWORD_CHECK_WAIT = 5.0
+"""Seconds a login waits for a free password check before the answer is 503."""
+ATTEMPTS_KEPT = timedelta(days=1)
+_CHECKS = threading.BoundedSemaphore(PASSWORD_CHECKS_AT_ONCE)
+_DECOY: list[str] = []
+
+
+def _decoy_hash() -> str:
+    """A hash no password matches, checked for unknown e-mails so that they take as long."""
+    if not _DECOY:
+        from argon2 import PasswordHasher
+
+        _DECOY.append(PasswordHasher().hash(secrets.token_urlsafe(24)))
+    return _DECOY[0]
+
+
+def _password_matches(hashed: str | None, password: str) -> bool:
+    """argon2 verification, at most PASSWORD_CHECKS_AT_ONCE at a time, outside any
+    transaction (a check holds no database lock)."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    if not _CHECKS.acquire(timeout=PASSWORD_CHECK_WAIT):
+        raise Busy("too many logins at this moment; try again in a few seconds")
+    try:
+        PasswordHasher().verify(hashed or _decoy_hash(), password)
+        return hashed is not None
+    except (VerificationError, InvalidHashError):
+        return False
+    finally:
+        _CHECKS.release()
+
+
+def _login_email(email: str) -> str:
+    email = email.strip().lower()
+    if (
+        not email
+        or len(email) > 320
+        or any(ord(c) < 32 or 0xD800 <= ord(c) < 0xE000 for c in email)
+    ):
+        raise InputError("email", "must be an e-mail address")
+    return email
+
+
+def _locked_for(conn: Connection, email: str, address: str | None) -> int:
+    """Seconds until this account or address may try again (0: now)."""
+    since = now() - LOGIN_WINDOW
+    recent = conn.execute(
+        select(T.login_attempts.c.at, T.login_attempts.c.ok)
+        .where(T.login_attempts.c.email == email, T.login_attempts.c.at > since)
+        .order_by(T.login_attempts.c.at.desc())
+        .limit(ACCOUNT_FAILURES)
+    ).all()
+    waits = []
+    if len(recent) == ACCOUNT_FAILURES and not any(ok for _, ok in recent):
+        waits.append(aware(recent[-1][0]) + LOGIN_WINDOW - now())
+    if address:
+        failed = conn.execute(
+            select(T.login_attempts.c.at)
+            .where(
+                T.login_attempts.c.address == address,
+                T.login_attempts.c.at > since,
+                T.login_attempts.c.ok.is_(False),
+            )
+            .order_by(T.login_attempts.c.at.desc())
+            .limit(ADDRESS_FAILURES)
+        ).all()
+        if len(failed) == ADDRESS_FAILURES:
+            waits.append(aware(failed[-1][0]) + LOGIN_WINDOW - now())
+    return max((int(w.total_seconds()) + 1 for w in waits), default=0)
+
+
+def _attempt(conn: Connection, email: str, address: str | None, ok: bool) -> None:
+    conn.execute(insert(T.login_attempts).values(email=email, address=address, at=now(), ok=ok))
+
+
+def purge_expired(engine: Engine) -> None:
+    """Forget sessions that have expired and login attempts older than a day."""
+    with engine.begin() as conn:
+        conn.execute(delete(T.sessions).where(T.sessions.c.expires_at < now()))
+        conn.execute(delete(T.login_attempts).where(T.login_attempts.c.at < now() - ATTEMPTS_KEPT))
+
+
+def login(
+    engine: Engine, email: str, password: str, address: str | None = None
+) -> tuple[User, str, str]:
+    """Check a password; a new session token and its CSRF token.
+
+    An unknown e-mail takes as long as a wrong password and gets the same answer. Failed
+    logins are audited and counted: ACCOUNT_FAILURES in a row lock the account, and
+    ADDRESS_FAILURES lock the address, for LOGIN_WINDOW (429 with Retry-After). The password is
+    checked outside any transaction, so a login never holds the database's write lock.
+    """
+    email = _login_email(email)
+    address = address[:64] if address else None
+    with engine.connect() as conn:
+        wait = _locked_for(conn, email, address)
+        row = conn.execute(
+            select(T.users.c.id, T.users.c.password_hash, T.users.c.clinic_id).where(
+                T.users.c.email == email, T.users.c.active.is_(True)
+            )
+        ).first()
+    if wait:
+        raise TooManyAttempts(
+            f"too many failed logins; try again in {wait // 60 + 1} minutes", retry_after=wait
+        )
+    matched = _password_matches(row[1] if row else None, password)  # unknown: the decoy
+    if row is None or not matched:
+        with engine.begin() as conn:
+            _attempt(conn, email, address, False)
+            write_audit(
+                conn,
+                None,
+                "session.login-failed",
+                "user",
+                row[0] if row else None,
+                {"email": email, "address": address},
+                clinic_id=row[2] if row else None,
+            )
+        raise Unauthorized("wrong e-mail address or password")
+    session, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        _attempt(conn, email, address, True)
         user = _user_row(conn, T.users.c.id == row[0])
-        assert user is not None
-        session, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        if user is None:  # disabled in the moment since the password was checked
+            raise Unauthorized("wrong e-mail address or password")
         conn.execute(
             insert(T.sessions).values(
                 user_id=user.id,
@@ -173,7 +427,9 @@ def login(engine: Engine, email: str, password: str) -> tuple[User, str, str]:
                 expires_at=now() + SESSION_LIFETIME,
             )
         )
-        write_audit(conn, user, "session.login", "user", user.id, {})
+        write_audit(conn, user, "session.login", "user", user.id, {"address": address})
+    if secrets.randbelow(50) == 0:
+        purge_expired(engine)
     return user, session, csrf
 
 

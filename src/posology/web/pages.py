@@ -19,9 +19,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from ..api.auth import SESSION_COOKIE
-from ..errors import InputError, Unauthorized
+from ..errors import InputError, TooManyAttempts, Unauthorized
 from ..knowledge import Pack
 from ..knowledge.derived import treatment_fields
 from ..model.documents import SCHEDULE_TOLERANCE
@@ -306,10 +307,15 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
     async def login_form(request: Request) -> Response:
         form = await request.form()
         try:
-            _user, token, _csrf = accounts.login(
-                engine, str(form.get("email", "")), str(form.get("password", ""))
+            # the password check takes a tenth of a second of a core: off the event loop
+            _user, token, _csrf = await run_in_threadpool(
+                accounts.login,
+                engine,
+                str(form.get("email", "")),
+                str(form.get("password", "")),
+                request.client.host if request.client else None,
             )
-        except Unauthorized as exc:
+        except (Unauthorized, TooManyAttempts, InputError) as exc:
             return render(
                 "login.html",
                 status=401,

@@ -30,11 +30,12 @@ def routes(deps: Deps) -> APIRouter:
         openapi_extra=body("Login"),
         responses=answers(200, {"type": "object"}, 400, 401, 422),
     )
-    def login(document: Any = Body) -> JSONResponse:
+    def login(request: Request, document: Any = Body) -> JSONResponse:
         fields = fields_of(document, ("email", "password"), ("email", "password"))
         if not all(isinstance(fields[k], str) for k in ("email", "password")):
             raise InputError("email", "email and password must be strings")
-        user, session, csrf = accounts.login(engine, fields["email"], fields["password"])
+        address = request.client.host if request.client else None
+        user, session, csrf = accounts.login(engine, fields["email"], fields["password"], address)
         response = JSONResponse(
             {"email": user.email, "role": user.role, "clinic": user.clinic, "csrf_token": csrf}
         )
