@@ -112,3 +112,36 @@ def test_every_answer_carries_the_security_headers_and_patient_answers_are_not_k
         if path.startswith("/api/v1/patients"):
             assert answer.headers["cache-control"] == "no-store", path
     assert client.get("/api/v1/healthz").json() == {"status": "ok"}
+
+
+def test_the_api_viewer_is_served_from_the_package_with_no_inline_script(
+    client: TestClient,
+) -> None:
+    import re
+
+    page = client.get("/docs")
+    assert (
+        page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    )
+    sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/docs/assets/") for s in sources)
+    assert "<script>" not in page.text  # every script is a file of this server
+    for source in sources:
+        asset = client.get(source)
+        assert asset.status_code == 200 and len(asset.content) > 100, source
+    assert client.get("/docs/assets/../../etc/passwd").status_code == 404
+    assert client.get("/openapi.json").json()["info"]["title"] == "Posology"
+
+
+def test_the_api_viewer_and_document_can_require_a_login(
+    engine: object, monkeypatch: object
+) -> None:
+    import pytest as _pytest
+
+    from posology.server.app import create_app
+
+    assert isinstance(monkeypatch, _pytest.MonkeyPatch)
+    monkeypatch.setenv("POSOLOGY_API_DOCS", "login")
+    with TestClient(create_app(engine), base_url="https://testserver") as c:  # type: ignore[arg-type]
+        assert c.get("/docs").status_code == 401
+        assert c.get("/openapi.json").status_code == 401

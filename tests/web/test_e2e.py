@@ -193,3 +193,23 @@ def test_pages_fit_a_tablet(server: str, browser) -> None:  # type: ignore[no-un
     page.screenshot(path=str(SHOTS / "07-tablet-patients.png"), full_page=True)
     assert console_errors == []
     context.close()
+
+
+def test_the_api_viewer_works_offline_under_the_script_policy(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    outside: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "request",
+        lambda r: outside.append(r.url) if not r.url.startswith((server, "data:")) else None,
+    )
+    page.goto(server + "/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=15_000)
+    assert "Posology" in page.inner_text(".swagger-ui .info .title")
+    assert page.locator(".opblock-summary-path", has_text="/api/v1/check").count() >= 1
+    page.screenshot(path=str(SHOTS / "08-api-viewer.png"))
+    assert outside == [] and errors == []
+    context.close()

@@ -22,6 +22,7 @@ from ..api.routes import engine as engine_routes
 from ..api.routes.deps import Deps
 from ..api.schemas import COMPONENTS, answers, body, ref
 from ..knowledge import Pack, load_pack
+from . import api_docs
 from .headers import SecurityHeaders
 
 
@@ -44,10 +45,14 @@ def create_app(
         version="0.1.0",
         description="Checks and plans baclofen doses against cited label rules. It supports "
         "clinical judgement; it does not replace it.",
+        docs_url=None,  # served by api_docs from the package, not from a CDN
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.engine = engine
 
     error_answers.install(app)
+    api_docs.install(app, auth)
     deps = Deps(engine, pack, auth)
     for module in (engine_routes, session, patients, history, pump, plans, overrides, audit):
         app.include_router(module.routes(deps))

@@ -34,9 +34,6 @@ ALWAYS = (
     (b"x-frame-options", b"DENY"),
 )
 PRIVATE_PREFIXES = ("/api/v1/patients", "/patients")
-# The API viewer's page starts itself with an inline script: it gets no script policy (it
-# shows no patient data and posts nothing by itself).
-VIEWER_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 
 
 class SecurityHeaders:
@@ -51,7 +48,6 @@ class SecurityHeaders:
             return
         path = str(scope.get("path", ""))
         private = path.startswith(PRIVATE_PREFIXES)
-        always = ALWAYS[1:] if path in VIEWER_PATHS else ALWAYS
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -61,7 +57,7 @@ class SecurityHeaders:
                     if not (private and k.lower() == b"cache-control")
                 ]
                 present = {k.lower() for k, _ in headers}
-                headers += [(k, v) for k, v in always if k not in present]
+                headers += [(k, v) for k, v in ALWAYS if k not in present]
                 if private:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers

@@ -28,7 +28,7 @@ def routes(deps: Deps) -> APIRouter:
         "/api/v1/login",
         tags=["session"],
         openapi_extra=body("Login"),
-        responses=answers(200, {"type": "object"}, 400, 401, 422),
+        responses=answers(200, {"type": "object"}, 400, 401, 422, 429, 503),
     )
     def login(request: Request, document: Any = Body) -> JSONResponse:
         fields = fields_of(document, ("email", "password"), ("email", "password"))
