@@ -158,22 +158,33 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
     import uvicorn
 
-    from .server.app import create_app
+    from .server.app import create_app, settle_memory
+    from .server.workers import GRACEFUL_SECONDS
     from .store.db import open_engine
 
+    # the access log (method, path, status, time; never a query, header or body) on stderr
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.workers > 1:
         from .server.workers import serve
 
         create_app(open_engine())  # migrate once, before the workers start
         serve(args.host, args.port, args.workers)  # each worker builds its app from DATABASE_URL
         return EXIT_OK
-    from .server.app import settle_memory
-
     app = create_app(open_engine())
     settle_memory()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    print(f"Posology listening on http://{args.host}:{args.port}", flush=True)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+    )
     return EXIT_OK
 
 

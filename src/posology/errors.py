@@ -179,3 +179,7 @@ class Busy(PosologyError):
     def __init__(self, message: str, retry_after: int = 2) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class BodyTooSlow(PosologyError):
+    """408: the request body did not arrive in time."""

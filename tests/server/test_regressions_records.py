@@ -145,3 +145,25 @@ def test_the_api_viewer_and_document_can_require_a_login(
     with TestClient(create_app(engine), base_url="https://testserver") as c:  # type: ignore[arg-type]
         assert c.get("/docs").status_code == 401
         assert c.get("/openapi.json").status_code == 401
+
+
+def test_a_body_past_the_limit_is_refused_while_it_streams(
+    client: TestClient, accounts: Accounts
+) -> None:
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"patient": {"note": "'
+        for _ in range(200):
+            yield b"x" * 10_000  # 2 MB, sent without a Content-Length
+        yield b'"}}'
+
+    streamed = client.post(
+        "/api/v1/check", headers={**accounts.clinician, "Content-Type": "application/json"},
+        content=chunks(),
+    )  # fmt: skip
+    assert streamed.status_code == 413
+    declared = client.post(
+        "/api/v1/check",
+        headers={**accounts.clinician, "Content-Length": "9" * 30},
+        content=b"{}",
+    )
+    assert declared.status_code in (400, 413)

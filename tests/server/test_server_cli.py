@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -170,3 +171,86 @@ def test_accounts_are_made_with_a_password_and_disabled_or_revoked_at_once(
             pass
     assert "a@west.example\tWest\tnurse\tdisabled" in run("user", "list", env=env).stdout
     live.dispose()
+
+
+def _serve(env: dict[str, str], *extra: str) -> tuple[subprocess.Popen[str], int]:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "posology.cli", "serve", "--port", str(port), *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert f"listening on http://127.0.0.1:{port}" in line, line
+    return process, port
+
+
+def _ready(port: int) -> None:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("the server did not answer")
+
+
+def test_the_server_says_where_it_listens_logs_no_secrets_and_stops_on_sigterm(
+    tmp_path: Path,
+    engine,  # type: ignore[no-untyped-def]
+) -> None:
+    import signal
+    import time
+    import urllib.request
+
+    env = {**os.environ, "DATABASE_URL": POSTGRES or f"sqlite:///{tmp_path / 'serve.db'}"}
+    process, port = _serve(env)
+    _ready(port)
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/patients?q=Ada+Lovelace",
+        headers={"Authorization": "Bearer pos_secret_token_value"},
+    )
+    with contextlib.suppress(OSError):  # 401: the point is what the log says
+        urllib.request.urlopen(request, timeout=5)
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=15)
+    assert time.monotonic() - started < 10
+    assert "GET /api/v1/patients 401" in err
+    assert "pos_secret_token_value" not in err and "Lovelace" not in err
+
+
+def test_with_several_workers_no_other_process_can_share_the_port(
+    tmp_path: Path,
+    engine,  # type: ignore[no-untyped-def]
+) -> None:
+    import signal
+    import socket
+
+    env = {**os.environ, "DATABASE_URL": POSTGRES or f"sqlite:///{tmp_path / 'serve.db'}"}
+    process, port = _serve(env, "--workers", "2")
+    try:
+        _ready(port)
+        intruder = socket.socket()
+        intruder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            intruder.bind(("127.0.0.1", port))
+            raise AssertionError("another process could bind the server's port")
+        except OSError:
+            pass
+        finally:
+            intruder.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import (
     BadJson,
     BodyTooLarge,
+    BodyTooSlow,
     Busy,
     Conflict,
     Duplicate,
@@ -43,6 +44,7 @@ def install(app: FastAPI) -> None:
     table: list[tuple[type[Exception], Callable[[Any], JSONResponse]]] = [
         (BadJson, lambda e: error(400, e.field, f"the body is {e}" if not e.field else str(e))),
         (BodyTooLarge, lambda e: error(413, "", f"the body is larger than {MAX_BODY} bytes")),
+        (BodyTooSlow, lambda e: error(408, "", str(e))),
         (
             NeedsOverride,
             lambda e: error(422, e.field, str(e), findings=[finding_of(f) for f in e.findings]),

@@ -3,6 +3,7 @@ Idempotency-Key, and the small values route bodies share (identity, flags, corre
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ from fastapi import Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
-from ..errors import BadJson, BodyTooLarge, InputError, PreconditionRequired
+from ..errors import BadJson, BodyTooLarge, BodyTooSlow, InputError, PreconditionRequired
 from ..model.documents import load_json
 from ..services import accounts
 from ..services import history as event_history
@@ -35,11 +36,34 @@ def finding_of(f: Any) -> dict[str, Any]:
     return finding_json(f)
 
 
+BODY_SECONDS = 30.0
+"""A body must arrive within this time: a client that sends a few bytes a minute does not hold
+a connection and its memory for ever (408)."""
+
+
 async def json_body(request: Request) -> Any:
-    """The request body as JSON (exact decimals); 400 when it is not JSON, 413 when too large."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
+    """The request body as JSON (exact decimals); 400 when it is not JSON, 413 when larger than
+    MAX_BODY (refused from its declared length, or as soon as the stream passes it, never read
+    whole first), 408 when it does not arrive within BODY_SECONDS."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and (len(declared) > 12 or int(declared) > MAX_BODY):
         raise BodyTooLarge()
+    chunks: list[bytes] = []
+    size = 0
+
+    async def read() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise BodyTooLarge()
+            chunks.append(chunk)
+
+    try:
+        await asyncio.wait_for(read(), BODY_SECONDS)
+    except TimeoutError:
+        raise BodyTooSlow(f"the body did not arrive within {BODY_SECONDS:.0f} s") from None
+    raw = b"".join(chunks)
     try:
         return load_json(raw)
     except InputError as exc:

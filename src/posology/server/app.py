@@ -23,6 +23,7 @@ from ..api.routes.deps import Deps
 from ..api.schemas import COMPONENTS, answers, body, ref
 from ..knowledge import Pack, load_pack
 from . import api_docs
+from .access_log import AccessLog
 from .headers import SecurityHeaders
 
 
@@ -97,7 +98,8 @@ def create_app(
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.add_middleware(SecurityHeaders)  # outermost: every answer, errors included
+    app.add_middleware(SecurityHeaders)  # every answer, errors included
+    app.add_middleware(AccessLog)  # outermost: times the whole answer
     return app
 
 

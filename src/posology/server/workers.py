@@ -1,56 +1,32 @@
-"""Several server processes on one port, each with its own listening socket (SO_REUSEPORT).
+"""Several server processes on one port.
 
-With one shared socket the first worker to wake takes most keep-alive connections and the load
-stays lopsided; with a socket per worker the kernel spreads new connections across them.
+The port is bound once, by the supervising process, without ``SO_REUSEPORT``, and the listening
+socket is handed to each worker (uvicorn's own supervisor does this). A socket per worker with
+``SO_REUSEPORT`` would spread connections more evenly, but it lets any other process of the
+same user bind the same port and receive logins: the socket must belong to the server alone.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import signal
-import socket
-from types import FrameType
+import os
 
-
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    return sock
-
-
-def _worker(host: str, port: int) -> None:
-    import uvicorn
-
-    from .app import app_from_environment
-
-    sock = _listen(host, port)
-    config = uvicorn.Config(app_from_environment(), log_level="warning", access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+GRACEFUL_SECONDS = 5
+"""After SIGTERM, requests under way get this long to finish; then the server stops."""
 
 
 def serve(host: str, port: int, workers: int) -> None:
-    """Run ``workers`` processes until this one is told to stop (SIGINT or SIGTERM)."""
-    import os
+    """Run ``workers`` processes until told to stop (SIGINT or SIGTERM)."""
+    import uvicorn
 
-    os.environ["POSOLOGY_WORKERS"] = str(
-        workers
-    )  # the workers share replay memory through the database
-    context = multiprocessing.get_context("spawn")
-    processes = [
-        context.Process(target=_worker, args=(host, port), daemon=True) for _ in range(workers)
-    ]
-    for process in processes:
-        process.start()
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        for process in processes:
-            process.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for process in processes:
-        process.join()
+    os.environ["POSOLOGY_WORKERS"] = str(workers)  # replay memory is shared through the database
+    print(f"Posology listening on http://{host}:{port} ({workers} workers)", flush=True)
+    uvicorn.run(
+        "posology.server.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+    )

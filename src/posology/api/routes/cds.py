@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from ...services import cds_feedback as cds_records
 from ..requests import (
@@ -66,17 +67,20 @@ def routes(deps: Deps, verifier: Any) -> APIRouter:
 
     @router.post("/cds-services/{service_id}", tags=["cds-hooks"], responses=cds_answers)
     async def cds_call(service_id: str, request: Request) -> JSONResponse:
-        claims = authorised(request)
+        # the token check (a replay look-up) and the judging run in worker threads, off the
+        # event loop, so one EHR's long history never holds up another's call
+        claims = await run_in_threadpool(authorised, request)
         if isinstance(claims, JSONResponse):
             return claims
         try:
-            return JSONResponse(answer(service_id, await json_body(request), pack))
+            document = await json_body(request)
+            return JSONResponse(await run_in_threadpool(answer, service_id, document, pack))
         except CdsError as exc:
             return JSONResponse(exc.outcome, status_code=exc.status)
 
     @router.post("/cds-services/{service_id}/feedback", tags=["cds-hooks"], responses=cds_answers)
     async def cds_feedback(service_id: str, request: Request) -> JSONResponse:
-        claims = authorised(request)
+        claims = await run_in_threadpool(authorised, request)
         if isinstance(claims, JSONResponse):
             return claims
         if service_id not in SERVICES:
