@@ -167,3 +167,25 @@ def test_a_body_past_the_limit_is_refused_while_it_streams(
         content=b"{}",
     )
     assert declared.status_code in (400, 413)
+
+
+def test_an_admin_runs_accounts_and_reads_the_audit_trail_but_not_records(
+    client: TestClient, accounts: Accounts
+) -> None:
+    pid = client.post(
+        "/api/v1/patients",
+        headers=accounts.clinician,
+        json={"label": "I.J.", "patient": {"age_years": 50, "diagnosis": "stroke"}},
+    ).json()["id"]
+    for path in (
+        "/api/v1/patients",
+        f"/api/v1/patients/{pid}",
+        f"/api/v1/patients/{pid}/events",
+        f"/api/v1/patients/{pid}/pump-status",
+        "/api/v1/worklist",
+    ):
+        answer = client.get(path, headers=accounts.admin)
+        assert answer.status_code == 403, path
+        assert "admin" in answer.json()["error"]["message"], path
+    assert client.get("/api/v1/audit", headers=accounts.admin).status_code == 200
+    assert client.get(f"/api/v1/patients/{pid}", headers=accounts.pharmacist).status_code == 200

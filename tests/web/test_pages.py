@@ -146,3 +146,48 @@ def test_the_profile_table_shows_codes_as_words_and_units_with_their_fields(
     cells = re.sub(r"<[^>]+>", " ", table.group(1))
     assert "spinal cord injury" in cells and "renal impairment" in cells
     assert "spinal-cord-injury" not in cells and "weight (kg)" in cells
+
+
+def test_an_admin_is_told_in_a_page_that_records_are_not_for_the_role(pages: TestClient) -> None:
+    from posology.services import accounts
+    from tests.web.conftest import PASSWORD
+
+    engine = pages.app.state.engine  # type: ignore[attr-defined]
+    accounts.add_user(engine, "admin@north.example", "North", "admin", PASSWORD)
+    login = pages.post(
+        "/login",
+        data={"email": "admin@north.example", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert login.status_code == 303
+    page = pages.get("/worklist")
+    assert page.status_code == 403 and "text/html" in page.headers["content-type"]
+    assert "not for your role" in page.text and "audit trail" in page.text
+
+
+def test_opening_a_patient_and_downloading_a_plan_are_in_the_audit_trail(
+    logged_in: TestClient,
+) -> None:
+    from sqlalchemy import select
+
+    from posology.store import tables as T
+
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', logged_in.get("/patients").text)
+    assert csrf is not None
+    pid = logged_in.post(
+        "/api/v1/patients",
+        headers={"X-CSRF-Token": csrf.group(1)},
+        json={"patient": {"age_years": 50, "diagnosis": "stroke", "sex": "male"}, "label": "O.P."},
+    ).json()["id"]
+    assert logged_in.get(f"/patients/{pid}").status_code == 200
+    query = "goal=oral-titration&target_daily_dose=30+mg&start=2026-12-01T08%3A00"
+    assert logged_in.get(f"/patients/{pid}/plan.csv?{query}").status_code == 200
+    engine = logged_in.app.state.engine  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        actions = [
+            r[0]
+            for r in conn.execute(
+                select(T.audit.c.action).where(T.audit.c.entity_id == pid).order_by(T.audit.c.id)
+            )
+        ]
+    assert "page.patient" in actions and "export.plan-csv" in actions

@@ -29,6 +29,7 @@ from ..store.values import aware, now
 from .audit_trail import write_audit
 
 ROLES = ("prescriber", "nurse", "pharmacist", "admin")
+CLINICAL_ROLES = ("prescriber", "nurse", "pharmacist")
 
 
 # today's roles of older databases and scripts, mapped onto the clinic's roles (migration 0005)
@@ -50,6 +51,11 @@ class User:
     def require(self, *roles: str) -> None:
         if self.role not in roles:
             raise Forbidden(f"the {self.role} role may not do this (needs {' or '.join(roles)})")
+
+    def require_clinical(self) -> None:
+        """Patient records are read by the clinic's clinical roles; an admin runs accounts and
+        reads the audit trail, not records (give a second, clinical account where needed)."""
+        self.require(*CLINICAL_ROLES)
 
 
 def _hash(secret: str) -> str:

@@ -82,3 +82,12 @@ def audit_csv(engine: Engine, user: User) -> str:
             ]
         )
     return out.getvalue()
+
+
+def record_read(
+    engine: Engine, user: User, action: str, patient_id: int, detail: dict[str, Any] | None = None
+) -> None:
+    """A read or an export of a patient's data (a page, a PDF, CSV or calendar file), in the
+    audit trail, in a short transaction of its own after the patient was found."""
+    with engine.begin() as conn:
+        write_audit(conn, user, action, "patient", patient_id, detail or {})

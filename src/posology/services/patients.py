@@ -94,6 +94,9 @@ def _patient_out(row: Any) -> dict[str, Any]:
 
 
 def patient_row(conn: Connection, user: User, patient_id: int, lock: bool = False) -> Any:
+    """The patient's row, for a clinical user of its clinic (another clinic's patient is "not
+    found", exactly like one that does not exist)."""
+    user.require_clinical()
     query = select(T.patients).where(
         T.patients.c.id == patient_id, T.patients.c.clinic_id == user.clinic_id
     )
@@ -169,6 +172,7 @@ def create_patient(
 def list_patients(engine: Engine, user: User, q: str | None = None) -> list[dict[str, Any]]:
     """The clinic's patients; with ``q``, those whose name or record number contains it
     (ignoring case) or whose birth date is it."""
+    user.require_clinical()
     where = [T.patients.c.clinic_id == user.clinic_id]
     text = (q or "").strip().lower()
     if text:

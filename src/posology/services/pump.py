@@ -119,6 +119,7 @@ def worklist(
 ) -> dict[str, Any]:
     """``GET /api/v1/worklist``: the clinic's pump patients, most urgent first, then by the date
     the refill is due; and the planned steps due today or overdue."""
+    user.require_clinical()
     zone = clinic_zone(engine, user)
     _use_pack(pack)
     rows_out: list[tuple[PumpStatus, dict[str, Any]]] = []

@@ -268,6 +268,7 @@ def add_handout_route(
     for the patient of the record, signed by the user who prints it, dated in the clinic."""
     from ..errors import InputError
     from ..planning.request import GOALS
+    from ..services import audit_trail
     from ..services import clinic as clinic_settings
     from ..services import patients as patient_records
     from ..services import plans as plan_records
@@ -282,6 +283,7 @@ def add_handout_route(
         user = current[0]
         params = request.query_params
         record = patient_records.get_patient(engine, user, patient_id)
+        audit_trail.record_read(engine, user, "export.handout-pdf", patient_id)
         goal = goal_from_form(params)  # the plan page's own reading of its form
         try:
             parsed, result = plan_records.plan_preview(

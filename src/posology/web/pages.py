@@ -16,13 +16,13 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from ..api.auth import SESSION_COOKIE
-from ..errors import InputError, TooManyAttempts, Unauthorized
+from ..errors import Forbidden, InputError, TooManyAttempts, Unauthorized
 from ..knowledge import Pack
 from ..knowledge.derived import treatment_fields
 from ..model.documents import SCHEDULE_TOLERANCE
@@ -30,7 +30,7 @@ from ..model.events import EVENT_KINDS, Event, ItInfusion
 from ..model.patient import CONDITIONS, DIAGNOSES, MEDICATIONS, ORIGINS, SETTINGS, SEXES
 from ..planning.request import _GOAL_FIELDS, GOALS
 from ..serialize import DISCLAIMER
-from ..services import accounts
+from ..services import accounts, audit_trail
 from ..services import clinic as clinic_settings
 from ..services import history as event_history
 from ..services import patients as patient_records
@@ -292,6 +292,21 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
             target += "?next=" + quote(here, safe="")
         return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
 
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        """A page the user's role may not open: said in a page, not in JSON (the API keeps
+        its JSON error)."""
+        if request.url.path.startswith(("/api/", "/cds-services")):
+            return JSONResponse({"error": {"field": "", "message": str(exc)}}, status_code=403)
+        current = session(request)
+        return render(
+            "forbidden.html",
+            status=403,
+            user=current[0] if current else None,
+            csrf=current[1] if current else "",
+            message=str(exc),
+        )
+
     # the pharmacist's pages (web/pharmacist.py), before the pages' own downloads
     add_pharmacist_pages(app, engine, pack, env, render, session, to_login)
 
@@ -420,6 +435,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
         from ..model import parse_event
 
         record = patient_records.get_patient(engine, current[0], patient_id)
+        audit_trail.record_read(engine, current[0], "page.patient", patient_id)
         events = event_history.list_events(engine, current[0], patient_id)
         zone = clinic_zone(engine, current[0])
         by_id = {e["id"]: e for e in events}
@@ -506,6 +522,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
         from .charts import daily_dose_staircase, rate_profile, reservoir_curve
 
         record = patient_records.get_patient(engine, current[0], patient_id)
+        audit_trail.record_read(engine, current[0], "page.plan", patient_id)
         try:
             parsed, result, goal, start = plan_for(request, current[0], patient_id)
         except InputError as exc:
@@ -562,6 +579,7 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
             return Response("unknown format; use pdf, ics or csv", status_code=404)
         try:
             _parsed, result, goal, _start = plan_for(request, current[0], patient_id)
+            audit_trail.record_read(engine, current[0], f"export.plan-{fmt}", patient_id)
         except InputError as exc:
             return Response(f"{exc.field}: {exc.message}", status_code=422)
         if not result.made:
