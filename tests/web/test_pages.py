@@ -149,8 +149,9 @@ def test_the_profile_table_shows_codes_as_words_and_units_with_their_fields(
 
 
 def test_an_admin_is_told_in_a_page_that_records_are_not_for_the_role(pages: TestClient) -> None:
-    from posology.services import accounts
     from tests.web.conftest import PASSWORD
+
+    from posology.services import accounts
 
     engine = pages.app.state.engine  # type: ignore[attr-defined]
     accounts.add_user(engine, "admin@north.example", "North", "admin", PASSWORD)
