@@ -183,3 +183,7 @@ class Busy(PosologyError):
 
 class BodyTooSlow(PosologyError):
     """408: the request body did not arrive in time."""
+
+
+class HistoryTooLong(InputError):
+    """413: a document carries more events than one request may (``MAX_HISTORY``)."""

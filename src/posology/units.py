@@ -406,15 +406,42 @@ def _exact_decimal(value: Fraction) -> str:
 _NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")
 
 
+MAX_DIGITS = 30
+"""Significant digits a number may have: no dose, volume or weight needs more, and an exact
+fraction of a longer one costs time for nothing."""
+MAX_EXPONENT = 30
+"""The largest power of ten a number may reach either way (1e-30 to 1e30). Without a bound,
+``1e10000000`` would be expanded into a ten-million-digit integer before any check."""
+
+
+def exact_number(value: Decimal | int) -> Fraction:
+    """A number as an exact fraction, if it is one a clinical document can hold; raises
+    ``ValueError`` (cheaply, before any expansion) for more digits or a larger exponent."""
+    if isinstance(value, int):
+        if value.bit_length() > 4 * MAX_DIGITS:  # also bounds a JSON integer kept as Decimal
+            raise ValueError("too many digits")
+        return Fraction(value)
+    if not value.is_finite():
+        raise ValueError("not a finite number")
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    if len(digits) > MAX_DIGITS or abs(exponent) > MAX_EXPONENT + MAX_DIGITS:
+        raise ValueError("too many digits")
+    if value and abs(value.adjusted()) > MAX_EXPONENT:
+        raise ValueError("out of range")
+    return Fraction(value)
+
+
 def parse_decimal(text: str) -> Fraction:
-    """Read a decimal number exactly; raises ``ValueError`` for anything else."""
+    """Read a decimal number exactly; raises ``ValueError`` for anything else (including more
+    than MAX_DIGITS digits or an exponent past MAX_EXPONENT)."""
+    if len(text) > 4 * MAX_DIGITS:
+        raise ValueError("too long")
     try:
         d = Decimal(text)
     except InvalidOperation:
         raise ValueError(text) from None
-    if not d.is_finite():
-        raise ValueError(text)
-    return Fraction(d)
+    return exact_number(d)
 
 
 def parse_quantity(
@@ -478,7 +505,14 @@ def _parse(
             field,
             f"{text!r} is a {kind_name(u.dim)}, but a {due} is due here; write e.g. {example}",
         )
-    value = parse_decimal(number_text)
+    try:
+        value = parse_decimal(number_text)
+    except ValueError:
+        raise UnitError(
+            field,
+            f"{text[:40]!r} is not an amount of a usable size (at most {MAX_DIGITS} digits, "
+            f"between 1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT}); write e.g. {example}",
+        ) from None
     if value < 0:
         raise UnitError(field, f"{text!r} is negative; a positive amount is due")
     if value == 0 and not allow_zero:

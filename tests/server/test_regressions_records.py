@@ -189,3 +189,38 @@ def test_an_admin_runs_accounts_and_reads_the_audit_trail_but_not_records(
         assert "admin" in answer.json()["error"]["message"], path
     assert client.get("/api/v1/audit", headers=accounts.admin).status_code == 200
     assert client.get(f"/api/v1/patients/{pid}", headers=accounts.pharmacist).status_code == 200
+
+
+def test_a_history_too_long_for_one_request_is_refused_at_once_and_health_answers(
+    client: TestClient, accounts: Accounts
+) -> None:
+    import json
+    import threading
+    import time
+
+    event = {"at": "2026-01-01T08:00", "kind": "review", "note": "r"}
+    events = [{**event, "at": f"2026-01-01T{h:02d}:{m:02d}"} for h in range(24) for m in range(60)]
+    body = {
+        "patient": {"age_years": 50, "diagnosis": "stroke"},
+        "history": (events * 12)[:16_000],
+        "proposal": {**event, "at": "2026-12-01T08:00"},
+    }
+    raw = json.dumps(body).encode()
+    health: list[int] = []
+
+    def poll() -> None:
+        for _ in range(5):
+            health.append(client.get("/healthz").status_code)
+
+    poller = threading.Thread(target=poll)
+    started = time.perf_counter()
+    poller.start()
+    answer = client.post(
+        "/api/v1/check", headers={**accounts.clinician, "Content-Type": "application/json"},
+        content=raw,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    poller.join()
+    assert answer.status_code == 413 and answer.json()["error"]["field"] == "history"
+    assert elapsed < 2.0  # was 21 s; the figure itself is measured in bench/
+    assert health == [200] * 5

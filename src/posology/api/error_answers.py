@@ -20,6 +20,7 @@ from ..errors import (
     Conflict,
     Duplicate,
     Forbidden,
+    HistoryTooLong,
     InputError,
     KeyReused,
     NeedsOverride,
@@ -45,6 +46,7 @@ def install(app: FastAPI) -> None:
         (BadJson, lambda e: error(400, e.field, f"the body is {e}" if not e.field else str(e))),
         (BodyTooLarge, lambda e: error(413, "", f"the body is larger than {MAX_BODY} bytes")),
         (BodyTooSlow, lambda e: error(408, "", str(e))),
+        (HistoryTooLong, lambda e: error(413, e.field, e.message)),
         (
             NeedsOverride,
             lambda e: error(422, e.field, str(e), findings=[finding_of(f) for f in e.findings]),

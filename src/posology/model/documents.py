@@ -16,7 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from ..errors import InputError
+from ..errors import HistoryTooLong, InputError
 from ..units import CONCENTRATION, MASS, MASS_RATE, Quantity
 from . import fields as F
 from .events import (
@@ -97,6 +97,49 @@ def _find_repeated(value: Any, path: str) -> tuple[str, str] | None:
 _BOM = "\ufeff"
 
 
+MAX_HISTORY = 5_000
+"""Events one CASE or REQUEST document may carry (counted before any is read). Decades of a
+pump clinic's refills fit many times over; a larger body is a mistake or an attack."""
+MAX_DEPTH = 32
+"""Levels of nesting a document may have (a CASE needs five): deeper bodies are refused
+before any reader walks them."""
+
+
+def _check_shape(data: Any, surrogates: bool) -> None:
+    """Refuse nesting past MAX_DEPTH and, when the text escaped any, a lone surrogate in a key
+    or a string (no database or UTF-8 file can hold one). Iterative: no recursion to exhaust."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InputError(path, f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if surrogates and _lone_surrogate(key):
+                    raise InputError(path, "a key holds a lone surrogate (\\ud800-\\udfff)")
+                stack.append((item, F.join(path, key), depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif surrogates and isinstance(value, str) and _lone_surrogate(value):
+            raise InputError(
+                path, "holds a lone surrogate (\\ud800-\\udfff), which is no character; remove it"
+            )
+
+
+def _lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _integer(text: str) -> int | Decimal:
+    """A JSON integer; a very long one is kept as a Decimal (Python refuses to convert more than
+    4,300 digits), for the field's reader to refuse by name."""
+    return int(text) if len(text) <= 40 else Decimal(text)
+
+
 def load_json(text: str | bytes) -> Any:
     """Parse JSON keeping decimals exact and refusing NaN, Infinity, NUL characters and a key
     given twice in one object.
@@ -119,7 +162,11 @@ def load_json(text: str | bytes) -> Any:
 
     try:
         data = json.loads(
-            text, parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=pairs
+            text,
+            parse_float=Decimal,
+            parse_int=_integer,
+            parse_constant=_reject_constant,
+            object_pairs_hook=pairs,
         )
     except json.JSONDecodeError as exc:
         raise InputError(
@@ -127,6 +174,10 @@ def load_json(text: str | bytes) -> Any:
         ) from None
     except UnicodeDecodeError:
         raise InputError("", "not valid UTF-8 text; save the file as UTF-8 JSON") from None
+    except RecursionError:
+        raise InputError("", f"nested more than {MAX_DEPTH} levels deep") from None
+    escaped = b"\\ud" in text.lower() if isinstance(text, bytes) else "\\ud" in text.lower()
+    _check_shape(data, surrogates=escaped)
     found = _find_repeated(data, "") if marked else None
     if found is not None:
         path, key = found
@@ -644,6 +695,12 @@ def parse_case(data: object) -> Case:
     raw_history = [] if obj.get("history") is None else obj["history"]
     if not isinstance(raw_history, list):
         raise InputError("history", "must be a list of events")
+    if len(raw_history) > MAX_HISTORY:
+        raise HistoryTooLong(
+            "history",
+            f"holds {len(raw_history)} events; one request may carry at most {MAX_HISTORY} "
+            "(store the patient and check against the stored history instead)",
+        )
     events = [(f"history[{i}]", parse_event(e, f"history[{i}]")) for i, e in enumerate(raw_history)]
     proposal = parse_event(obj["proposal"], "proposal")
     history = sort_history(events)

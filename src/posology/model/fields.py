@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import InputError
-from ..units import Dimension, Quantity, parse_quantity
+from ..units import Dimension, Quantity, exact_number, parse_quantity
 
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -70,7 +70,10 @@ def number(value: object, path: str, *, low: Fraction, high: Fraction, what: str
         value = Decimal(repr(value))
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise InputError(path, f"must be a number ({what})")
-    number = Fraction(value)
+    try:
+        number = exact_number(value)
+    except ValueError:
+        raise InputError(path, f"is not a number of a usable size; {what}") from None
     if not low < number <= high:
         raise InputError(path, f"{value} is out of range; {what}")
     return number
@@ -85,7 +88,10 @@ def whole(value: object, path: str, low: int, high: int) -> int:
     if (isinstance(value, Decimal) and value.is_finite()) or (
         isinstance(value, int) and not isinstance(value, bool)
     ):
-        exact = Fraction(value)
+        try:
+            exact = exact_number(value)
+        except ValueError:
+            exact = None
     if exact is None or exact.denominator != 1 or not low <= exact <= high:
         raise InputError(path, f"must be a whole number from {low} to {high}")
     return int(exact)
@@ -109,7 +115,7 @@ def amount(
 
 @lru_cache(maxsize=2048)
 def _cached_amount(raw: int | Decimal, high: Fraction, unit: str) -> Quantity:
-    value = Fraction(raw)
+    value = exact_number(raw)
     if not 0 < value <= high:
         raise ValueError(raw)
     return Quantity.of(value, unit)

@@ -8,9 +8,16 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from ..errors import InputError
+from ..errors import HistoryTooLong, InputError
 from ..model import fields as F
-from ..model.documents import check_born, load_json, parse_event, parse_patient, sort_history
+from ..model.documents import (
+    MAX_HISTORY,
+    check_born,
+    load_json,
+    parse_event,
+    parse_patient,
+    sort_history,
+)
 from ..model.events import Event
 from ..model.patient import Patient
 from ..units import CONCENTRATION, MASS, MASS_RATE, Quantity, per_day
@@ -136,6 +143,12 @@ def parse_request(data: object) -> PlanRequest:
     raw_history = [] if obj.get("history") is None else obj["history"]
     if not isinstance(raw_history, list):
         raise InputError("history", "must be a list of events")
+    if len(raw_history) > MAX_HISTORY:
+        raise HistoryTooLong(
+            "history",
+            f"holds {len(raw_history)} events; one request may carry at most {MAX_HISTORY} "
+            "(store the patient and check against the stored history instead)",
+        )
     events = [(f"history[{i}]", parse_event(e, f"history[{i}]")) for i, e in enumerate(raw_history)]
     history = sort_history(events)
     start = F.instant(obj["start"], "start")

@@ -25,6 +25,7 @@ from ..errors import (
     Unauthorized,
 )
 from ..store import tables as T
+from ..store.db import writing
 from ..store.values import aware, now
 from .audit_trail import write_audit
 
@@ -86,7 +87,7 @@ def add_user(
     if not clinic.strip():
         raise InputError("clinic", "must be a clinic name")
     hashed = None if password is None else _new_hash(password)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         clinic_id = conn.execute(select(T.clinics.c.id).where(T.clinics.c.name == clinic)).scalar()
         if clinic_id is None and not create_clinic:
             known = conn.execute(select(T.clinics.c.name).order_by(T.clinics.c.name)).scalars()
@@ -150,7 +151,7 @@ def create_token(engine: Engine, email: str, days: int | None = None) -> str:
         raise InputError("days", f"must be a whole number of days from 1 to {MAX_TOKEN_DAYS}")
     token = "pos_" + secrets.token_urlsafe(32)
     expires = now() + timedelta(days=days) if days else None
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         user = _user_row(conn, T.users.c.email == email.strip().lower())
         if user is None:
             raise NotFound(f"no active account for {email}")
@@ -185,7 +186,7 @@ def user_for_token(engine: Engine, token: str) -> User:
 def set_password(engine: Engine, email: str, password: str) -> None:
     """Set an account's password; its open sessions end (a changed password logs out)."""
     hashed = _new_hash(password)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         user = _user_row(conn, T.users.c.email == email.strip().lower())
         if user is None:
             raise NotFound(f"no active account for {email}")
@@ -224,7 +225,7 @@ def list_users(engine: Engine) -> list[dict[str, Any]]:
 def disable_user(engine: Engine, email: str) -> None:
     """Disable an account at once: its tokens are revoked and its sessions end, in every
     worker (each request looks its token up)."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         user = _user_row(conn, T.users.c.email == email.strip().lower())
         if user is None:
             raise NotFound(f"no active account for {email}")
@@ -274,7 +275,7 @@ def list_tokens(engine: Engine, email: str | None = None) -> list[dict[str, Any]
 
 def revoke_token(engine: Engine, token_id: int) -> None:
     """Revoke a token by its id (``posology token list``); it stops working at once."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         row = conn.execute(
             select(T.api_tokens.c.user_id, T.api_tokens.c.revoked_at).where(
                 T.api_tokens.c.id == token_id
@@ -376,7 +377,7 @@ def _attempt(conn: Connection, email: str, address: str | None, ok: bool) -> Non
 
 def purge_expired(engine: Engine) -> None:
     """Forget sessions that have expired and login attempts older than a day."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(delete(T.sessions).where(T.sessions.c.expires_at < now()))
         conn.execute(delete(T.login_attempts).where(T.login_attempts.c.at < now() - ATTEMPTS_KEPT))
 
@@ -406,7 +407,7 @@ def login(
         )
     matched = _password_matches(row[1] if row else None, password)  # unknown: the decoy
     if row is None or not matched:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             _attempt(conn, email, address, False)
             write_audit(
                 conn,
@@ -419,7 +420,7 @@ def login(
             )
         raise Unauthorized("wrong e-mail address or password")
     session, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         _attempt(conn, email, address, True)
         user = _user_row(conn, T.users.c.id == row[0])
         if user is None:  # disabled in the moment since the password was checked
@@ -453,7 +454,7 @@ def user_for_session(engine: Engine, session: str) -> tuple[User, str]:
 
 
 def logout(engine: Engine, session: str) -> None:
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(
             update(T.sessions)
             .where(T.sessions.c.session_hash == _hash(session))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, insert, select
 
 from ..store import tables as T
+from ..store.db import writing
 from ..store.values import aware, now, plain_json
 
 if TYPE_CHECKING:
@@ -89,5 +90,5 @@ def record_read(
 ) -> None:
     """A read or an export of a patient's data (a page, a PDF, CSV or calendar file), in the
     audit trail, in a short transaction of its own after the patient was found."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         write_audit(conn, user, action, "patient", patient_id, detail or {})

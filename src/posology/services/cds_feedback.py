@@ -10,6 +10,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..store import tables as T
+from ..store.db import writing
 from ..store.values import now, plain_json
 from .audit_trail import write_audit
 
@@ -19,14 +20,14 @@ def remember_jti(engine: Engine, jti: str, expires: float) -> bool:
     saw it. Expired ids are cleared as new ones arrive."""
     when = datetime.fromtimestamp(expires, UTC)
     try:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             if conn.dialect.name == "postgresql":  # bookkeeping: no need to wait for the disk
                 conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             conn.execute(insert(T.cds_jti).values(jti=jti[:200], expires_at=when))
     except IntegrityError:
         return False
     if int(expires) % 97 == 0:  # now and then, forget ids whose tokens have expired anyway
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             conn.execute(T.cds_jti.delete().where(T.cds_jti.c.expires_at < now()))
     return True
 
@@ -39,7 +40,7 @@ def record_cds_feedback(
     import json
 
     added = 0
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         stored = {
             json.dumps(d, sort_keys=True)
             for d in conn.execute(

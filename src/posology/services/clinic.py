@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from ..errors import InputError, NotFound
 from ..store import tables as T
+from ..store.db import writing
 from ..zones import local, zone_named
 from .accounts import User
 from .audit_trail import write_audit
@@ -28,7 +29,7 @@ def set_clinic_contact(engine: Engine, clinic: str, contact: str) -> None:
     contact = contact.strip()
     if not contact or len(contact) > 300:
         raise InputError("contact", "must be a short non-empty text, e.g. a phone number")
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         done = conn.execute(
             update(T.clinics).where(T.clinics.c.name == clinic).values(contact=contact)
         )
@@ -44,7 +45,7 @@ def set_clinic_policy(engine: Engine, clinic: str, policy: str) -> None:
     (``co-sign``, the default) or the prescriber alone (``single-signer``); audited."""
     if policy not in POLICIES:
         raise InputError("policy", f"must be one of {', '.join(POLICIES)}")
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         clinic_id = conn.execute(select(T.clinics.c.id).where(T.clinics.c.name == clinic)).scalar()
         if clinic_id is None:
             raise NotFound(f"no clinic {clinic!r}; clinics are created with `posology user add`")
@@ -86,7 +87,7 @@ def clinic_zone_of(conn: Connection, clinic_id: int) -> tzinfo:
 def set_clinic_zone(engine: Engine, clinic: str, name: str) -> None:
     """Set the clinic's time zone (``posology clinic zone NAME ZONE``)."""
     zone_named(name)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         done = conn.execute(
             update(T.clinics).where(T.clinics.c.name == clinic).values(time_zone=name)
         )

@@ -23,6 +23,7 @@ from ..model.documents import check_born, parse_event, parse_patient, sort_histo
 from ..model.events import Event, ItInfusion
 from ..model.finding import Finding
 from ..store import tables as T
+from ..store.db import writing
 from ..store.values import aware, now
 from ..zones import stored_time, wall_time
 from .accounts import User
@@ -271,7 +272,7 @@ def append_event(
         raise InputError("supersedes", "a correction names the event it supersedes")
     void = correction is not None and correction.kind == VOID
     event = None if void else parse_event(document, "event")
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         row = patient_row(conn, user, patient_id, lock=True)
         if plan_step_id is not None:  # checked under the patient's lock: a step is done once
             done = conn.execute(
@@ -431,7 +432,7 @@ def verification_queue(engine: Engine, user: User) -> list[dict[str, Any]]:
 def verify_event(engine: Engine, user: User, event_id: int) -> dict[str, Any]:
     """A pharmacist verifies an overridden event (once); audited."""
     user.require("pharmacist")
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         row = conn.execute(
             select(T.events)
             .join(T.patients, T.patients.c.id == T.events.c.patient_id)

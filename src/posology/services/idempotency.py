@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, InputError, KeyReused
 from ..store import tables as T
+from ..store.db import writing
 from ..store.values import now, plain_json
 from . import accounts
 
@@ -54,14 +55,14 @@ def once(
     key = _valid(key)
     digest = _fingerprint(*request)
     cutoff = now() - LIFETIME
-    with engine.begin() as conn:  # forget keys older than a day
+    with writing(engine) as conn:  # forget keys older than a day
         conn.execute(
             delete(T.idempotency).where(
                 T.idempotency.c.user_id == user.id, T.idempotency.c.created_at < cutoff
             )
         )
     try:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             row_id = conn.execute(
                 insert(T.idempotency)
                 .values(user_id=user.id, key=key, request_hash=digest, created_at=now())
@@ -72,18 +73,18 @@ def once(
     try:
         answer = work()
     except BaseException:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             conn.execute(delete(T.idempotency).where(T.idempotency.c.id == row_id))
         raise
     if 200 <= answer.status_code < 300:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             conn.execute(
                 update(T.idempotency)
                 .where(T.idempotency.c.id == row_id)
                 .values(status=answer.status_code, answer=json.loads(bytes(answer.body)))
             )
     else:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             conn.execute(delete(T.idempotency).where(T.idempotency.c.id == row_id))
     return answer
 

@@ -22,6 +22,7 @@ from ..errors import (
 )
 from ..model.documents import parse_patient
 from ..store import tables as T
+from ..store.db import writing
 from ..store.values import aware, now, plain_json
 from .accounts import User
 from .audit_trail import write_audit
@@ -124,7 +125,7 @@ def create_patient(
     parse_patient(document, "patient")
     stored = plain_json(document)
     born = identity.birth_date if identity else stored.get("birth_date")
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         if identity is not None:
             _check_identity(conn, user, identity, confirm_duplicate, None)
         try:
@@ -222,7 +223,7 @@ def update_patient(
         document = _with_birth_date(document, identity.birth_date)
     parse_patient(document, "patient")
     stored = plain_json(document)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         row = patient_row(conn, user, patient_id, lock=True)
         if identity is not None:
             _check_identity(conn, user, identity, confirm_duplicate, patient_id)

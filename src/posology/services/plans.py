@@ -15,6 +15,7 @@ from ..errors import (
 )
 from ..knowledge.schema import Pack
 from ..store import tables as T
+from ..store.db import writing
 from ..store.values import aware, now, plain_json
 from ..zones import wall_clock
 from .accounts import User
@@ -78,7 +79,7 @@ def save_plan(
     from ..serialize import plan_json
 
     user.require("prescriber")
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         row = patient_row(conn, user, patient_id)
         _request, result = _planned(conn, pack, user, row, goal, start)
         answer = plan_json(result)
