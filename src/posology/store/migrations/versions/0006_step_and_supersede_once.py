@@ -6,7 +6,8 @@ Revises: 0005
 Before this release two simultaneous confirmations of one step could both be stored, and so
 could two corrections of one entry. History is append-only: rows already stored that way are
 kept as they are, so each unique index covers only the rows written after this migration (a
-partial index above the highest id of such a pair; with no such pair, every row).
+partial index above the highest id of such a pair; with no such pair, every row). The server
+checks under the patient's lock as well, which also holds for the values stored twice before.
 """
 
 from __future__ import annotations
