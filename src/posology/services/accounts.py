@@ -152,9 +152,7 @@ def create_token(engine: Engine, email: str, days: int | None = None) -> str:
     token = "pos_" + secrets.token_urlsafe(32)
     expires = now() + timedelta(days=days) if days else None
     with writing(engine) as conn:
-        user = _user_row(conn, T.users.c.email == email.strip().lower())
-        if user is None:
-            raise NotFound(f"no active account for {email}")
+        user = _account_for(conn, email)
         token_id = conn.execute(
             insert(T.api_tokens)
             .values(user_id=user.id, token_hash=_hash(token), created_at=now(), expires_at=expires)
@@ -183,19 +181,28 @@ def user_for_token(engine: Engine, token: str) -> User:
     return user
 
 
+def _end_sessions(conn: Connection, user_id: int) -> None:
+    conn.execute(
+        update(T.sessions)
+        .where(T.sessions.c.user_id == user_id, T.sessions.c.expires_at > now())
+        .values(expires_at=now())
+    )
+
+
+def _account_for(conn: Connection, email: str) -> User:
+    user = _user_row(conn, T.users.c.email == email.strip().lower())
+    if user is None:
+        raise NotFound(f"no active account for {email}")
+    return user
+
+
 def set_password(engine: Engine, email: str, password: str) -> None:
     """Set an account's password; its open sessions end (a changed password logs out)."""
     hashed = _new_hash(password)
     with writing(engine) as conn:
-        user = _user_row(conn, T.users.c.email == email.strip().lower())
-        if user is None:
-            raise NotFound(f"no active account for {email}")
+        user = _account_for(conn, email)
         conn.execute(update(T.users).where(T.users.c.id == user.id).values(password_hash=hashed))
-        conn.execute(
-            update(T.sessions)
-            .where(T.sessions.c.user_id == user.id, T.sessions.c.expires_at > now())
-            .values(expires_at=now())
-        )
+        _end_sessions(conn, user.id)
         write_audit(
             conn, None, "user.set-password", "user", user.id, {"email": user.email},
             clinic_id=user.clinic_id,
@@ -226,20 +233,14 @@ def disable_user(engine: Engine, email: str) -> None:
     """Disable an account at once: its tokens are revoked and its sessions end, in every
     worker (each request looks its token up)."""
     with writing(engine) as conn:
-        user = _user_row(conn, T.users.c.email == email.strip().lower())
-        if user is None:
-            raise NotFound(f"no active account for {email}")
+        user = _account_for(conn, email)
         conn.execute(update(T.users).where(T.users.c.id == user.id).values(active=False))
         conn.execute(
             update(T.api_tokens)
             .where(T.api_tokens.c.user_id == user.id, T.api_tokens.c.revoked_at.is_(None))
             .values(revoked_at=now())
         )
-        conn.execute(
-            update(T.sessions)
-            .where(T.sessions.c.user_id == user.id, T.sessions.c.expires_at > now())
-            .values(expires_at=now())
-        )
+        _end_sessions(conn, user.id)
         write_audit(
             conn, None, "user.disable", "user", user.id, {"email": user.email},
             clinic_id=user.clinic_id,
