@@ -25,7 +25,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import read_response, report, start_server
+from load import free_port, read_response, report, start_server
 
 ISS = "https://ehr.bench.example/"
 SERVICE = "baclofen-order-sign"
@@ -190,12 +190,14 @@ def main() -> None:
     key = ec.generate_private_key(ec.SECP384R1())
     public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
     issuers = {ISS: {"jwks": {"keys": [{**public, "kid": "bench"}]}}}
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tempfile.mkdtemp()}/cds.db",
         "POSOLOGY_CDS_ISSUERS": json.dumps(issuers),
+        "POSOLOGY_PUBLIC_URL": f"http://127.0.0.1:{port}",  # the tokens' audience
     }
-    server, port = start_server(env, args.workers)
+    server, port = start_server(env, args.workers, port)
     try:
         tokens = sign_tokens(key, port, int(args.seconds * 2000) + 4000)
         asyncio.run(drive(port, tokens, args.clients, 2))  # warm-up

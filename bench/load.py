@@ -37,9 +37,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], int]:
-    """`posology serve` on a free loopback port, once it answers /healthz."""
-    port = free_port()
+def start_server(
+    env: dict[str, str], workers: int, port: int | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`posology serve` on a loopback port (a free one by default), once it answers /healthz."""
+    port = port or free_port()
     server = subprocess.Popen(
         [*POSOLOGY, "serve", "--port", str(port), "--workers", str(workers)], env=env
     )

@@ -14,6 +14,13 @@ from dbhelp import Accounts, bearer, fresh_engine
 from posology.server.app import create_app
 
 
+@pytest.fixture(autouse=True)
+def public_url(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The server's configured public URL (CDS tokens' audience), as the test client calls it."""
+    monkeypatch.setenv("POSOLOGY_PUBLIC_URL", "https://testserver")
+    return "https://testserver"
+
+
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = fresh_engine(tmp_path)

@@ -3,12 +3,13 @@ form reads the same, a refill in the prefetch is a refill, a repeated key is a 4
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.server.test_cds_hooks import BACLOFEN, INTRATHECAL, auth, call, cds, oral, order
+from tests.server.test_cds_hooks import BACLOFEN, INTRATHECAL, ISS, auth, call, cds, oral, order
 
 __all__ = ["cds"]
 SERVICE = "baclofen-order-sign"
@@ -142,3 +143,54 @@ def test_a_repeated_dose_in_a_check_body_is_a_400_naming_the_field(
     )
     assert answer.status_code == 400, answer.text
     assert "proposal.dose" in answer.text
+
+
+def test_the_audience_is_the_configured_public_url_never_the_callers_host(
+    cds: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = "baclofen-order-sign"
+    forged_host = {"Host": "attacker.example"}
+    # a token minted for the attacker's host is refused, whatever Host the call names
+    foreign = auth(service, aud=f"https://attacker.example/cds-services/{service}")
+    answer = cds.post(
+        f"/cds-services/{service}", headers={**foreign, **forged_host}, json=call("order-sign", [])
+    )
+    assert answer.status_code == 401 and "aud" in answer.json()["issue"][0]["diagnostics"]
+    # a token for this server is accepted even when the call names another Host
+    ours = cds.post(
+        f"/cds-services/{service}",
+        headers={**auth(service), **forged_host},
+        json=call("order-sign", []),
+    )
+    assert ours.status_code == 200, ours.text
+
+
+def test_a_long_lived_or_mis_keyed_cds_token_is_refused_never_a_500(cds: TestClient) -> None:
+    import time
+
+    import jwt as pyjwt
+
+    service = "baclofen-order-sign"
+    now = int(time.time())
+    long_lived = cds.post(
+        f"/cds-services/{service}",
+        headers=auth(service, iat=now, exp=now + 86_400),
+        json=call("order-sign", []),
+    )
+    assert long_lived.status_code == 401
+    assert "longer than" in long_lived.json()["issue"][0]["diagnostics"]
+    claims = {"iss": ISS, "aud": f"https://testserver/cds-services/{service}", "iat": now,
+              "exp": now + 60, "jti": "forged-1"}  # fmt: skip
+    forged = pyjwt.encode(claims, "a shared secret", algorithm="HS256", headers={"kid": "k1"})
+    header = pyjwt.get_unverified_header(forged)
+    assert header["alg"] == "HS256"
+    _head, payload, signature = forged.split(".")
+    for alg in ("RS256", "ES256", "PS256"):  # an algorithm that does not fit the EC key
+        head = base64.urlsafe_b64encode(json.dumps({"alg": alg, "kid": "k1"}).encode())
+        token = f"{head.rstrip(b'=').decode()}.{payload}.{signature}"
+        answer = cds.post(
+            f"/cds-services/{service}",
+            headers={"Authorization": f"Bearer {token}"},
+            json=call("order-sign", []),
+        )
+        assert answer.status_code == 401, (alg, answer.text)

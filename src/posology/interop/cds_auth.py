@@ -20,6 +20,9 @@ from ..errors import TokenRefused
 
 ALGORITHMS = ("ES384", "RS384", "ES256")
 SKEW_SECONDS = 60
+MAX_LIFETIME_SECONDS = 300
+"""The longest a hook call's token may live (exp - iat): the CDS Hooks specification asks for
+short-lived tokens and recommends five minutes; a long-lived one is a stolen one's gift."""
 
 
 @dataclass
@@ -71,7 +74,12 @@ class Verifier:
         cache_key = (str(claims.get("iss")), header.get("kid"), str(alg))
         key = self.keys.get(cache_key)
         if key is None:  # parsing a JWK costs as much as checking a signature: once per key
-            key = self.keys[cache_key] = self._key(issuer, header.get("kid"), alg)
+            try:
+                key = self.keys[cache_key] = self._key(issuer, header.get("kid"), alg)
+            except TokenRefused:
+                raise
+            except Exception as exc:  # a key that does not fit the named algorithm
+                raise TokenRefused(f"no usable key for algorithm {alg}: {exc}") from None
         moment = time.time() if now is None else now
         try:
             verified: dict[str, Any] = jwt.decode(
@@ -92,6 +100,11 @@ class Verifier:
             raise TokenRefused(f"JWT refused: {exc}") from None
         if float(verified["iat"]) > moment + SKEW_SECONDS:
             raise TokenRefused("the JWT was issued in the future")
+        if float(verified["exp"]) - float(verified["iat"]) > MAX_LIFETIME_SECONDS + SKEW_SECONDS:
+            raise TokenRefused(
+                f"the JWT lives longer than {MAX_LIFETIME_SECONDS} s; CDS Hooks tokens are "
+                "short-lived"
+            )
         expires = float(verified["exp"]) + SKEW_SECONDS
         if self.remember is not None:
             if not self.remember(str(verified["jti"]), expires):

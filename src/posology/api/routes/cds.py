@@ -42,10 +42,19 @@ def routes(deps: Deps, verifier: Any) -> APIRouter:
         else:
             checker.remember = lambda jti, expires: cds_records.remember_jti(engine, jti, expires)
 
+    # The audience a token must name: this service's configured public URL and the path called,
+    # never the request's own Host header (which the caller chooses).
+    public = os.environ.get("POSOLOGY_PUBLIC_URL", "").strip().rstrip("/")
+
     def authorised(request: Request) -> dict[str, Any] | JSONResponse:
         try:
+            if not public:
+                raise TokenRefused(
+                    "this server's public URL is not configured (set POSOLOGY_PUBLIC_URL, e.g. "
+                    "https://posology.hospital.example): a token's audience cannot be checked"
+                )
             return dict(
-                checker.verify(request.headers.get("authorization"), str(request.url).split("?")[0])
+                checker.verify(request.headers.get("authorization"), public + request.url.path)
             )
         except TokenRefused as exc:
             issue = {"severity": "error", "code": "security", "diagnostics": str(exc)}
