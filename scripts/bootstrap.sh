@@ -23,4 +23,6 @@ if ! find_uv; then
   find_uv || { echo "could not install uv" >&2; exit 1; }
 fi
 
-"${UV[@]}" sync --frozen --quiet
+# POSOLOGY_SYNC_EXTRAS: optional dependency groups to add, e.g. "--extra spark" (scripts/test)
+# shellcheck disable=SC2086
+"${UV[@]}" sync --frozen --quiet ${POSOLOGY_SYNC_EXTRAS:-}

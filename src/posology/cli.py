@@ -1,4 +1,4 @@
-"""The ``posology`` command: check, plan, explain, rules, fhir, serve, user, token, db.
+"""The ``posology`` command: check, plan, explain, rules, fhir, audit, serve, user, token, db.
 
 A thin shell over the pure core, built on the standard library's argparse so that it starts in
 a few milliseconds (a CLI framework that imports a validation library on start-up costs more
@@ -157,6 +157,56 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Judge every event of a dataset; exit 0, 1 (an error or critical finding) or 2 (unusable
+    input, the output marked partial)."""
+    if args.synthetic is not None:
+        from .audit.synthetic import write_dataset
+
+        written = write_dataset(Path(args.out), args.synthetic, seed=args.seed, fmt=args.format)
+        for path in written:
+            print(path)
+        return EXIT_OK
+    if args.events is None:
+        raise UsageError("audit: EVENTS missing; give the events file or dataset folder")
+    from .audit import AuditOptions, run_audit
+
+    result = run_audit(
+        AuditOptions(
+            events=Path(args.events),
+            out=Path(args.out),
+            patients=None if args.patients is None else Path(args.patients),
+            source=args.source,
+            fmt=args.format,
+            engine=args.engine,
+            master=args.master,
+            workers=args.workers,
+            profile=args.profile,
+        )
+    )
+    s = result.summary
+    line = (
+        f"{s['events_judged']:,} events of {s['patients']:,} patients judged: "
+        f"{s['findings']:,} findings ({s['serious_findings']:,} error or critical); "
+        f"{s['problems']['unmapped']:,} rows unmapped; output in {result.out}"
+    )
+    print(line)
+    if result.exit_status == EXIT_INPUT:
+        first = result.invalid[0] if result.invalid else {}
+        where = first.get("source_file", "")
+        if first.get("source_row"):
+            where += f": row {first['source_row']}"
+        if first.get("column"):
+            where += f", column {first['column']}"
+        count = s["problems"]["invalid"]
+        print(
+            f"posology: {where}: {first.get('message', '')}; {count} row(s) could not be read "
+            f"(listed in {result.out / 'problems.csv'}); the output is partial",
+            file=sys.stderr,
+        )
+    return result.exit_status
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
@@ -256,6 +306,27 @@ def build_parser() -> argparse.ArgumentParser:
     q = fhir_sub.add_parser("export", help="the history of a CASE as a FHIR R4 Bundle")
     q.add_argument("case", help="a CASE JSON document, or - for standard input")
     q.set_defaults(run=cmd_fhir_export)
+
+    p = sub.add_parser("audit", help="judge every event of a dataset (findings, summary, report)")
+    p.add_argument("events", metavar="EVENTS", nargs="?", help="events file or dataset folder")
+    p.add_argument("--patients", metavar="PATIENTS", help="patients file (--from contract)")
+    p.add_argument(
+        "--from", dest="source", choices=("contract", "omop", "mimic", "fhir"), default="contract"
+    )
+    p.add_argument("--out", metavar="DIR", required=True, help="folder for the audit's files")
+    p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
+    p.add_argument("--master", metavar="URL", help="Spark master (default local[*])")
+    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    p.add_argument("--profile", help="pack profile, e.g. us")
+    p.add_argument(
+        "--synthetic",
+        type=int,
+        metavar="N",
+        help="write a synthetic dataset of about N events into DIR instead of auditing",
+    )
+    p.add_argument("--seed", type=int, default=1, help="seed of --synthetic")
+    p.set_defaults(run=cmd_audit)
 
     p = sub.add_parser("serve", help="start the HTTP server (DATABASE_URL, default a SQLite file)")
     p.add_argument("--host", default="127.0.0.1")
