@@ -9,7 +9,7 @@ their fields.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any
 
@@ -164,3 +164,143 @@ def event_body(kind: str, draw: Any) -> Doc:
     if kind == "review":
         return {"note": "tone review"}
     return {}
+
+
+# -- whole histories ---------------------------------------------------------------------------
+# Gaps between events, in hours, on both sides of the rules' spans (24 h hold, 48 h interval,
+# 3-day restart window and oral interval, 14-day holiday, 30-day escalation window, 180-day
+# refill interval), and zero: several events at one instant.
+GAPS_H = [0, 0, 1, 12, 23, 24, 25, 47, 48, 49, 71, 72, 73, 24 * 7, 24 * 14, 24 * 15]
+LONG_GAPS_H = [24 * 25, 24 * 29, 24 * 30, 24 * 31, 24 * 90, 24 * 179, 24 * 180, 24 * 181]
+# UTC offsets in minutes: a clinic's summer and winter time, and the extremes a stored instant
+# may carry (wall-clock days and elapsed hours then disagree near the spans).
+OFFSETS_MIN = [-600, -300, 0, 60, 120, 330, 840]
+
+Story = list[tuple[int, str, Doc]]  # (hours after the previous event, kind, fields)
+
+
+@st.composite
+def oral_story(draw: Any) -> Story:
+    """Start, titrate up, maybe taper down and stop, maybe restart: the oral rules' paths."""
+    gap = st.sampled_from(GAPS_H)
+    n = draw(st.sampled_from([2, 3, 4]))
+    step = draw(st.sampled_from([Fraction(5, 2), Fraction(5), Fraction(10)]))
+    dose = Fraction(draw(st.sampled_from([5, 10, 15])))
+    story: Story = []
+    for _ in range(draw(st.integers(1, 4))):
+        story.append(
+            (draw(gap), "oral-regimen", {"dose": f"{float(dose):g} mg", "times_per_day": n})
+        )
+        dose += step
+    for _ in range(draw(st.integers(0, 4))):
+        dose = max(dose - step, Fraction(5, 2))
+        story.append(
+            (draw(gap), "oral-regimen", {"dose": f"{float(dose):g} mg", "times_per_day": n})
+        )
+    if draw(st.booleans()):
+        story.append((draw(gap), "oral-stop", {}))
+        if draw(st.booleans()):
+            story.append(
+                (draw(gap), "oral-regimen", {"dose": f"{float(dose):g} mg", "times_per_day": n})
+            )
+    return story
+
+
+@st.composite
+def screening_story(draw: Any) -> Story:
+    """A test-dose ladder: no effect, then an effect or none up to the highest dose."""
+    story: Story = []
+    for dose in draw(st.sampled_from([[25, 50], [50], [25, 50, 75, 100], [50, 75, 100, 125]])):
+        effect = draw(st.sampled_from([None, True, False, False]))
+        body: Doc = {"dose": f"{dose} ug"}
+        if effect is not None:
+            body["response"] = {
+                "effect": effect,
+                **({"duration_h": draw(st.sampled_from([4, 8, 13]))} if effect else {}),
+            }
+        story.append((draw(st.sampled_from([0, 6, 23, 24, 30, 48])), "it-test-dose", body))
+        if effect:
+            break
+    return story
+
+
+@st.composite
+def pump_story(draw: Any) -> Story:
+    """Implant, fill, start, titrate, declare stable, refill (withdrawn volumes recorded), change
+    in maintenance, maybe taper or stop and resume: the intrathecal and pump rules' paths."""
+    concentration = draw(st.sampled_from(["500 ug/mL", "2000 ug/mL", "1000 ug/mL", "50 ug/mL"]))
+    volume = draw(st.sampled_from([10, 18, 20, 40]))
+
+    def refill(gap: int) -> tuple[int, str, Doc]:
+        body: Doc = {"concentration": concentration, "volume_ml": volume}
+        if draw(st.booleans()):
+            body["residual_ml"] = draw(st.integers(0, volume))
+        if draw(st.booleans()):
+            body["alarm_ml"] = draw(st.integers(1, volume - 1))
+        return (gap, "pump-refill", body)
+
+    daily = draw(st.integers(50, 400))
+    story: Story = []
+    if draw(st.booleans()):
+        story.append((draw(st.sampled_from([24, 24 * 7])), "pump-implant", {}))
+    story.append(refill(0))
+    story.append((0, "it-infusion", {"daily_dose": f"{daily} ug/d"}))
+    for _ in range(draw(st.integers(0, 5))):
+        daily = daily * draw(st.sampled_from([105, 110, 120, 130, 160, 90])) // 100
+        story.append(
+            (draw(st.sampled_from(GAPS_H)), "it-infusion", {"daily_dose": f"{daily} ug/d"})
+        )
+    if draw(st.booleans()):
+        story.append((draw(st.sampled_from(GAPS_H)), "it-stable", {}))
+    for _ in range(draw(st.integers(0, 4))):
+        story.append(refill(draw(st.sampled_from(LONG_GAPS_H))))
+        if draw(st.booleans()):
+            daily = daily * draw(st.sampled_from([110, 125, 150, 80])) // 100
+            story.append(
+                (draw(st.sampled_from(GAPS_H)), "it-infusion", {"daily_dose": f"{daily} ug/d"})
+            )
+    if draw(st.booleans()):
+        for _ in range(draw(st.integers(0, 3))):  # a taper, or an abrupt stop
+            daily = daily * 85 // 100
+            story.append(
+                (
+                    draw(st.sampled_from([24 * 3, 24 * 5, 24 * 7])),
+                    "it-infusion",
+                    {"daily_dose": f"{daily} ug/d"},
+                )
+            )
+        story.append((draw(st.sampled_from(GAPS_H)), "it-stop", {}))
+        if draw(st.booleans()):
+            gap = draw(st.sampled_from([12, 47, 48, 49, 24 * 13, 24 * 14, 24 * 15]))
+            story.append((gap, "it-infusion", {"daily_dose": f"{daily} ug/d"}))
+    return story
+
+
+@st.composite
+def any_event_story(draw: Any) -> Story:
+    """One event of any kind, with any of its fields (``event_body``)."""
+    kind = draw(st.sampled_from(KINDS))
+    return [(draw(st.sampled_from(GAPS_H + LONG_GAPS_H)), kind, event_body(kind, draw))]
+
+
+@st.composite
+def histories(draw: Any, max_stories: int = 8) -> list[Doc]:
+    """A whole history of EVENT documents: clinical stories (oral, screening, pump) and single
+    events of every kind, in sequence, with gaps on both sides of the rules' spans, several
+    events at one instant, and instants without an offset, with one offset or with several."""
+    zones = draw(st.sampled_from(["none", "one", "several"]))
+    offset = draw(st.sampled_from(OFFSETS_MIN))
+    story = st.one_of(oral_story(), screening_story(), pump_story(), any_event_story())
+    at = datetime(2025, 1, 6, 8, 0)
+    events: list[Doc] = []
+    for part in draw(st.lists(story, max_size=max_stories)):
+        for gap, kind, body in part:
+            at += timedelta(hours=gap, minutes=draw(st.sampled_from([0, 0, 0, 1, 59])))
+            if zones == "none":
+                stamp = at.isoformat(timespec="minutes")
+            else:
+                minutes = offset if zones == "one" else draw(st.sampled_from(OFFSETS_MIN))
+                zone = timezone(timedelta(minutes=minutes))
+                stamp = at.replace(tzinfo=zone).isoformat(timespec="minutes")
+            events.append({"at": stamp, "kind": kind, **body})
+    return events

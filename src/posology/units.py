@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from functools import lru_cache
 from typing import NamedTuple, Union
@@ -356,20 +356,28 @@ def format_number(value: Fraction, places: int | None = None) -> str:
 
     With ``places=None`` a terminating decimal is written exactly (``0.075``) and any other value
     is rounded half-up to ``DEFAULT_PLACES`` places (``100/3`` → ``33.333``). Trailing zeros are
-    dropped. Negative zero never appears.
+    dropped. Negative zero never appears. Rounding is done in whole numbers, so a value of any
+    size is written (a decimal context would run out of precision for large ones and raise).
     """
     if places is None and terminates(value):
         text = _exact_decimal(value)
     else:
-        digits = DEFAULT_PLACES if places is None else places
-        quantum = Decimal(1).scaleb(-digits)
-        d = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
-            quantum, rounding=ROUND_HALF_UP
-        )
-        text = format(d, "f")
+        text = _rounded(value, DEFAULT_PLACES if places is None else places)
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def _rounded(value: Fraction, places: int) -> str:
+    """``value`` rounded half-up (a tie away from zero) to ``places`` decimal places, exactly;
+    a negative ``places`` rounds to tens, hundreds and so on."""
+    scale = Fraction(10) ** places
+    count = math.floor(abs(value) * scale + Fraction(1, 2))  # in units of the last place
+    sign = "-" if value < 0 else ""
+    if places <= 0:
+        return f"{sign}{count * 10**-places}"
+    digits = str(count).rjust(places + 1, "0")
+    return f"{sign}{digits[:-places]}.{digits[-places:]}"
 
 
 def format_percent(value: Fraction, places: int = 1) -> str:
@@ -403,7 +411,17 @@ def _exact_decimal(value: Fraction) -> str:
     return f"{sign}{digits[:-scale]}.{digits[-scale:]}"
 
 
-_NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")
+# A number in ASCII digits and the rest (the unit), read from text already stripped: nothing in
+# the pattern can backtrack over a long run of spaces. Other scripts' digits (``٥``, ``５``) are
+# refused: a dose is written in the digits every system in the chain reads alike.
+_NUMBER = re.compile(
+    r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*(.*)", re.DOTALL
+)
+
+MAX_QUANTITY_LENGTH = 100
+"""Characters a quantity string may have: the longest number allowed with the longest unit
+spelling (``0.000000000000000000000000000001 micrograms/minutes``) is about half of it. A longer
+text is refused before it is searched, so a megabyte of spaces costs nothing."""
 
 
 MAX_DIGITS = 30
@@ -416,32 +434,48 @@ MAX_EXPONENT = 30
 
 def exact_number(value: Decimal | int) -> Fraction:
     """A number as an exact fraction, if it is one a clinical document can hold; raises
-    ``ValueError`` (cheaply, before any expansion) for more digits or a larger exponent."""
+    ``ValueError`` (cheaply, before any expansion) for more than ``MAX_DIGITS`` significant
+    digits or an order of magnitude past ``MAX_EXPONENT`` either way.
+
+    Every number allowed is also a finite float that is not zero unless the number is (1e-30 is
+    far above the smallest float, 1e30 far below the largest), so a value stored as a JSON
+    float keeps its sign, its range and its being above zero.
+    """
     if isinstance(value, int):
-        if value.bit_length() > 4 * MAX_DIGITS:  # also bounds a JSON integer kept as Decimal
+        if value.bit_length() > 4 * MAX_DIGITS:  # far past 1e30: refused before any conversion
             raise ValueError("too many digits")
-        return Fraction(value)
+        value = Decimal(value)
     if not value.is_finite():
         raise ValueError("not a finite number")
     _sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
-    if len(digits) > MAX_DIGITS or abs(exponent) > MAX_EXPONENT + MAX_DIGITS:
+    significant = len(digits)
+    while significant > 1 and digits[significant - 1] == 0:  # 1000 and 1.000 have one
+        significant -= 1
+    if significant > MAX_DIGITS or abs(exponent) > MAX_EXPONENT + len(digits):
         raise ValueError("too many digits")
     if value and abs(value.adjusted()) > MAX_EXPONENT:
         raise ValueError("out of range")
     return Fraction(value)
 
 
-def parse_decimal(text: str) -> Fraction:
-    """Read a decimal number exactly; raises ``ValueError`` for anything else (including more
-    than MAX_DIGITS digits or an exponent past MAX_EXPONENT)."""
+def bounded_decimal(text: str) -> Decimal:
+    """A number literal (JSON's grammar or Python's) as a Decimal, if ``exact_number`` would
+    accept it; raises ``ValueError`` otherwise, looking at no more than a few dozen characters."""
     if len(text) > 4 * MAX_DIGITS:
         raise ValueError("too long")
     try:
-        d = Decimal(text)
+        value = Decimal(text)
     except InvalidOperation:
         raise ValueError(text) from None
-    return exact_number(d)
+    exact_number(value)
+    return value
+
+
+def parse_decimal(text: str) -> Fraction:
+    """Read a decimal number exactly; raises ``ValueError`` for anything else (including more
+    than MAX_DIGITS digits or an exponent past MAX_EXPONENT)."""
+    return exact_number(bounded_decimal(text))
 
 
 def parse_quantity(
@@ -478,6 +512,12 @@ def _parse(
     example = EXAMPLES.get(wanted[0], '"50 ug"') if wanted else '"50 ug"'
     if not isinstance(text, str):
         raise UnitError(field, f"must be a string of a number and a unit, e.g. {example}")
+    if len(text) > MAX_QUANTITY_LENGTH:
+        raise UnitError(
+            field,
+            f"is {len(text)} characters long; a quantity is a number and a unit of at most "
+            f"{MAX_QUANTITY_LENGTH} characters, e.g. {example}",
+        )
     if "," in text:
         raise UnitError(
             field,
@@ -487,7 +527,7 @@ def _parse(
     lowered = text.strip().lower()
     if any(word in lowered for word in ("nan", "inf")):
         raise UnitError(field, f"{text!r} is not a finite number; write e.g. {example}")
-    m = _NUMBER.match(text)
+    m = _NUMBER.fullmatch(text.strip())
     if not m:
         raise UnitError(field, f"{text!r} is not a number and a unit; write e.g. {example}")
     number_text, unit_text = m.groups()

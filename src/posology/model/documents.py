@@ -9,15 +9,25 @@ date without a time, or two events at one instant that contradict each other, ea
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
+from itertools import accumulate
 from typing import Any
 
 from ..errors import HistoryTooLong, InputError
-from ..units import CONCENTRATION, MASS, MASS_RATE, Quantity
+from ..units import (
+    CONCENTRATION,
+    MASS,
+    MASS_RATE,
+    MAX_DIGITS,
+    MAX_EXPONENT,
+    Quantity,
+    bounded_decimal,
+)
 from . import fields as F
 from .events import (
     Event,
@@ -101,17 +111,18 @@ MAX_HISTORY = 5_000
 """Events one CASE or REQUEST document may carry (counted before any is read). Decades of a
 pump clinic's refills fit many times over; a larger body is a mistake or an attack."""
 MAX_DEPTH = 32
-"""Levels of nesting a document may have (a CASE needs five): deeper bodies are refused
-before any reader walks them."""
+"""Objects and arrays a document may nest (a CASE needs five). A deeper text is found from its
+brackets before it is parsed and refused, naming the path, before any reader walks it."""
 
 
-def _check_shape(data: Any, surrogates: bool) -> None:
-    """Refuse nesting past MAX_DEPTH and, when the text escaped any, a lone surrogate in a key
-    or a string (no database or UTF-8 file can hold one). Iterative: no recursion to exhaust."""
+def _check_shape(data: Any, surrogates: bool, numbers: bool = False) -> None:
+    """Refuse nesting past MAX_DEPTH, when the text escaped any, a lone surrogate in a key or a
+    string (no database or UTF-8 file can hold one), and when the parser marked any, a number
+    too long or too large to read. Iterative: no recursion to exhaust."""
     stack: list[tuple[Any, str, int]] = [(data, "", 0)]
     while stack:
         value, path, depth = stack.pop()
-        if depth > MAX_DEPTH:
+        if depth >= MAX_DEPTH and isinstance(value, (dict, list)):
             raise InputError(path, f"nested more than {MAX_DEPTH} levels deep")
         if isinstance(value, dict):
             for key, item in value.items():
@@ -124,6 +135,13 @@ def _check_shape(data: Any, surrogates: bool) -> None:
             raise InputError(
                 path, "holds a lone surrogate (\\ud800-\\udfff), which is no character; remove it"
             )
+        elif numbers and isinstance(value, _Unbounded):
+            shown = value.text if len(value.text) <= 24 else f"{value.text[:24]}…"
+            raise InputError(
+                path,
+                f"{shown} is not a number of a usable size: write at most {MAX_DIGITS} "
+                f"significant digits, from 1e-{MAX_EXPONENT} to 1e{MAX_EXPONENT}",
+            )
 
 
 def _lone_surrogate(text: str) -> bool:
@@ -134,37 +152,98 @@ def _lone_surrogate(text: str) -> bool:
     return False
 
 
-def _integer(text: str) -> int | Decimal:
-    """A JSON integer; a very long one is kept as a Decimal (Python refuses to convert more than
-    4,300 digits), for the field's reader to refuse by name."""
-    return int(text) if len(text) <= 40 else Decimal(text)
+class _Unbounded:
+    """A number literal too long or too large to read, left in place by the parser so that the
+    walk after it can name its path."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+# A lone surrogate typed raw (by a Python caller) or escaped (``\ud800``, as JSON writes it).
+_RAW_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+# Every byte but brackets, quotes and backslashes (no byte of a multi-byte UTF-8 character is
+# one of them), and the step each bracket takes.
+_NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"\\')
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def _depth(text: str) -> int:
+    """How deep a JSON text nests, from its brackets outside strings, with no parse and no
+    recursion: keep brackets, quotes and backslashes; drop escaped backslashes, escaped quotes
+    and other escapes; drop what lies between quotes; sum the steps."""
+    kept = text.encode("utf-8", "surrogatepass").translate(None, _NOT_STRUCTURE)
+    kept = kept.replace(b"\\\\", b"").replace(b'\\"', b"").replace(b"\\", b"")
+    brackets = b"".join(kept.split(b'"')[::2])
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def _has_surrogate(text: str) -> bool:
+    return (not text.isascii() and _RAW_SURROGATE.search(text) is not None) or (
+        "\\u" in text and _ESCAPED_SURROGATE.search(text) is not None
+    )
+
+
+def _number(text: str, unbounded: list[bool]) -> Decimal | _Unbounded:
+    """A JSON number with a fraction or an exponent, exactly; one past the bounds is marked.
+    Up to MAX_DIGITS characters without an exponent, a literal is within the bounds."""
+    if len(text) <= MAX_DIGITS and "e" not in text and "E" not in text:
+        return Decimal(text)
+    try:
+        return bounded_decimal(text)
+    except ValueError:
+        unbounded.append(True)
+        return _Unbounded(text)
+
+
+def _integer(text: str, unbounded: list[bool]) -> int | _Unbounded:
+    """A JSON integer; one past the bounds is marked (Python refuses to convert more than 4,300
+    digits, and converting fewer costs time for nothing)."""
+    if len(text) <= MAX_DIGITS:
+        return int(text)
+    value = _number(text, unbounded)
+    return value if isinstance(value, _Unbounded) else int(value)
 
 
 def load_json(text: str | bytes) -> Any:
-    """Parse JSON keeping decimals exact and refusing NaN, Infinity, NUL characters and a key
-    given twice in one object.
+    """Parse JSON keeping decimals exact and refusing NaN, Infinity, NUL characters, a key
+    given twice in one object, nesting past MAX_DEPTH, a lone surrogate and a number past the
+    bounds of ``posology.units`` (each refusal names the path where it can).
 
     NUL (``\\u0000``) has no place in a clinical document and databases refuse it in text. A
-    UTF-8 byte-order mark at the start (editors on Windows write one) is not content: it is
-    dropped.
+    byte-order mark at the start (editors on Windows write one) is not content: it is dropped.
+    Bytes are decoded first, strictly (UTF-8, or the UTF-16 or UTF-32 the JSON standard allows),
+    so the checks below see the text as the parser will.
     """
-    text = text.removeprefix(_BOM.encode()) if isinstance(text, bytes) else text.removeprefix(_BOM)
-    nul = b"\\u0000" in text if isinstance(text, bytes) else "\\u0000" in text
-    if nul:
+    if isinstance(text, bytes):
+        try:
+            text = text.decode(json.detect_encoding(text))
+        except UnicodeDecodeError:
+            raise InputError("", "not valid UTF-8 text; save the file as UTF-8 JSON") from None
+    text = text.removeprefix(_BOM)
+    if "\\u0000" in text:
         raise InputError("", "the document contains a NUL character (\\u0000); remove it")
+    # too deep: the parser (which refuses past about a thousand levels at once) and the walk
+    # below find the path, at a cost no larger than reading a document of that size
+    deep = text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH
     marked: list[bool] = []
+    unbounded: list[bool] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj = _pairs(items)
-        if type(obj) is _Repeated:
-            marked.append(True)
-        return obj
+        obj = dict(items)
+        if len(obj) == len(items):  # the common case, in place: one call per object
+            return obj
+        marked.append(True)
+        return _pairs(items)
 
     try:
         data = json.loads(
             text,
-            parse_float=Decimal,
-            parse_int=_integer,
+            parse_float=lambda t: _number(t, unbounded),
+            parse_int=lambda t: _integer(t, unbounded),
             parse_constant=_reject_constant,
             object_pairs_hook=pairs,
         )
@@ -172,12 +251,11 @@ def load_json(text: str | bytes) -> Any:
         raise InputError(
             "", f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
-    except UnicodeDecodeError:
-        raise InputError("", "not valid UTF-8 text; save the file as UTF-8 JSON") from None
     except RecursionError:
         raise InputError("", f"nested more than {MAX_DEPTH} levels deep") from None
-    escaped = b"\\ud" in text.lower() if isinstance(text, bytes) else "\\ud" in text.lower()
-    _check_shape(data, surrogates=escaped)
+    surrogates = _has_surrogate(text)
+    if deep or surrogates or unbounded:
+        _check_shape(data, surrogates=surrogates, numbers=bool(unbounded))
     found = _find_repeated(data, "") if marked else None
     if found is not None:
         path, key = found
@@ -216,7 +294,29 @@ _MAX_RESERVOIR = Fraction(100)
 
 
 def parse_patient(data: object, path: str = "patient") -> Patient:
-    """A PATIENT object into a :class:`Patient`; age (or birth date) and diagnosis required."""
+    """A PATIENT object into a :class:`Patient`; age (or birth date) and diagnosis required.
+
+    Like events (:func:`parse_event`), a patient read once is kept in a bounded memo keyed by
+    the object's content: every check of a patient sends the same PATIENT again.
+    """
+    key = _content_key(data)
+    if key is not None:
+        hit = _PATIENT_MEMO.get(key)
+        if hit is not None:
+            return hit
+    patient = _read_patient(data, path)
+    if key is not None:
+        if len(_PATIENT_MEMO) >= _PATIENT_MEMO_SIZE:
+            _PATIENT_MEMO.clear()
+        _PATIENT_MEMO[key] = patient
+    return patient
+
+
+_PATIENT_MEMO: dict[object, Patient] = {}
+_PATIENT_MEMO_SIZE = 2_000
+
+
+def _read_patient(data: object, path: str) -> Patient:
     obj = F.json_object(data, path, ("diagnosis",), _PATIENT_FIELDS)
 
     def p(key: str) -> str:
@@ -528,26 +628,45 @@ _EVENT_MEMO: dict[object, Event] = {}
 _EVENT_MEMO_SIZE = 20_000
 
 
+_SCALARS = frozenset({str, int, bool, Decimal, float})
+
+
 def _content_key(value: object) -> object:
-    """A hashable key for a decoded JSON value, its types included; None for anything else."""
+    """A hashable key for a decoded JSON value, its types included; None for anything else.
+
+    Scalars are keyed as ``(type, value)``; an object's scalar members as ``(name, type,
+    value)`` in place (the common event is flat), its other members as ``(name, key)``.
+    """
     kind = type(value)
     if kind is dict:
-        items = []
+        items: list[object] = []
         for k, v in value.items():  # type: ignore[attr-defined]
-            frozen = _content_key(v)
-            if frozen is None and v is not None:
-                return None
-            items.append((k, frozen))
+            member = type(v)
+            if member in _SCALARS:
+                items.append((k, member, v))
+            elif v is None:
+                items.append((k, None))
+            else:
+                frozen = _content_key(v)
+                if frozen is None:
+                    return None
+                items.append((k, frozen))
         return (dict, tuple(items))
     if kind is list:
-        parts = []
+        parts: list[object] = []
         for v in value:  # type: ignore[attr-defined]
-            frozen = _content_key(v)
-            if frozen is None and v is not None:
-                return None
-            parts.append(frozen)
+            member = type(v)
+            if member in _SCALARS:
+                parts.append((member, v))
+            elif v is None:
+                parts.append(None)
+            else:
+                frozen = _content_key(v)
+                if frozen is None:
+                    return None
+                parts.append(frozen)
         return (list, tuple(parts))
-    if kind in (str, int, bool, Decimal, float):
+    if kind in _SCALARS:
         return (kind, value)
     return None
 
@@ -631,6 +750,10 @@ def _check_instants(events: list[tuple[str, Event]]) -> None:
         )
 
 
+def _instant_of(pair: tuple[str, Event]) -> datetime:
+    return pair[1].at
+
+
 def sort_history(events: list[tuple[str, Event]]) -> tuple[Event, ...]:
     """Sort by time; drop exact duplicates; refuse two different events of one kind at one instant.
 
@@ -638,13 +761,18 @@ def sort_history(events: list[tuple[str, Event]]) -> tuple[Event, ...]:
     dose and a stop) of one channel at one instant cannot both be true, so they are refused.
     """
     _check_instants(events)
-    ordered = sorted(events, key=lambda pe: pe[1].at)
+    ordered = sorted(events, key=_instant_of)
     out: list[Event] = []
     seen: dict[tuple[datetime, str], tuple[str, Event]] = {}
+    # events of no channel (reviews) seen so far: a copy is looked up, not searched for in
+    # the whole history (events are values: equal events hash alike, whatever the offset
+    # their instant was written with)
+    plain: set[Event] = set()
     for path, event in ordered:
         channel = _CHANNEL.get(event.kind)
         if channel is None:
-            if event not in out:
+            if event not in plain:
+                plain.add(event)
                 out.append(event)
             continue
         key = (event.at, channel)
@@ -701,7 +829,8 @@ def parse_case(data: object) -> Case:
             f"holds {len(raw_history)} events; one request may carry at most {MAX_HISTORY} "
             "(store the patient and check against the stored history instead)",
         )
-    events = [(f"history[{i}]", parse_event(e, f"history[{i}]")) for i, e in enumerate(raw_history)]
+    paths = [f"history[{i}]" for i in range(len(raw_history))]
+    events = [(path, parse_event(e, path)) for path, e in zip(paths, raw_history, strict=True)]
     proposal = parse_event(obj["proposal"], "proposal")
     history = sort_history(events)
     _check_instants([*events, ("proposal", proposal)])

@@ -36,9 +36,16 @@ class OralRegimen:
     daily_dose: Quantity = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        total = self.doses[0]
-        for dose in self.doses[1:]:
-            total = total + dose
+        first = self.doses[0]
+        total = first
+        if len(self.doses) > 1:
+            if all(dose.dim == first.dim for dose in self.doses):
+                # the sum in the first dose's unit, in one step: what adding them one by one
+                # gives, exactly, without a quantity for each partial sum
+                total = Quantity(sum(d.base for d in self.doses) / first.unit.factor, first.unit)
+            else:  # refused as adding refuses it
+                for dose in self.doses[1:]:
+                    total = total + dose
         object.__setattr__(self, "daily_dose", per_day(total))
 
     @property

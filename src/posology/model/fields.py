@@ -125,15 +125,31 @@ def quantity(value: object, path: str, *kinds: Dimension) -> Quantity:
     return parse_quantity(value, field=path, kinds=kinds)
 
 
+EARLIEST_YEAR = 1000
+LATEST_YEAR = 9000
+"""The years an instant may fall in. Not a clinical range: ``datetime`` ends at year 1 and
+9999, and a plan's horizon, a rule's look-back, a stop's follow-up or a time-zone shift from
+an instant near either end would leave it (an OverflowError, not an answer). A thousand years
+either side of every clinical date is room enough; a slip of the year (``9026``) still has to
+be caught by the person who checks the dates, as the engine does not judge plausibility here."""
+
+
 def instant(value: object, path: str) -> datetime:
     if not isinstance(value, str) or "T" not in value.upper():
         raise InputError(path, 'must be an ISO 8601 date and time, e.g. "2026-12-01T08:00"')
     try:
-        return datetime.fromisoformat(value)
+        at = datetime.fromisoformat(value)
     except ValueError:
         raise InputError(
             path, f'{value!r} is not a valid date and time; write e.g. "2026-12-01T08:00"'
         ) from None
+    if not EARLIEST_YEAR <= at.year <= LATEST_YEAR:
+        raise InputError(
+            path,
+            f"{value!r} is in the year {at.year}; an instant must fall between the years "
+            f"{EARLIEST_YEAR} and {LATEST_YEAR} (check the year)",
+        )
+    return at
 
 
 def clock(value: object, path: str) -> str:

@@ -54,6 +54,13 @@ class Piece:
     part: Fraction  # 0 <= part < 1: the cut piece, as a fraction of a tablet
 
 
+MAX_PIECE_UNITS = 10_000
+"""The most pieces of the finest size (a half of the smallest tablet, say) one dose may need:
+a 100 mg dose of halved 5 mg tablets needs 40. The search below works through every count up
+to the dose, so without a bound a dose of 1e30 g would take the machine's memory and never end;
+a dose past it is simply not made of tablets."""
+
+
 def tablet_pieces(
     dose: Quantity, tablets: Sequence[Quantity], parts: int
 ) -> tuple[Piece, ...] | None:
@@ -78,7 +85,7 @@ def tablet_pieces(
             unit.denominator * size.denominator,
         )
     target = dose.ratio(smallest) / unit
-    if target.denominator != 1 or target < 0:
+    if target.denominator != 1 or target < 0 or target > MAX_PIECE_UNITS:
         return None
     goal = int(target)
     sizes = [int(size / unit) for _, _, size in items]

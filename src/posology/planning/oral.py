@@ -15,7 +15,7 @@ from datetime import timedelta
 from fractions import Fraction
 from itertools import pairwise
 
-from ..errors import PackError
+from ..errors import InputError, PackError
 from ..knowledge.schema import Pack, Severity
 from ..model.events import OralRegimen, OralStop, Review
 from ..model.finding import Finding
@@ -485,6 +485,12 @@ def oral_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Findi
     return steps, notes
 
 
+MAX_TAPER_REDUCTIONS = 1_000
+"""The most reductions a taper is worked out with. A technical bound, not a clinical one: the
+count grows with the dose, so a recorded dose of 1e29 mg would otherwise keep a worker planning
+for ever; any dose the label's ladder knows needs a small fraction of it."""
+
+
 def _taper_pace(pack: Pack, daily: Quantity) -> tuple[int, int]:
     """How many reductions and how many days each is held (SUP-PO-TAPER's reading): at least
     STOP-GRADUAL's minimum, no fall above the ladder's step, over the span's chosen end."""
@@ -492,6 +498,12 @@ def _taper_pace(pack: Pack, daily: Quantity) -> tuple[int, int]:
     min_reductions = pack.rule("STOP-GRADUAL").count("min_reductions")
     max_step = pack.rule("PO-TITRATION").quantity("max_step")
     reductions = max(min_reductions, math.ceil(daily.ratio(max_step)) - 1)
+    if reductions > MAX_TAPER_REDUCTIONS:
+        raise InputError(
+            "history",
+            f"the active daily dose {daily.code()} would take more than {MAX_TAPER_REDUCTIONS} "
+            "reductions to taper; check the recorded dose",
+        )
     span = taper.range("span")
     chosen = pick_end(taper, "span", "span_end").in_("d")
     interval_days = max(math.ceil(chosen / reductions), 1)

@@ -3,18 +3,25 @@
 Every rule marked ``check`` in the pack has a function in one of the modules here; each reads
 the :class:`~posology.rules.context.Context` built once from the sorted history, and yields
 findings that carry the rule's ID, its severity from the pack and its citation.
+
+``judge_history(patient, history, pack)`` judges every event of a history as the proposal after
+the ones before it, in O(n): the history's facts (a :class:`~posology.rules.past.Past`) are
+advanced one event at a time instead of being read again for each event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from ..knowledge.schema import Pack
 from ..model.events import Event
 from ..model.finding import Finding
 from ..model.patient import Patient
 from . import general, infusion, mixup, oral, pump, refill, screening
-from .context import Context, build_context
+from .context import Context, build_context, context_for
+from .past import Past
+from .per_pack import per_pack
 
 CHECKS = (
     mixup.CHECKS
@@ -47,17 +54,61 @@ def check(
     ...  for f in check(case.patient, case.history, case.proposal, load_pack())]
     [('PO-MAX', 'error'), ('PO-DAILY-RANGE', 'warning'), ('PO-USUAL', 'info')]
     """
-    ordered = tuple(sorted(history, key=lambda e: e.at))
-    ctx = build_context(patient, ordered, proposal, pack)
-    return judge(ctx)
+    ordered = tuple(sorted(history, key=_instant))
+    return judge(build_context(patient, ordered, proposal, pack))
+
+
+def _instant(event: Event) -> datetime:
+    """The sort key of a history: its instant (a stable sort keeps the order given within one
+    instant)."""
+    return event.at
+
+
+Judged = tuple[tuple[Event, tuple[Finding, ...]], ...]
+"""Each event of a history with the findings of judging it after the ones before."""
+
+
+def judge_history(patient: Patient, history: Iterable[Event], pack: Pack) -> Judged:
+    """Judge every event of ``history`` as the proposal after the events before it.
+
+    The history is sorted by time as :func:`check` sorts it; for each position ``i`` the answer
+    is exactly ``check(patient, ordered[:i], ordered[i], pack)``, findings and order alike. The
+    facts of the history are advanced one event at a time, so a history of n events costs O(n)
+    (a rule's look-back over a window costs the events within the window).
+    """
+    ordered = sorted(history, key=_instant)
+    past = Past.empty(pack)
+    after = past.reading(ordered)
+    judged = []
+    for event in ordered:
+        judged.append((event, judge(context_for(patient, past, event))))
+        past = next(after)
+    return tuple(judged)
 
 
 def judge(ctx: Context) -> tuple[Finding, ...]:
     """Run every check on a prepared context."""
     findings = [f for rule_check in CHECKS for f in rule_check(ctx)]
-    order = {rule_id: i for i, rule_id in enumerate(ctx.pack.rules)}
-    findings.sort(key=lambda f: (-f.severity.rank, order.get(f.rule, 0)))
+    if len(findings) > 1:
+        order = _rule_order(ctx.pack)
+        findings.sort(key=lambda f: (-f.severity.rank, order.get(f.rule, 0)))
     return tuple(findings)
 
 
-__all__ = ["CHECKS", "Context", "build_context", "check", "judge"]
+@per_pack
+def _rule_order(pack: Pack) -> dict[str, int]:
+    """Each rule's position in the pack (findings of one severity come in this order)."""
+    return {rule_id: i for i, rule_id in enumerate(pack.rules)}
+
+
+__all__ = [
+    "CHECKS",
+    "Context",
+    "Judged",
+    "Past",
+    "build_context",
+    "check",
+    "context_for",
+    "judge",
+    "judge_history",
+]

@@ -1,9 +1,11 @@
 """What the checker knows when it judges a proposal: the patient and the history before it.
 
-The history is read once, in time order, into the facts the rules ask about: the oral regimen
-in force, the infusion in force and the course it belongs to, the phase (titration until
-``it-stable``, maintenance after), the screening episode, the refills. Every rule then reads
-these facts instead of walking the history again.
+The history is read once, in time order, into the facts the rules ask about (a
+:class:`~posology.rules.past.Past`): the oral regimen in force, the infusion in force and the
+course it belongs to, the phase (titration until ``it-stable``, maintenance after), the
+screening episode, the refills. Every rule then reads these facts instead of walking the
+history again, and the same facts, advanced one event at a time, judge a whole history in
+O(n).
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from ..model.events import (
 )
 from ..model.finding import Finding
 from ..model.patient import Patient, age_at, origin_of
-from ..units import Quantity
+from ..units import Quantity, unit
+from .past import Past
+from .per_pack import per_pack
+from .spans import CALENDAR_UNITS, calendar_days, compare_span, elapsed, hours_between, since
 
 DOSE_KINDS = (OralRegimen, ItTestDose, ItInfusion)
 INTRATHECAL_KINDS = (ItTestDose, PumpImplant, ItInfusion, PumpRefill, ItStable, ItStop)
@@ -35,47 +40,107 @@ INTRATHECAL_KINDS = (ItTestDose, PumpImplant, ItInfusion, PumpRefill, ItStable, 
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """The facts every rule reads. Built once per check by :func:`build_context`."""
+    """The facts every rule reads: the patient, the proposal and the :class:`Past` before it.
+
+    Made by :func:`build_context` from a history, or by :func:`context_for` from a past already
+    read. The facts of the past are offered under their own names (``ctx.oral_active``); the
+    events themselves (``ctx.history``, ``ctx.refills``...) are built on demand for planners.
+    """
 
     pack: Pack
     patient: Patient
     proposal: Event
-    history: tuple[Event, ...]
+    past: Past
     age: Fraction | None
     origin: str | None
     is_child: bool
-    # oral
-    oral_events: tuple[OralRegimen | OralStop, ...]
-    oral_active: OralRegimen | None
-    oral_last_change: OralRegimen | None
-    any_baclofen_before: bool
-    # intrathecal
-    test_doses: tuple[ItTestDose, ...]
-    episode: tuple[ItTestDose, ...]
-    infusion_events: tuple[ItInfusion | ItStop, ...]
-    infusion_active: ItInfusion | None
-    course_start: ItInfusion | None
-    last_infusion_change: ItInfusion | None
-    first_infusion: ItInfusion | None
-    stable_at: datetime | None
-    refills: tuple[PumpRefill, ...]
-    # the last stop of each route and the dose in force just before it (a restart is judged
-    # against that dose, not against a starting dose)
-    oral_stop: OralStop | None = None
-    oral_before_stop: OralRegimen | None = None
-    infusion_stop: ItStop | None = None
-    infusion_before_stop: ItInfusion | None = None
+    age_quantity: Quantity | None = None
+    """The age as a duration in years, to compare with the pack's age bands."""
+
+    # -- the past's facts ------------------------------------------------------------------
+    @property
+    def any_baclofen_before(self) -> bool:
+        return self.past.any_baclofen_before
+
+    @property
+    def oral_active(self) -> OralRegimen | None:
+        return self.past.oral_active
+
+    @property
+    def oral_last_change(self) -> OralRegimen | None:
+        return self.past.oral_last_change
+
+    @property
+    def oral_stop(self) -> OralStop | None:
+        """The last oral stop that ended a regimen."""
+        return self.past.oral_stop
+
+    @property
+    def oral_before_stop(self) -> OralRegimen | None:
+        """The regimen that stop ended (a restart is judged against it, not a starting dose)."""
+        return self.past.oral_before_stop
+
+    @property
+    def infusion_active(self) -> ItInfusion | None:
+        return self.past.infusion_active
+
+    @property
+    def course_start(self) -> ItInfusion | None:
+        """The first infusion of the course in force (None when none runs)."""
+        return self.past.course_start
+
+    @property
+    def last_infusion_change(self) -> ItInfusion | None:
+        """The last infusion of the course in force that changed the daily dose."""
+        return self.past.last_infusion_change
+
+    @property
+    def first_infusion(self) -> ItInfusion | None:
+        return self.past.first_infusion
+
+    @property
+    def stable_at(self) -> datetime | None:
+        return self.past.stable_at
+
+    @property
+    def infusion_stop(self) -> ItStop | None:
+        """The last intrathecal stop that ended an infusion."""
+        return self.past.infusion_stop
+
+    @property
+    def infusion_before_stop(self) -> ItInfusion | None:
+        return self.past.infusion_before_stop
+
+    # -- the events, built on demand (O(n)): planners read them, rules read the facts above --
+    @property
+    def history(self) -> tuple[Event, ...]:
+        return self.past.history
+
+    @property
+    def oral_events(self) -> tuple[OralRegimen | OralStop, ...]:
+        return self.past.oral_events
+
+    @property
+    def test_doses(self) -> tuple[ItTestDose, ...]:
+        return self.past.test_doses
+
+    @property
+    def episode(self) -> tuple[ItTestDose, ...]:
+        return self.past.episode
+
+    @property
+    def infusion_events(self) -> tuple[ItInfusion | ItStop, ...]:
+        return self.past.infusion_events
+
+    @property
+    def refills(self) -> tuple[PumpRefill, ...]:
+        return self.past.refills
 
     # -- derived answers ----------------------------------------------------------------------
     @property
-    def age_quantity(self) -> Quantity | None:
-        """The age as a duration in years, to compare with the pack's age bands."""
-        return None if self.age is None else Quantity.of(self.age, "a")
-
-    @property
     def maintenance(self) -> bool:
         """True once the clinician has declared the current infusion course stable."""
-        return self.stable_at is not None
+        return self.past.stable_at is not None
 
     def finding(self, rule_id: str, severity_key: str, message: str) -> Finding:
         """A finding of a rule, its severity read from the pack, its citation the rule's."""
@@ -104,16 +169,18 @@ class Context:
         PO-START's reading: a regimen started within ``restart_window`` of an oral stop is the
         same treatment resumed, judged against the daily dose taken before the stop.
         """
-        stop, before = self.oral_stop, self.oral_before_stop
-        if self.oral_active is not None or stop is None or before is None:
+        past = self.past
+        stop, before = past.oral_stop, past.oral_before_stop
+        if past.oral_active is not None or stop is None or before is None:
             return None
         window = self.pack.rule("PO-START").quantity("restart_window")
-        return before if since(stop.at, self.proposal.at, window) <= window else None
+        return before if compare_span(stop.at, self.proposal.at, window) <= 0 else None
 
     def infusion_gap(self) -> Quantity | None:
         """The time since the last intrathecal stop, for an infusion proposed while none runs."""
-        stop = self.infusion_stop
-        if self.infusion_active is not None or stop is None or self.infusion_before_stop is None:
+        past = self.past
+        stop = past.infusion_stop
+        if past.infusion_active is not None or stop is None or past.infusion_before_stop is None:
             return None
         window = self.pack.rule("IT-TOLERANCE").quantity("interruption_max")
         return since(stop.at, self.proposal.at, window)
@@ -127,139 +194,34 @@ def build_context(
     ``history`` must be sorted by time (the document reader sorts it). Events dated after the
     proposal are not its past and are left out.
     """
-    prior = tuple(e for e in history if e.at <= proposal.at)
+    when = proposal.at
+    prior = [e for e in history if e.at <= when]
+    return context_for(patient, Past.of(pack, prior), proposal)
+
+
+def context_for(patient: Patient, past: Past, proposal: Event) -> Context:
+    """The context of judging ``proposal`` after ``past`` (its pack is the past's)."""
+    pack = past.pack
     age = age_at(patient, proposal.at)
-    oral_events: list[OralRegimen | OralStop] = []
-    oral_active: OralRegimen | None = None
-    oral_last_change: OralRegimen | None = None
-    test_doses: list[ItTestDose] = []
-    episode: list[ItTestDose] = []
-    infusion_events: list[ItInfusion | ItStop] = []
-    infusion_active: ItInfusion | None = None
-    course_start: ItInfusion | None = None
-    last_change: ItInfusion | None = None
-    first_infusion: ItInfusion | None = None
-    stable_at: datetime | None = None
-    refills: list[PumpRefill] = []
-    any_baclofen = False
-    oral_stop: OralStop | None = None
-    oral_before_stop: OralRegimen | None = None
-    infusion_stop: ItStop | None = None
-    infusion_before_stop: ItInfusion | None = None
-    for event in prior:
-        if isinstance(event, OralRegimen):
-            any_baclofen = True
-            oral_events.append(event)
-            if oral_active is None or event.daily_dose != oral_active.daily_dose:
-                oral_last_change = event
-            oral_active = event
-        elif isinstance(event, OralStop):
-            oral_events.append(event)
-            if oral_active is not None:
-                oral_stop, oral_before_stop = event, oral_active
-            oral_active = None
-            oral_last_change = None
-        elif isinstance(event, ItTestDose):
-            any_baclofen = True
-            test_doses.append(event)
-            episode.append(event)
-        elif isinstance(event, ItInfusion):
-            any_baclofen = True
-            infusion_events.append(event)
-            episode = []
-            if first_infusion is None:
-                first_infusion = event
-            if infusion_active is None:
-                course_start = event
-                last_change = event
-                stable_at = None
-            elif event.daily_dose != infusion_active.daily_dose:
-                last_change = event
-            infusion_active = event
-        elif isinstance(event, ItStop):
-            infusion_events.append(event)
-            if infusion_active is not None:
-                infusion_stop, infusion_before_stop = event, infusion_active
-            infusion_active = None
-            stable_at = None
-            episode = []
-        elif isinstance(event, ItStable):
-            if infusion_active is not None:
-                stable_at = event.at
-        elif isinstance(event, PumpImplant):
-            episode = []
-        elif isinstance(event, PumpRefill):
-            refills.append(event)
     return Context(
-        pack=pack,
-        patient=patient,
-        proposal=proposal,
-        history=prior,
-        age=age,
-        origin=origin_of(patient, pack),
-        is_child=age is not None and age < _adult_age(pack),
-        oral_events=tuple(oral_events),
-        oral_active=oral_active,
-        oral_last_change=oral_last_change,
-        any_baclofen_before=any_baclofen,
-        test_doses=tuple(test_doses),
-        episode=tuple(episode),
-        infusion_events=tuple(infusion_events),
-        infusion_active=infusion_active,
-        course_start=course_start if infusion_active is not None else None,
-        last_infusion_change=last_change if infusion_active is not None else None,
-        first_infusion=first_infusion,
-        stable_at=stable_at,
-        refills=tuple(refills),
-        oral_stop=oral_stop,
-        oral_before_stop=oral_before_stop,
-        infusion_stop=infusion_stop,
-        infusion_before_stop=infusion_before_stop,
+        pack,
+        patient,
+        proposal,
+        past,
+        age,
+        origin_of(patient, pack),
+        age is not None and age < _adult_age(pack),
+        None if age is None else Quantity(Fraction(age), _YEARS),
     )
 
 
+_YEARS = unit("a")
+
+
+@per_pack
 def _adult_age(pack: Pack) -> Fraction:
     """IND-POPULATION's adult age, in years."""
     return pack.rule("IND-POPULATION").quantity("adult_age").in_("a")
-
-
-def hours_between(earlier: datetime, later: datetime) -> Fraction:
-    """Exact hours from one instant to a later one."""
-    delta = later - earlier
-    return Fraction(delta.days * 86400 + delta.seconds, 3600) + Fraction(
-        delta.microseconds, 3_600_000_000
-    )
-
-
-def elapsed(earlier: datetime, later: datetime) -> Quantity:
-    """The time from one instant to another as a duration quantity."""
-    return Quantity.of(hours_between(earlier, later), "h")
-
-
-CALENDAR_UNITS = frozenset({"d", "wk", "a"})
-"""Units of rules counted on the calendar: "three days" is three calendar days."""
-
-
-def calendar_days(earlier: datetime, later: datetime) -> Fraction:
-    """Exact days from one instant to a later one on the patient's local calendar.
-
-    Each instant is read at the wall-clock time it was written with (its own UTC offset), so
-    08:00 on 26 March to 08:00 on 29 March is 3 days even when a daylight-saving change in
-    between makes it 71 elapsed hours. Rules given in days or weeks speak of calendar days.
-    """
-    return hours_between(earlier.replace(tzinfo=None), later.replace(tzinfo=None)) / 24
-
-
-def since(earlier: datetime, later: datetime, limit: Quantity) -> Quantity:
-    """The time from ``earlier`` to ``later`` as ``limit``'s rule counts it, in ``limit``'s unit.
-
-    A limit in days, weeks or years is counted in calendar days (:func:`calendar_days`); any
-    other (hours, minutes) in elapsed time (:func:`hours_between`), which is what the hour rules
-    of the page mean.
-    """
-    if limit.unit.code in CALENDAR_UNITS:
-        return Quantity.of(calendar_days(earlier, later), "d").to(limit.unit)
-    return Quantity.of(hours_between(earlier, later), "h").to(limit.unit)
 
 
 def floor_to(q: Quantity, places: int = 1) -> Quantity:
@@ -297,3 +259,22 @@ def duration_text(earlier: datetime, later: datetime) -> str:
     if hours < 48:
         return floor_to(Quantity.of(hours, "h"), 1).text()
     return floor_to(Quantity.of(calendar_days(earlier, later), "d"), 1).text()
+
+
+__all__ = [
+    "CALENDAR_UNITS",
+    "DOSE_KINDS",
+    "INTRATHECAL_KINDS",
+    "Context",
+    "build_context",
+    "calendar_days",
+    "ceil_fraction",
+    "ceil_to",
+    "context_for",
+    "duration_text",
+    "elapsed",
+    "floor_fraction",
+    "floor_to",
+    "hours_between",
+    "since",
+]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from ..model.events import ItInfusion, ItStop, ItTestDose, OralRegimen, OralStop
 from ..model.finding import Finding
 from .context import DOSE_KINDS, Context
-from .limits import infusion_timeline, is_gradual, reductions_before
+from .limits import is_gradual
 
 
 def _gives_drug(ctx: Context) -> bool:
@@ -66,10 +66,7 @@ def stop_gradual(ctx: Context) -> Iterator[Finding]:
     proposal = ctx.proposal
     if isinstance(proposal, OralStop) and ctx.oral_active is not None:
         span = pack.rule("SUP-PO-TAPER").range("span").low
-        timeline = [
-            (e.at, e.daily_dose if isinstance(e, OralRegimen) else None) for e in ctx.oral_events
-        ]
-        taper = reductions_before(timeline)
+        taper = ctx.past.oral_taper
         if not is_gradual(taper, proposal.at, min_reductions, span):
             yield ctx.say(
                 "STOP-GRADUAL",
@@ -81,7 +78,7 @@ def stop_gradual(ctx: Context) -> Iterator[Finding]:
             )
     elif isinstance(proposal, ItStop) and ctx.infusion_active is not None:
         span = pack.rule("IT-TOLERANCE").range("taper_span").low
-        taper = reductions_before(infusion_timeline(ctx.infusion_events))
+        taper = ctx.past.infusion_taper
         if not is_gradual(taper, proposal.at, min_reductions, span):
             signs = pack.rule("SUP-IT-WITHDRAWAL")
             yield ctx.say(

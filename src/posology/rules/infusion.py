@@ -11,15 +11,9 @@ from ..model.events import ItInfusion, PumpImplant
 from ..model.finding import Finding
 from ..units import Quantity, format_number, format_percent
 from .context import Context, ceil_fraction, duration_text, floor_to, since
-from .limits import (
-    infusion_timeline,
-    initial_infusion_dose,
-    is_gradual,
-    maintenance_ranges,
-    reductions_before,
-    screening_status,
-    step_limit,
-)
+from .limits import initial_infusion_dose, is_gradual, maintenance_ranges, step_limit
+from .past import infusions_newest_first
+from .spans import compare_span, reaches, surely_before
 
 
 def _infusion(ctx: Context) -> ItInfusion | None:
@@ -46,7 +40,7 @@ def it_screen_required(ctx: Context) -> Iterator[Finding]:
     resumption after a stop does not screen again."""
     if not isinstance(ctx.proposal, (ItInfusion, PumpImplant)) or ctx.first_infusion is not None:
         return
-    status = screening_status(ctx.test_doses, ctx.pack)
+    status = ctx.past.screening
     text = "infusion" if isinstance(ctx.proposal, ItInfusion) else "implant"
     if status.state == "non-responder":
         yield ctx.say("IT-SCREEN-NONRESPONDER", "infusion", f"infusion_{text}")
@@ -58,7 +52,7 @@ def it_titr_start(ctx: Context) -> Iterator[Finding]:
     infusion = _infusion(ctx)
     if infusion is None or ctx.first_infusion is not None:
         return
-    status = screening_status(ctx.test_doses, ctx.pack)
+    status = ctx.past.screening
     if status.responding is None:
         return
     expected, prolonged = initial_infusion_dose(status.responding, ctx.pack)
@@ -84,7 +78,7 @@ def _holiday_ended(ctx: Context, gap: Quantity) -> bool:
     if gap >= rule.quantity("resume_after"):
         return True
     # the run of reductions that ended at the stop (the stop itself is the last event)
-    taper = reductions_before(infusion_timeline(ctx.infusion_events[:-1]))
+    taper = ctx.past.infusion_taper_before_last
     stop = ctx.infusion_stop
     min_reductions = ctx.pack.rule("STOP-GRADUAL").count("min_reductions")
     span = rule.range("taper_span").low
@@ -139,8 +133,8 @@ def it_titr_hold24(ctx: Context) -> Iterator[Finding]:
     if change is None or ctx.course_start is None:
         return
     hold = ctx.pack.rule("IT-TITR-HOLD24").quantity("hold")
-    waited = since(ctx.course_start.at, change[0].at, hold)
-    if waited < hold:
+    if not reaches(ctx.course_start.at, change[0].at, hold):
+        waited = since(ctx.course_start.at, change[0].at, hold)
         yield ctx.say(
             "IT-TITR-HOLD24",
             "too_soon",
@@ -155,7 +149,7 @@ def it_titr_interval(ctx: Context) -> Iterator[Finding]:
         return
     rule = ctx.pack.rule("IT-TITR-INTERVAL")
     hold = ctx.pack.rule("IT-TITR-HOLD24").quantity("hold")
-    if since(ctx.course_start.at, change[0].at, hold) < hold:
+    if not reaches(ctx.course_start.at, change[0].at, hold):
         return  # IT-TITR-HOLD24 speaks for this increase
     pump = ctx.patient.pump
     programmable = pump.programmable if pump else None
@@ -163,8 +157,8 @@ def it_titr_interval(ctx: Context) -> Iterator[Finding]:
         yield ctx.say("IT-TITR-INTERVAL", "pump_unknown")
     key = "programmable" if programmable else "non_programmable"
     interval = rule.quantity(key)
-    waited = since(ctx.last_infusion_change.at, change[0].at, interval)
-    if waited < interval:
+    if not reaches(ctx.last_infusion_change.at, change[0].at, interval):
+        waited = since(ctx.last_infusion_change.at, change[0].at, interval)
         yield ctx.say(
             "IT-TITR-INTERVAL",
             f"{key}_too_soon",
@@ -227,15 +221,28 @@ def it_escalation_alert(ctx: Context) -> Iterator[Finding]:
 
 
 def _lowest_since(ctx: Context, at: datetime, window: Quantity) -> Quantity | None:
-    """The lowest daily dose in force within ``window`` before ``at`` (calendar days)."""
+    """The lowest daily dose in force within ``window`` before ``at`` (calendar days): the
+    lowest dose set within the window, and the dose in force when it began (the last one set
+    before it; a stop sets none).
+
+    Walks the infusion timeline from the newest event back and stops past the window (with
+    room for the events' UTC offsets, which move calendar days against elapsed time), so its
+    cost is the events within the window, not the history. Ties keep the oldest dose, as a walk
+    from the oldest would.
+    """
     lowest: Quantity | None = None
     in_force: Quantity | None = None
-    for event in ctx.infusion_events:
+    found_in_force = False
+    surely_outside = surely_before(at, window)
+    for event in infusions_newest_first(ctx.past.infusions):
         dose = event.daily_dose if isinstance(event, ItInfusion) else None
-        if since(event.at, at, window) >= window:
-            in_force = dose
+        if reaches(event.at, at, window):
+            if not found_in_force:  # the newest event before the window
+                in_force, found_in_force = dose, True
+            if surely_outside is None or event.at <= surely_outside:
+                break  # it and every older event are before the window
             continue
-        if dose is not None and (lowest is None or dose < lowest):
+        if dose is not None and (lowest is None or dose <= lowest):
             lowest = dose
     if in_force is not None and (lowest is None or in_force < lowest):
         lowest = in_force
@@ -295,7 +302,7 @@ def _paediatric_range(ctx: Context, infusion: ItInfusion) -> Iterator[Finding]:
         return
     first = ctx.first_infusion or infusion
     year = rule.quantity("first_year")
-    if since(first.at, infusion.at, year) > year:
+    if compare_span(first.at, infusion.at, year) > 0:
         return
     initial = rule.range("initial")
     if infusion.daily_dose not in initial:

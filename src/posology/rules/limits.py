@@ -19,7 +19,7 @@ from ..knowledge.schema import Pack, Range
 from ..model.events import ItInfusion, ItStop, ItTestDose, PumpRefill
 from ..model.patient import Pump
 from ..units import Quantity
-from .context import hours_between, since
+from .spans import hours_between, reaches
 
 ORIGINS = ("spinal", "cerebral")
 
@@ -140,10 +140,10 @@ def reductions_before(doses: Sequence[tuple[datetime, Quantity | None]]) -> Tape
 
 def is_gradual(taper: Taper, stop_at: datetime, min_reductions: int, span: Quantity) -> bool:
     """STOP-GRADUAL: enough successive reductions, the first at least ``span`` before the stop
-    (a span in days or weeks counted in calendar days, :func:`~.context.since`)."""
+    (a span in days or weeks counted in calendar days, :func:`~.spans.since`)."""
     if taper.reductions < min_reductions or taper.first_at is None:
         return False
-    return since(taper.first_at, stop_at, span) >= span
+    return reaches(taper.first_at, stop_at, span)
 
 
 def infusion_timeline(

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..knowledge.schema import Range
+from ..knowledge.schema import Pack, Range
 from ..model.events import ItInfusion, ItTestDose, OralRegimen, PumpRefill
 from ..model.finding import Finding
 from ..units import Quantity
 from .context import Context
+from .per_pack import per_pack
 
 
 def _envelope(ranges: list[Range[Quantity]]) -> Range[Quantity]:
@@ -40,7 +41,11 @@ def oral_envelope(ctx: Context) -> Range[Quantity]:
 
 
 def intrathecal_daily_envelope(ctx: Context) -> Range[Quantity]:
-    pack = ctx.pack
+    return _intrathecal_daily_envelope(ctx.pack)
+
+
+@per_pack
+def _intrathecal_daily_envelope(pack: Pack) -> Range[Quantity]:
     return _envelope(
         [
             pack.rule("IT-DAILY-RANGE").range("daily"),
@@ -52,13 +57,22 @@ def intrathecal_daily_envelope(ctx: Context) -> Range[Quantity]:
 
 
 def test_dose_envelope(ctx: Context) -> Range[Quantity]:
-    pack = ctx.pack
+    return _test_dose_envelope(ctx.pack)
+
+
+@per_pack
+def _test_dose_envelope(pack: Pack) -> Range[Quantity]:
     first = pack.rule("IT-SCREEN-START").quantities("first_doses")
     return Range(min(first), pack.rule("IT-SCREEN-NONRESPONDER").quantity("max_test_dose"))
 
 
 def concentration_envelope(ctx: Context) -> Range[Quantity]:
-    marketed = ctx.pack.rule("SUP-IT-CONC").quantities("marketed")
+    return _concentration_envelope(ctx.pack)
+
+
+@per_pack
+def _concentration_envelope(pack: Pack) -> Range[Quantity]:
+    marketed = pack.rule("SUP-IT-CONC").quantities("marketed")
     return Range(min(marketed), max(marketed))
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from fractions import Fraction
 
+from ..knowledge.schema import Pack
 from ..model.events import ItStop, PumpRefill
 from ..model.finding import Finding
 from ..units import Quantity, format_number
 from .context import INTRATHECAL_KINDS, Context, ceil_to, floor_to, since
-from .limits import alarm_volume, reservoir_at
+from .limits import alarm_volume
 from .mixup import mixup_fits
+from .per_pack import per_pack
+from .spans import compare_span
 
 
 def _refill(ctx: Context) -> PumpRefill | None:
@@ -26,7 +29,12 @@ def _above_market(ctx: Context, q: Quantity) -> bool:
     """True for a concentration above every marketed solution: no dilution makes it, so it is
     a unit or strength slip (SUP-UNIT-MIXUP or SUP-IT-CONC's ``above_marketed``), and the other
     pump rules do not print it as if it were a real strength."""
-    return q > max(ctx.pack.rule("SUP-IT-CONC").quantities("marketed"))
+    return q > _strongest_marketed(ctx.pack)
+
+
+@per_pack
+def _strongest_marketed(pack: Pack) -> Quantity:
+    return max(pack.rule("SUP-IT-CONC").quantities("marketed"))
 
 
 def sup_it_conc(ctx: Context) -> Iterator[Finding]:
@@ -38,12 +46,15 @@ def sup_it_conc(ctx: Context) -> Iterator[Finding]:
     marketed = rule.quantities("marketed")
     pump = rule.quantities("pump")
     conc = refill.concentration
-    values = {"concentration": _strength(conc), "marketed": _listed(marketed)}
+
+    def values() -> dict[str, str]:  # the words, worked out only for a finding
+        return {"concentration": _strength(conc), "marketed": _listed(marketed)}
+
     if _above_market(ctx, conc):
         if not mixup_fits(ctx):
-            yield ctx.say("SUP-IT-CONC", "above_marketed", **values)
+            yield ctx.say("SUP-IT-CONC", "above_marketed", **values())
     elif conc not in marketed:
-        yield ctx.say("SUP-IT-CONC", "unknown", **values)
+        yield ctx.say("SUP-IT-CONC", "unknown", **values())
     elif conc not in pump:
         weakest = min(pump)
         yield ctx.say(
@@ -52,7 +63,7 @@ def sup_it_conc(ctx: Context) -> Iterator[Finding]:
             pump=_listed(pump),
             weakest=weakest.text(),
             ratio=format_number(weakest.ratio(conc), 1),
-            **values,
+            **values(),
         )
 
 
@@ -90,9 +101,9 @@ def it_delivery_conc(ctx: Context) -> Iterator[Finding]:
 
 def sup_it_bridge(ctx: Context) -> Iterator[Finding]:
     refill = _refill(ctx)
-    if refill is None or not ctx.refills:
+    previous = ctx.past.last_refill
+    if refill is None or previous is None:
         return
-    previous = ctx.refills[-1]
     if _above_market(ctx, refill.concentration) or _above_market(ctx, previous.concentration):
         return
     if refill.concentration != previous.concentration:
@@ -105,14 +116,14 @@ def sup_it_bridge(ctx: Context) -> Iterator[Finding]:
 
 
 def sup_it_max_interval(ctx: Context) -> Iterator[Finding]:
-    if not isinstance(ctx.proposal, INTRATHECAL_KINDS) or not ctx.refills:
+    last = ctx.past.last_refill
+    if not isinstance(ctx.proposal, INTRATHECAL_KINDS) or last is None:
         return
     if ctx.infusion_active is None and _refill(ctx) is None:
         return
     limit = ctx.pack.rule("SUP-IT-MAX-INTERVAL").quantity("max_interval")
-    last = ctx.refills[-1]
-    waited = since(last.at, ctx.proposal.at, limit)
-    if waited > limit:
+    if compare_span(last.at, ctx.proposal.at, limit) > 0:
+        waited = since(last.at, ctx.proposal.at, limit)
         yield ctx.say(
             "SUP-IT-MAX-INTERVAL",
             "exceeded",
@@ -133,12 +144,13 @@ def sup_it_refill(ctx: Context) -> Iterator[Finding]:
                 "SUP-IT-REFILL", "overfill", volume=refill.volume.text(), reservoir=reservoir.text()
             )
         return
-    if not isinstance(ctx.proposal, INTRATHECAL_KINDS) or not ctx.refills:
+    last = ctx.past.last_refill
+    if not isinstance(ctx.proposal, INTRATHECAL_KINDS) or last is None:
         return
     if ctx.infusion_active is None or isinstance(ctx.proposal, ItStop):
         return
-    last = ctx.refills[-1]
-    left = reservoir_at(last, ctx.infusion_events, ctx.proposal.at)
+    left = ctx.past.reservoir_at(ctx.proposal.at)
+    assert left is not None  # a refill was read
     alarm = alarm_volume(ctx.pack, last, ctx.patient.pump)
     if left <= alarm:
         yield ctx.say(

@@ -51,11 +51,20 @@ def residual_check(
     syringe's reading limit (``min_difference``) never counts, so a small fill does not alarm.
     ``None`` when the refill records no residual.
     """
+    if refill.residual is None:
+        return None
+    return residual_of(pack, previous, reservoir_at(previous, infusions, refill.at), refill)
+
+
+def residual_of(
+    pack: Pack, previous: PumpRefill, expected: Quantity, refill: PumpRefill
+) -> Residual | None:
+    """:func:`residual_check` given the volume ``expected`` in the reservoir at the refill (the
+    checker has it from the history already read)."""
     withdrawn = refill.residual
     if withdrawn is None:
         return None
     rule = pack.rule("SUP-IT-RESIDUAL")
-    expected = reservoir_at(previous, infusions, refill.at)
     programmed = previous.volume - expected
     delivered = previous.volume - withdrawn
     difference = expected - withdrawn  # positive: less withdrawn, the pump delivered more
@@ -77,9 +86,12 @@ def discrepancy_text(share: Fraction) -> str:
 
 def sup_it_residual(ctx: Context) -> Iterator[Finding]:
     refill = ctx.proposal if isinstance(ctx.proposal, PumpRefill) else None
-    if refill is None or refill.residual is None or not ctx.refills:
+    previous = ctx.past.last_refill
+    if refill is None or refill.residual is None or previous is None:
         return
-    result = residual_check(ctx.pack, ctx.refills[-1], ctx.infusion_events, refill)
+    expected = ctx.past.reservoir_at(refill.at)
+    assert expected is not None  # a refill was read
+    result = residual_of(ctx.pack, previous, expected, refill)
     if result is None or result.direction == "within":
         return
     rule = ctx.pack.rule("SUP-IT-RESIDUAL")

@@ -41,7 +41,7 @@ def it_screen_infection(ctx: Context) -> Iterator[Finding]:
 
 def it_screen_start(ctx: Context) -> Iterator[Finding]:
     dose = _test_dose(ctx)
-    if dose is None or ctx.episode:
+    if dose is None or ctx.past.episode_last is not None:
         return
     usual = ctx.pack.rule("IT-SCREEN-START").quantities("first_doses")
     if dose.dose not in usual:
@@ -54,7 +54,7 @@ def it_screen_start(ctx: Context) -> Iterator[Finding]:
 
 
 def it_screen_resus(ctx: Context) -> Iterator[Finding]:
-    if _test_dose(ctx) is None or ctx.episode:
+    if _test_dose(ctx) is None or ctx.past.episode_last is not None:
         return
     coma = ctx.pack.rule("IT-SCREEN-RESUS").quantity("coma_dose")
     yield ctx.say("IT-SCREEN-RESUS", "first_dose", coma_dose=coma.text())
@@ -62,10 +62,10 @@ def it_screen_resus(ctx: Context) -> Iterator[Finding]:
 
 def it_screen_step(ctx: Context) -> Iterator[Finding]:
     dose = _test_dose(ctx)
-    if dose is None or not ctx.episode:
+    previous = ctx.past.episode_last
+    if dose is None or previous is None:
         return
     rule = ctx.pack.rule("IT-SCREEN-STEP")
-    previous = ctx.episode[-1]
     if previous.response is None:
         yield ctx.say("IT-SCREEN-STEP", "response_unknown", previous=previous.dose.to("ug").text())
     step = rule.quantity("step")
@@ -100,13 +100,10 @@ def it_screen_nonresponder(ctx: Context) -> Iterator[Finding]:
             dose=dose.dose.to("ug").text(),
             max_dose=max_dose.text(),
         )
-    failed = [
-        t
-        for t in ctx.episode
-        if t.dose >= max_dose and t.response is not None and not t.response.effect
-    ]
-    if failed:
-        yield ctx.say("IT-SCREEN-NONRESPONDER", "further_dose", dose=failed[0].dose.to("ug").text())
+    # the first test dose of the episode that had no effect at the highest dose
+    failed = ctx.past.episode_failed
+    if failed is not None:
+        yield ctx.say("IT-SCREEN-NONRESPONDER", "further_dose", dose=failed.dose.to("ug").text())
 
 
 def it_monitor_risk(ctx: Context) -> Iterator[Finding]:

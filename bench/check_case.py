@@ -1,0 +1,75 @@
+"""One ``check`` in process: a 50-event CASE, and one proposal after a 16,000-event history.
+
+The CASE is read as the CLI and the server read it (``read_case``: the JSON text parsed, the
+history sorted) and judged; the median of many runs is printed for reading and judging, and
+for judging a case already read. A stored history can be longer than one request may carry
+(``MAX_HISTORY``): the long history is read event by event and sorted as the service reads a
+patient's stored events (``sort_history``), then judged once; both steps are timed.
+
+    .venv/bin/python bench/check_case.py [--runs 3000] [--long 16000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+
+from history import history_case
+from long_history import PATIENT, long_history, proposal_after
+from posology.knowledge import load_pack
+from posology.model import parse_event, parse_patient, read_case
+from posology.model.documents import sort_history
+from posology.rules import check
+
+
+def _median_us(run: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
+
+
+def main(runs: int, long: int) -> None:
+    pack = load_pack()
+    text = json.dumps(history_case(50))
+    case = read_case(text)
+
+    def read_and_check() -> object:
+        read = read_case(text)
+        return check(read.patient, read.history, read.proposal, pack)
+
+    def check_only() -> object:
+        return check(case.patient, case.history, case.proposal, pack)
+
+    for run in (read_and_check, check_only):  # warm the memos and caches first
+        run()
+    print(f"50-event CASE: read and check median {_median_us(read_and_check, runs):.0f} µs")
+    print(f"50-event CASE: check of the read case median {_median_us(check_only, runs):.0f} µs")
+
+    docs = long_history(long)
+    start = time.perf_counter()
+    events = [(f"events[{i}]", parse_event(doc, f"events[{i}]")) for i, doc in enumerate(docs)]
+    history = sort_history(events)
+    read = time.perf_counter() - start
+    patient, proposal = parse_patient(PATIENT), parse_event(proposal_after(docs), "proposal")
+    start = time.perf_counter()
+    check(patient, history, proposal, pack)
+    judged = time.perf_counter() - start
+    size = len(json.dumps(docs)) / 1e6
+    print(
+        f"{long:,}-event history ({size:.1f} MB): read and sorted in {read:.2f} s, "
+        f"one check in {judged * 1000:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3000)
+    parser.add_argument("--long", type=int, default=16000)
+    args = parser.parse_args()
+    main(args.runs, args.long)
