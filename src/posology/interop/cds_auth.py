@@ -27,10 +27,12 @@ short-lived tokens and recommends five minutes; a long-lived one is a stolen one
 
 @dataclass
 class Issuer:
-    """An allow-listed EHR: its JWKS and the ``jku`` URLs it may name."""
+    """An allow-listed EHR: its JWKS, the ``jku`` URLs it may name, and the name of the clinic
+    whose staff use it (its feedback is that clinic's record; None: no clinic named)."""
 
     jwks: dict[str, Any]
     jku: tuple[str, ...] = ()
+    clinic: str | None = None
 
 
 @dataclass
@@ -46,9 +48,15 @@ class Verifier:
 
     @classmethod
     def from_json(cls, text: str) -> Verifier:
-        """``{"ISS": {"jwks": {...}, "jku": ["https://…"]}}`` (POSOLOGY_CDS_ISSUERS)."""
+        """``{"ISS": {"jwks": {...}, "jku": ["https://…"], "clinic": "North"}}``
+        (POSOLOGY_CDS_ISSUERS)."""
         data = json.loads(text) if text.strip() else {}
-        return cls({iss: Issuer(v["jwks"], tuple(v.get("jku", ()))) for iss, v in data.items()})
+        return cls(
+            {
+                iss: Issuer(v["jwks"], tuple(v.get("jku", ())), v.get("clinic"))
+                for iss, v in data.items()
+            }
+        )
 
     def verify(
         self, authorization: str | None, audience: str, now: float | None = None

@@ -32,27 +32,58 @@ def remember_jti(engine: Engine, jti: str, expires: float) -> bool:
     return True
 
 
+RESERVED = ("service", "issuer")
+"""Keys the server writes into a feedback row itself: an EHR's item may not carry them."""
+
+
 def record_cds_feedback(
-    engine: Engine, service: str, issuer: str, items: list[dict[str, Any]]
+    engine: Engine, service: str, issuer: str, clinic: str | None, items: list[dict[str, Any]]
 ) -> int:
-    """Store each feedback item once in the audit trail (an item sent again is not stored
-    twice); the number of new items."""
+    """Store each feedback item once in the audit trail of the issuer's clinic (an item sent
+    again is not stored twice); the number of new items.
+
+    The row names the service and the token's issuer as checked, never as the item says: an
+    item naming either is refused. ``clinic`` is the clinic the issuer is configured for
+    (POSOLOGY_CDS_ISSUERS); an unknown name is refused, no clinic is made up."""
     import json
 
+    from ..errors import InputError
+
+    for n, item in enumerate(items):
+        for key in RESERVED:
+            if key in item:
+                raise InputError(
+                    f"feedback[{n}].{key}",
+                    "is set by the server from the call and its token; remove it",
+                )
     added = 0
     with writing(engine) as conn:
+        clinic_id = None
+        if clinic is not None:
+            clinic_id = conn.execute(
+                select(T.clinics.c.id).where(T.clinics.c.name == clinic)
+            ).scalar()
+            if clinic_id is None:
+                raise InputError(
+                    "iss", f"this issuer is configured for clinic {clinic!r}, which does not exist"
+                )
         stored = {
             json.dumps(d, sort_keys=True)
             for d in conn.execute(
-                select(T.audit.c.detail).where(T.audit.c.action == "cds.feedback")
+                select(T.audit.c.detail).where(
+                    T.audit.c.action == "cds.feedback",
+                    T.audit.c.clinic_id.is_(None)
+                    if clinic_id is None
+                    else T.audit.c.clinic_id == clinic_id,
+                )
             ).scalars()
         }
         for item in items:
-            detail = plain_json({"service": service, "issuer": issuer, **item})
+            detail = plain_json({**item, "service": service, "issuer": issuer})
             key = json.dumps(detail, sort_keys=True)
             if key in stored:
                 continue
             stored.add(key)
-            write_audit(conn, None, "cds.feedback", "card", None, detail)
+            write_audit(conn, None, "cds.feedback", "card", None, detail, clinic_id=clinic_id)
             added += 1
     return added

@@ -19,7 +19,7 @@ from .deps import Deps
 def routes(deps: Deps, verifier: Any) -> APIRouter:
     """The CDS Hooks router; ``verifier`` checks the EHRs' JWTs (default: the allow-list in
     ``POSOLOGY_CDS_ISSUERS``)."""
-    from ...errors import CdsError, TokenRefused
+    from ...errors import CdsError, InputError, TokenRefused
     from ...interop.cds_auth import Verifier
     from ...interop.cds_hooks import SERVICES, answer, discovery
 
@@ -27,12 +27,11 @@ def routes(deps: Deps, verifier: Any) -> APIRouter:
     engine, pack = deps.engine, deps.pack
 
     checker = verifier or Verifier.from_json(os.environ.get("POSOLOGY_CDS_ISSUERS", ""))
-    if checker.remember is None and int(os.environ.get("POSOLOGY_WORKERS", "1")) > 1:
-        # several workers: a replay must be refused by all of them. On one host with SQLite,
-        # token ids become files created atomically (no database lock); with PostgreSQL they go
-        # in its table. A single process keeps them in memory, as safe and cheaper.
-        url = engine.url.render_as_string(hide_password=False)
-        if url.startswith("sqlite") and engine.url.database:
+    if checker.remember is None and engine.url.database not in (None, "", ":memory:"):
+        # a replay must be refused by every worker and after a restart: on SQLite, token ids
+        # become files beside the database, created atomically (no database lock); on
+        # PostgreSQL they go in its table. Only a database in memory keeps them in memory.
+        if engine.dialect.name == "sqlite":
             from pathlib import Path
 
             from ...store.replay import FileReplayGuard
@@ -103,7 +102,19 @@ def routes(deps: Deps, verifier: Any) -> APIRouter:
         ):
             bad = CdsError(400, "feedback must be a list of {card, outcome, …}")
             return JSONResponse(bad.outcome, status_code=400)
-        added = cds_records.record_cds_feedback(engine, service_id, str(claims.get("iss")), items)
+        iss = str(claims.get("iss"))
+        issuer = checker.issuers.get(iss)
+        try:
+            added = await run_in_threadpool(
+                cds_records.record_cds_feedback,
+                engine,
+                service_id,
+                iss,
+                issuer.clinic if issuer else None,
+                items,
+            )
+        except InputError as exc:
+            return JSONResponse(CdsError(400, str(exc)).outcome, status_code=400)
         return JSONResponse({"recorded": added})
 
     return router
