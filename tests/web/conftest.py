@@ -4,6 +4,7 @@ tests, a live server (one per module) and headless Chromium."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -34,11 +36,22 @@ def pages(tmp_path: Path) -> Iterator[TestClient]:
     engine.dispose()
 
 
+def log_in(
+    client: TestClient, email: str = "doc@north.example", password: str = PASSWORD, **fields: str
+) -> httpx.Response:
+    """Posts the login form as a browser does: from the login page, with its hidden token."""
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+    assert token is not None, "the login page has no login token"
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf": token.group(1), **fields},
+        follow_redirects=False,
+    )
+
+
 @pytest.fixture
 def logged_in(pages: TestClient) -> TestClient:
-    answer = pages.post(
-        "/login", data={"email": "doc@north.example", "password": PASSWORD}, follow_redirects=False
-    )
+    answer = log_in(pages)
     assert answer.status_code == 303
     return pages
 

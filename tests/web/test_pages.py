@@ -6,6 +6,7 @@ import re
 from urllib.parse import quote
 
 from fastapi.testclient import TestClient
+from tests.web.conftest import PASSWORD, log_in
 
 
 def test_pages_need_a_login(pages: TestClient) -> None:
@@ -21,7 +22,7 @@ def test_pages_need_a_login(pages: TestClient) -> None:
         # an expired or missing session comes back to the page asked for after login
         expected = "/login" if path == "/" else "/login?next=" + quote(path, safe="")
         assert answer.status_code == 303 and answer.headers["location"] == expected
-    wrong = pages.post("/login", data={"email": "doc@north.example", "password": "nope"})
+    wrong = log_in(pages, password="nope")
     assert wrong.status_code == 401 and "wrong e-mail address or password" in wrong.text
 
 
@@ -94,11 +95,7 @@ def test_logout_needs_the_csrf_token(logged_in: TestClient) -> None:
 def test_login_lands_on_the_worklist_and_the_event_form_names_kinds_in_words(
     pages: TestClient,
 ) -> None:
-    answer = pages.post(
-        "/login",
-        data={"email": "doc@north.example", "password": "correct horse battery staple"},
-        follow_redirects=False,
-    )
+    answer = log_in(pages)
     assert answer.headers["location"] == "/worklist"
     worklist = pages.get("/worklist")
     assert worklist.status_code == 200 and "No pump patient yet." in worklist.text
@@ -149,17 +146,11 @@ def test_the_profile_table_shows_codes_as_words_and_units_with_their_fields(
 
 
 def test_an_admin_is_told_in_a_page_that_records_are_not_for_the_role(pages: TestClient) -> None:
-    from tests.web.conftest import PASSWORD
-
     from posology.services import accounts
 
     engine = pages.app.state.engine  # type: ignore[attr-defined]
     accounts.add_user(engine, "admin@north.example", "North", "admin", PASSWORD)
-    login = pages.post(
-        "/login",
-        data={"email": "admin@north.example", "password": PASSWORD},
-        follow_redirects=False,
-    )
+    login = log_in(pages, "admin@north.example")
     assert login.status_code == 303
     page = pages.get("/worklist")
     assert page.status_code == 403 and "text/html" in page.headers["content-type"]

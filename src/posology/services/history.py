@@ -4,8 +4,10 @@ and the pharmacist's verification of overrides. History is append-only."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, func, insert, select
@@ -137,11 +139,71 @@ def _event_out(
 
 
 def event_rows(conn: Connection, patient_id: int) -> list[Any]:
+    """Every stored row of a record, documents included (for listing and export)."""
     return list(
         conn.execute(
             select(T.events).where(T.events.c.patient_id == patient_id).order_by(T.events.c.seq)
         ).all()
     )
+
+
+_HEAD_COLUMNS = tuple(c for c in T.events.c if c.name not in ("document", "findings"))
+
+
+def event_heads(conn: Connection, patient_id: int) -> list[Any]:
+    """Every stored row of a record without its document and findings: what a check needs to
+    know which events count (superseded, voided), with the events themselves from
+    :func:`stored_history`'s cache."""
+    return list(
+        conn.execute(
+            select(*_HEAD_COLUMNS)
+            .where(T.events.c.patient_id == patient_id)
+            .order_by(T.events.c.seq)
+        ).all()
+    )
+
+
+# Stored events, read once per process. A row is never changed once written (history is
+# append-only: a correction is a new row), so an event read is valid as long as the row exists;
+# the key holds the time the row was recorded beside its id, so a database recreated with the
+# same ids (a restore, a test) cannot be served another database's event.
+_STORED: dict[tuple[int, datetime, str], Event] = {}
+_STORED_SIZE = 20_000
+_DOCUMENTS_PER_QUERY = 500
+
+
+_stored_key: Callable[[Any], tuple[int, datetime, str]] = itemgetter(
+    *(_HEAD_COLUMNS.index(T.events.c[name]) for name in ("id", "recorded_at", "kind"))
+)  # by position: looking a Row's fields up by name costs more, thousands of times a write
+
+
+def stored_history(conn: Connection, heads: list[Any], zone: tzinfo) -> tuple[Event, ...]:
+    """The effective history of ``heads`` (see :func:`effective_history`), reading from the
+    database only the documents of events this process has not read before: a write to a long
+    record decodes one event, not the whole record again."""
+    gone = superseded_ids(heads)
+    live = [(h, _stored_key(h)) for h in heads if h.id not in gone and h.kind != VOID]
+    cached = _STORED.get
+    missing = [key[0] for _, key in live if cached(key) is None]
+    documents: dict[int, Any] = {}
+    for start in range(0, len(missing), _DOCUMENTS_PER_QUERY):
+        chunk = missing[start : start + _DOCUMENTS_PER_QUERY]
+        documents.update(
+            (int(i), d)
+            for i, d in conn.execute(
+                select(T.events.c.id, T.events.c.document).where(T.events.c.id.in_(chunk))
+            ).all()
+        )
+    if len(_STORED) + len(documents) > _STORED_SIZE:
+        _STORED.clear()
+    events = []
+    for head, key in live:
+        event = cached(key)
+        if event is None:
+            event = parse_event(documents[key[0]], f"events[{head.seq}]")
+            _STORED[key] = event
+        events.append((f"events[{head.seq}]", as_instant(event, zone)))
+    return sort_history(events)
 
 
 def superseded_ids(rows: list[Any]) -> set[int]:
@@ -187,7 +249,7 @@ def case_for(
     with engine.connect() as conn:
         row = patient_row(conn, user, patient_id)
         zone = clinic_zone_of(conn, user.clinic_id)
-        return row.document, effective_history(event_rows(conn, patient_id), zone)
+        return row.document, stored_history(conn, event_heads(conn, patient_id), zone)
 
 
 def typed_event(engine: Engine, user: User, event: AnyEvent, field: str) -> AnyEvent:
@@ -280,7 +342,7 @@ def append_event(
             ).first()
             if done is not None:
                 raise Conflict(f"this plan step was confirmed already (event {done[0]})")
-        rows = event_rows(conn, patient_id)
+        rows = event_heads(conn, patient_id)
         target = next((r for r in rows if r.id == supersedes), None)
         if supersedes is not None and target is None:
             raise InputError("supersedes", f"no event {supersedes} in this patient's history")
@@ -288,7 +350,7 @@ def append_event(
             raise InputError("supersedes", f"event {supersedes} was superseded already")
         kept = [r for r in rows if r.id != supersedes]
         zone = clinic_zone_of(conn, user.clinic_id)
-        history = effective_history(kept, zone)
+        history = stored_history(conn, kept, zone)
         if event is not None:
             event = replace(event, at=wall_time(event.at, zone, "event.at"))
         findings: tuple[Finding, ...] = ()

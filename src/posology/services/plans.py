@@ -21,7 +21,7 @@ from ..zones import wall_clock
 from .accounts import User
 from .audit_trail import write_audit
 from .clinic import clinic_zone_of
-from .history import Override, append_event, as_instant, effective_history, event_rows
+from .history import Override, append_event, as_instant, event_heads, stored_history
 from .patients import patient_row
 
 
@@ -48,7 +48,7 @@ def _planned(
     zone = clinic_zone_of(conn, user.clinic_id)
     history = [
         event_json(replace(e, at=wall_clock(e.at, zone)))
-        for e in effective_history(event_rows(conn, row.id), zone)
+        for e in stored_history(conn, event_heads(conn, row.id), zone)
     ]
     request = parse_request(
         {

@@ -28,7 +28,7 @@ from ..store import tables as T
 from ..units import Quantity
 from .accounts import User
 from .clinic import clinic_now, clinic_zone, local
-from .history import effective_history, event_rows
+from .history import event_heads, stored_history
 from .patients import patient_row
 
 FILTERS = ("overdue", "week")
@@ -46,10 +46,12 @@ class Record:
     dates: FillDates
 
 
-_CACHE: OrderedDict[tuple[int, int, str], Record] = OrderedDict()
+# Keyed by the record's id, version and creation time (so a database recreated with the same ids,
+# a restore or a test, is never served another database's facts) and the clinic's zone.
+_CACHE: OrderedDict[tuple[int, int, datetime, str], Record] = OrderedDict()
 _CACHE_SIZE = 5000
 _PACK: list[Pack] = []  # the pack the cached facts were worked out with
-_FIXED: dict[tuple[int, int, str], dict[str, Any]] = {}
+_FIXED: dict[tuple[int, int, datetime, str], dict[str, Any]] = {}
 
 
 def _use_pack(pack: Pack) -> None:
@@ -68,8 +70,12 @@ def _status(record: Record, pack: Pack, at: datetime, zone: tzinfo) -> PumpStatu
     return pump_status(record.patient, record.history, pack, at, zone)
 
 
+def _key(row: Any, zone: tzinfo) -> tuple[int, int, datetime, str]:
+    return (int(row.id), int(row.version), row.created_at, str(zone))
+
+
 def _record(conn: Any, row: Any, zone: tzinfo) -> Record:
-    key = (int(row.id), int(row.version), str(zone))
+    key = _key(row, zone)
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)
@@ -78,7 +84,7 @@ def _record(conn: Any, row: Any, zone: tzinfo) -> Record:
         select(T.patients.c.document).where(T.patients.c.id == row.id)
     ).scalar_one()
     patient = parse_patient(document, "patient")
-    history = effective_history(event_rows(conn, row.id), zone)
+    history = stored_history(conn, event_heads(conn, row.id), zone)
     record = Record(patient, history, fill_dates(patient, history, _PACK[0]))
     _CACHE[key] = record
     if len(_CACHE) > _CACHE_SIZE:
@@ -125,9 +131,9 @@ def worklist(
     rows_out: list[tuple[PumpStatus, dict[str, Any]]] = []
     with engine.connect() as conn:
         patients = conn.execute(
-            select(T.patients.c.id, T.patients.c.label, T.patients.c.version).where(
-                T.patients.c.clinic_id == user.clinic_id
-            )
+            select(
+                T.patients.c.id, T.patients.c.label, T.patients.c.version, T.patients.c.created_at
+            ).where(T.patients.c.clinic_id == user.clinic_id)
         ).all()
         labels = {int(p.id): p.label for p in patients}
         for row in patients:
@@ -136,7 +142,7 @@ def worklist(
                 continue
             at = _at(zone, record.history, now)
             status = _status(record, pack, at, zone)
-            key = (int(row.id), int(row.version), str(zone))
+            key = _key(row, zone)
             fixed = _FIXED.get(key)
             if fixed is None:
                 if len(_FIXED) > _CACHE_SIZE:

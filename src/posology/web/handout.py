@@ -5,19 +5,17 @@ prescribed it and when it was printed; the days of the plan without the moment t
 clicked; oral doses in a morning / midday / evening / night grid; the warnings in the patient's
 words from the pack, each with its source; and a closing line for the patient instead of the
 staff's disclaimer. A screening sheet says nothing of a pump the patient does not have.
+
+The sheet only; its address is :mod:`posology.web.routes.handout`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import Engine
 
 from ..knowledge import Pack, Rule
 from ..model.events import (
@@ -259,59 +257,3 @@ def handout_pdf(
     from weasyprint import HTML
 
     return bytes(HTML(string=handout_html(env, plan, pack, clinic, contact, **details)).write_pdf())
-
-
-def add_handout_route(
-    app: FastAPI, engine: Engine, pack: Pack, env: Any, session: Callable[[Any], Any]
-) -> None:
-    """``GET /patients/{id}/plan.pdf``: the handout of the plan the plan page shows (same query),
-    for the patient of the record, signed by the user who prints it, dated in the clinic."""
-    from ..errors import InputError
-    from ..planning.request import GOALS
-    from ..services import audit_trail
-    from ..services import clinic as clinic_settings
-    from ..services import patients as patient_records
-    from ..services import plans as plan_records
-    from ..services.clinic import clinic_now, clinic_zone
-    from .pages import goal_from_form
-
-    @app.get("/patients/{patient_id}/plan.pdf", include_in_schema=False)
-    def plan_handout(request: Request, patient_id: int) -> Response:
-        current = session(request)
-        if current is None:
-            return RedirectResponse("/login", status_code=303)
-        user = current[0]
-        params = request.query_params
-        record = patient_records.get_patient(engine, user, patient_id)
-        audit_trail.record_read(engine, user, "export.handout-pdf", patient_id)
-        goal = goal_from_form(params)  # the plan page's own reading of its form
-        try:
-            parsed, result = plan_records.plan_preview(
-                engine, pack, user, patient_id, goal, params.get("start", "")
-            )
-        except InputError as exc:
-            return Response(f"{exc.field}: {exc.message}", status_code=422)
-        if not result.made:
-            return Response("no plan can be given for this request", status_code=422)
-        zone = clinic_zone(engine, user)
-        pdf = handout_pdf(
-            env,
-            result,
-            pack,
-            user.clinic,
-            clinic_settings.clinic_contact(engine, user),
-            record=record,
-            prescriber=str(getattr(user, "name", None) or user.email),
-            printed=clinic_now(zone, None).date(),
-            history=parsed.history,
-            has_pump=parsed.patient.pump is not None,
-        )
-        name = f"baclofen-{goal['kind'] if goal['kind'] in GOALS else 'plan'}"
-        return Response(
-            pdf,
-            media_type="application/pdf",
-            headers={
-                "Content-Disposition": f'attachment; filename="{name}.pdf"',
-                "Cache-Control": "no-store",
-            },
-        )
