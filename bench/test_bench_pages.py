@@ -20,7 +20,12 @@ def test_plan_page(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untype
     app = create_app(engine)
     accounts.add_user(engine, "doc@north.example", "North", "clinician", PASSWORD)
     with TestClient(app, base_url="https://testserver") as client:
-        client.post("/login", data={"email": "doc@north.example", "password": PASSWORD})
+        login = client.get("/login").text  # the form carries a login token
+        token = login.split('name="csrf" value="')[1].split('"')[0]
+        client.post(
+            "/login",
+            data={"email": "doc@north.example", "password": PASSWORD, "csrf": token},
+        )
         page = client.get("/patients").text
         csrf = page.split('name="csrf-token" content="')[1].split('"')[0]
         pid = client.post(

@@ -106,7 +106,12 @@ def main() -> None:
             headers = {"Authorization": f"Bearer {token}"}
             api = median_ms(lambda: client.get("/api/v1/worklist", headers=headers), args.runs)
             print(f"GET /api/v1/worklist in process: median {api:.1f} ms")
-            client.post("/login", data={"email": "nurse@north.example", "password": PASSWORD})
+            login = client.get("/login").text  # the form carries a login token
+            token = login.split('name="csrf" value="')[1].split('"')[0]
+            client.post(
+                "/login",
+                data={"email": "nurse@north.example", "password": PASSWORD, "csrf": token},
+            )
             page = client.get("/worklist")
             if page.status_code == 200:
                 ms = median_ms(lambda: client.get("/worklist"), args.runs)
