@@ -10,9 +10,13 @@ find_uv() {
   return 1
 }
 
+say() { echo "posology set-up: $*" >&2; }
+
 if ! find_uv; then
+  say "installing uv (the Python package manager, from PyPI) with pip"
   if ! python3 -m pip --version >/dev/null 2>&1; then
     python3 -m ensurepip --upgrade >/dev/null 2>&1 || {
+      say "installing python3-pip from Debian (apt-get), to install uv"
       export DEBIAN_FRONTEND=noninteractive
       apt-get update -q >/dev/null && apt-get install -y -q python3-pip >/dev/null
     }
@@ -23,6 +27,8 @@ if ! find_uv; then
   find_uv || { echo "could not install uv" >&2; exit 1; }
 fi
 
-# POSOLOGY_SYNC_EXTRAS: optional dependency groups to add, e.g. "--extra spark" (scripts/test)
+# POSOLOGY_SYNC_EXTRAS: what to add to or leave out of the locked set: "--extra spark" (the
+# audit's Spark engine, scripts/test), "--no-dev" (the runtime alone, scripts/run)
+[ -d .venv ] || say "creating .venv with the locked Python packages (uv.lock, from PyPI)"
 # shellcheck disable=SC2086
 "${UV[@]}" sync --frozen --quiet ${POSOLOGY_SYNC_EXTRAS:-}

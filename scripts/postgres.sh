@@ -4,6 +4,7 @@
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 if [ -z "$PGBIN" ]; then
   export DEBIAN_FRONTEND=noninteractive
+  echo "posology set-up: installing postgresql from Debian (apt-get), for the server tests" >&2
   apt-get update -q >/dev/null && apt-get install -y -q postgresql >/dev/null
   PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 fi
