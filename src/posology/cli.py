@@ -218,6 +218,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     # the access log (method, path, status, time; never a query, header or body) on stderr
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its set-up chatter is no news
     if args.workers > 1:
         from .server.workers import serve
 
