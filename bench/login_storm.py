@@ -2,12 +2,16 @@
 
 Starts `posology serve` on a fresh SQLite database (or on ``DATABASE_URL``, e.g. a throwaway
 PostgreSQL), makes a clinician with a token and one patient per writer, then for ``--seconds``
-runs ``--attackers`` threads posting wrong passwords to /api/v1/login (each for its own
-account, so the lockout does not simply end the storm, and some for unknown e-mails) beside
-``--writers`` threads appending review events to their patient. Prints the answers by status,
-the writers' p50/p95 latency, and the server's peak memory (VmHWM).
+runs ``--attackers`` threads posting wrong passwords to /api/v1/login as fast as they can
+(each for its own account, so the lockout does not simply end the storm, and some for unknown
+e-mails) beside ``--writers`` clinicians appending review events to their patient, each waiting
+``--think`` seconds between one answer and the next save (a person reads the answer; 0 makes
+the writers a closed loop that measures the database's write throughput instead of a
+clinician's wait). Prints the answers by status, the writers' p50/p95 latency and writes per
+second, and the server's peak memory (VmHWM, of the server and its workers).
 
     .venv/bin/python bench/login_storm.py [--seconds 20] [--attackers 30] [--writers 20]
+        [--think 1.0] [--workers 1]
 
 Traffic goes only to 127.0.0.1; every loop stops by itself.
 """
@@ -57,11 +61,22 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def children(pid: int) -> list[int]:
+    """The server's worker processes (with --workers above 1)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--attackers", type=int, default=30)
     parser.add_argument("--writers", type=int, default=20)
+    parser.add_argument("--think", type=float, default=1.0)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp())
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'storm.db'}"
@@ -86,7 +101,7 @@ def main() -> None:
     ).stdout.strip()  # fmt: skip
     port = free_port()
     server = subprocess.Popen(
-        [*cli, "serve", "--port", str(port)], env=env,
+        [*cli, "serve", "--port", str(port), "--workers", str(args.workers)], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -132,6 +147,7 @@ def main() -> None:
                 with lock:
                     statuses[("write", status)] += 1
                     latencies.append(time.perf_counter() - started)
+                time.sleep(args.think)
 
         threads = [threading.Thread(target=attacker, args=(n,)) for n in range(args.attackers)]
         threads += [threading.Thread(target=writer, args=(n,)) for n in range(args.writers)]
@@ -139,7 +155,7 @@ def main() -> None:
             t.start()
         for t in threads:
             t.join()
-        peak = peak_rss_mb(server.pid)
+        peak = peak_rss_mb(server.pid) + sum(peak_rss_mb(c) for c in children(server.pid))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -147,11 +163,12 @@ def main() -> None:
     p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
     bad = sum(n for (_, status), n in statuses.items() if status >= 500 and status != 503)
     print(f"database: {url.split(':', 1)[0]}; {args.seconds:.0f} s; {args.attackers} attackers, "
-          f"{args.writers} writers")  # fmt: skip
+          f"{args.writers} writers thinking {args.think:g} s; "
+          f"{args.workers} worker(s)")  # fmt: skip
     for (what, status), n in sorted(statuses.items()):
         print(f"  {what:5s} {status}: {n}")
     print(f"  writes: {len(latencies)}, p50 {statistics.median(latencies) * 1000:.1f} ms, "
-          f"p95 {p95 * 1000:.1f} ms")  # fmt: skip
+          f"p95 {p95 * 1000:.1f} ms, {len(latencies) / args.seconds:.1f} writes/s")  # fmt: skip
     print(f"  answers >= 500 other than 503: {bad}")
     print(f"  server peak memory: {peak:.0f} MB")
 
