@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from ..errors import BadJson, BodyTooLarge, BodyTooSlow, InputError, PreconditionRequired
 from ..model.documents import load_json
+from ..model.text import plain_text
 from ..services import accounts
 from ..services import history as event_history
 from ..services import patients as patient_records
@@ -132,6 +133,13 @@ def once(
     return answer
 
 
+MAX_NAME = 200
+"""Characters of a name or a label: a full name with titles fits many times over."""
+MAX_RECORD_NUMBER = 100
+MAX_NOTE = 2000
+"""Characters of a free-text reason or note: a paragraph; a longer text is a paste gone wrong."""
+
+
 def identity_of(fields: dict[str, Any]) -> patient_records.Identity | None:
     """The record's identity from a body: all of name, birth_date, record_number, or none (an
     older client's body, stored as a legacy record)."""
@@ -144,11 +152,9 @@ def identity_of(fields: dict[str, Any]) -> patient_records.Identity | None:
         value = fields.get(key)
         if not isinstance(value, str) or not value.strip():
             raise InputError(key, "missing; a record needs name, birth_date and record_number")
-    name, born, number = (str(fields[k]).strip() for k in IDENTITY_FIELDS)
-    if len(name) > 200:
-        raise InputError("name", "must be at most 200 characters")
-    if len(number) > 100:
-        raise InputError("record_number", "must be at most 100 characters")
+    name = plain_text(fields["name"], "name", MAX_NAME).strip()
+    number = plain_text(fields["record_number"], "record_number", MAX_RECORD_NUMBER).strip()
+    born = str(fields["birth_date"]).strip()
     try:
         day = date.fromisoformat(born)
     except ValueError:
@@ -176,22 +182,25 @@ def correction_of(value: Any) -> event_history.Correction | None:
         raise InputError(
             "correction.kind", f"must be one of {', '.join(event_history.CORRECTION_KINDS)}"
         )
-    if not isinstance(text, str) or not text.strip() or len(text) > 2000:
-        raise InputError("correction.text", "must say why (a text of at most 2000 characters)")
-    return event_history.Correction(str(kind), text.strip())
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(
+            "correction.text", f"must say why (a text of at most {MAX_NOTE} characters)"
+        )
+    return event_history.Correction(
+        str(kind), plain_text(text, "correction.text", MAX_NOTE, multiline=True).strip()
+    )
 
 
 def label_of(value: Any) -> str:
     if value is None:
         return "patient"
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise InputError("label", "must be a short non-empty text (at most 200 characters)")
-    return value.strip()
+    if not isinstance(value, str) or not value.strip():
+        raise InputError("label", f"must be a short non-empty text (at most {MAX_NAME} characters)")
+    return plain_text(value, "label", MAX_NAME).strip()
 
 
 def text_of(value: Any, field: str) -> str | None:
+    """A short text a person typed (a reason, a retyped dose, a start time), or None."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise InputError(field, "must be a text")
-    return value
+    return plain_text(value, field, MAX_NOTE, multiline=True, allow_blank=True)

@@ -9,9 +9,13 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from ..errors import InputError
+from ..model.text import plain_text
 from ..store import tables as T
 from . import accounts
 from . import history as event_history
+
+MAX_NOTE = 2000
+"""Characters of an override's text: a paragraph."""
 
 # Coded reasons for recording an event past an error finding, as CDS Hooks override reasons
 # are coded; ``other`` needs free text. Workflow codes, not clinical knowledge: no dose or rule
@@ -46,8 +50,8 @@ def parse_override(value: Any, legacy_reason: str | None) -> event_history.Overr
     code, text = value.get("code"), value.get("text")
     if code not in CODES:
         raise InputError("override.code", f"must be one of {', '.join(CODES)}")
-    if text is not None and (not isinstance(text, str) or len(text) > 2000):
-        raise InputError("override.text", "must be a text of at most 2000 characters")
+    if text is not None:
+        text = plain_text(text, "override.text", MAX_NOTE, multiline=True, allow_blank=True)
     text = text.strip() if isinstance(text, str) and text.strip() else None
     if code == "other" and text is None:
         raise InputError("override.text", "the code other needs a text saying why")

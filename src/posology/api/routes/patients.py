@@ -42,7 +42,8 @@ def routes(deps: Deps) -> APIRouter:
         request: Request, user: accounts.User = User, document: Any = Body
     ) -> JSONResponse:
         fields = fields_of(document, PATIENT_FIELDS, ("patient",))
-        label = label_of(fields.get("label") or fields.get("name"))
+        identity = identity_of(fields)  # first: a bad name is refused as the name, not the label
+        label = label_of(fields.get("label") or (identity.name if identity else None))
 
         def work() -> JSONResponse:
             record = patient_records.create_patient(
@@ -50,7 +51,7 @@ def routes(deps: Deps) -> APIRouter:
                 user,
                 fields["patient"],
                 label,
-                identity_of(fields),
+                identity,
                 flag(fields.get("confirm_duplicate"), "confirm_duplicate"),
             )
             return JSONResponse(record, status_code=201, headers={"ETag": f'"{record["version"]}"'})
