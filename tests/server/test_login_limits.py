@@ -94,3 +94,48 @@ def test_a_nul_in_the_login_body_is_refused_before_any_database_sees_it(
         headers={"Content-Type": "application/json"},
     )
     assert answer.status_code == 400 and "NUL" in answer.json()["error"]["message"]
+
+
+def test_logins_waiting_for_a_password_check_hold_no_worker_thread(
+    engine: Engine, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each login held one of the server's worker threads while it queued for one of the two
+    password checks, so in a storm of logins the clinicians' requests queued behind them. The
+    server's threads are cut to 8 here so that 30 logins are a storm."""
+    import asyncio
+    import time
+
+    import anyio.to_thread
+    import httpx
+
+    from posology.server.app import create_app
+
+    real = accounts_module()._password_matches
+
+    def slow(hashed: str | None, password: str) -> bool:
+        time.sleep(0.2)  # a password check that takes its time
+        return bool(real(hashed, password))
+
+    monkeypatch.setattr(accounts_module(), "_password_matches", slow)
+    app = create_app(engine)
+    wrong = {"password": "guess guess guess"}
+
+    async def storm() -> tuple[int, int]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 8
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
+            logins = [
+                asyncio.create_task(
+                    c.post("/api/v1/login", json={"email": f"x{n}@north.example", **wrong})
+                )
+                for n in range(30)
+            ]
+            await asyncio.sleep(0.05)  # the storm is on
+            reading = await c.get("/api/v1/patients", headers=accounts.clinician)
+            done_by_then = sum(t.done() for t in logins)
+            await asyncio.gather(*logins)
+            return reading.status_code, done_by_then
+
+    status, done_by_then = asyncio.run(storm())
+    assert status == 200
+    assert done_by_then < 10  # answered in the storm, not after it

@@ -8,9 +8,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -344,8 +346,8 @@ def _login_email(email: str) -> str:
     return email
 
 
-def _locked_for(conn: Connection, email: str, address: str | None) -> int:
-    """Seconds until this account or address may try again (0: now)."""
+def _locked_for(conn: Connection, email: str, address: str | None) -> tuple[int, int]:
+    """Seconds until this account, and this address, may try again (0: now)."""
     since = now() - LOGIN_WINDOW
     recent = conn.execute(
         select(T.login_attempts.c.at, T.login_attempts.c.ok)
@@ -353,9 +355,9 @@ def _locked_for(conn: Connection, email: str, address: str | None) -> int:
         .order_by(T.login_attempts.c.at.desc())
         .limit(ACCOUNT_FAILURES)
     ).all()
-    waits = []
+    account = address_wait = 0
     if len(recent) == ACCOUNT_FAILURES and not any(ok for _, ok in recent):
-        waits.append(aware(recent[-1][0]) + LOGIN_WINDOW - now())
+        account = _seconds(aware(recent[-1][0]) + LOGIN_WINDOW - now())
     if address:
         failed = conn.execute(
             select(T.login_attempts.c.at)
@@ -368,8 +370,12 @@ def _locked_for(conn: Connection, email: str, address: str | None) -> int:
             .limit(ADDRESS_FAILURES)
         ).all()
         if len(failed) == ADDRESS_FAILURES:
-            waits.append(aware(failed[-1][0]) + LOGIN_WINDOW - now())
-    return max((int(w.total_seconds()) + 1 for w in waits), default=0)
+            address_wait = _seconds(aware(failed[-1][0]) + LOGIN_WINDOW - now())
+    return account, address_wait
+
+
+def _seconds(wait: timedelta) -> int:
+    return max(int(wait.total_seconds()) + 1, 1)
 
 
 def _attempt(conn: Connection, email: str, address: str | None, ok: bool) -> None:
@@ -383,46 +389,86 @@ def purge_expired(engine: Engine) -> None:
         conn.execute(delete(T.login_attempts).where(T.login_attempts.c.at < now() - ATTEMPTS_KEPT))
 
 
-def login(
-    engine: Engine, email: str, password: str, address: str | None = None
-) -> tuple[User, str, str]:
-    """Check a password; a new session token and its CSRF token.
+@dataclass(frozen=True, slots=True)
+class LoginGate:
+    """A login let through the limits: the e-mail as stored, the caller's address, and the
+    account's id, password hash and clinic (None for an unknown or disabled e-mail)."""
 
-    An unknown e-mail takes as long as a wrong password and gets the same answer. Failed
-    logins are audited and counted: ACCOUNT_FAILURES in a row lock the account, and
-    ADDRESS_FAILURES lock the address, for LOGIN_WINDOW (429 with Retry-After). The password is
-    checked outside any transaction, so a login never holds the database's write lock.
-    """
+    email: str
+    address: str | None
+    account: tuple[int, str | None, int] | None
+
+
+# Locks this process has seen, remembered briefly so that a storm of attempts at a locked
+# account or address is refused without a database read each: per database, account or address
+# -> (lock ends, forget at), monotonic seconds. The database stays the truth; a lock lifted there
+# is honoured here within LOCK_MEMORY seconds.
+_SEEN_LOCKS: WeakKeyDictionary[Engine, dict[str, tuple[float, float]]] = WeakKeyDictionary()
+LOCK_MEMORY = 5.0
+
+
+def _remembered_lock(seen: dict[str, tuple[float, float]], keys: tuple[str, ...]) -> int:
+    moment = time.monotonic()
+    waits = [
+        end - moment
+        for end, forget in (seen.get(k, (0.0, 0.0)) for k in keys)
+        if forget > moment and end > moment
+    ]
+    return int(max(waits)) + 1 if waits else 0
+
+
+def login_gate(engine: Engine, email: str, address: str | None = None) -> LoginGate:
+    """The first step of a login: refuse a locked account or address (429), look the account
+    up. No password is checked and nothing is written."""
     email = _login_email(email)
     address = address[:64] if address else None
-    with engine.connect() as conn:
-        wait = _locked_for(conn, email, address)
-        row = conn.execute(
-            select(T.users.c.id, T.users.c.password_hash, T.users.c.clinic_id).where(
-                T.users.c.email == email, T.users.c.active.is_(True)
-            )
-        ).first()
+    account_key, address_key = f"email:{email}", f"address:{address}"
+    seen = _SEEN_LOCKS.setdefault(engine, {})
+    wait = _remembered_lock(seen, (account_key, address_key) if address else (account_key,))
+    row = None
+    if not wait:
+        with engine.connect() as conn:
+            waits = _locked_for(conn, email, address)
+            row = conn.execute(
+                select(T.users.c.id, T.users.c.password_hash, T.users.c.clinic_id).where(
+                    T.users.c.email == email, T.users.c.active.is_(True)
+                )
+            ).first()
+        moment = time.monotonic()
+        if len(seen) > 10_000:
+            seen.clear()
+        for key, seconds in zip((account_key, address_key), waits, strict=True):
+            if seconds:
+                seen[key] = (moment + seconds, moment + min(LOCK_MEMORY, seconds))
+        wait = max(waits)
     if wait:
         raise TooManyAttempts(
             f"too many failed logins; try again in {wait // 60 + 1} minutes", retry_after=wait
         )
-    matched = _password_matches(row[1] if row else None, password)  # unknown: the decoy
+    account = (int(row[0]), row[1], int(row[2])) if row is not None else None
+    return LoginGate(email, address, account)
+
+
+def login_verdict(engine: Engine, gate: LoginGate, matched: bool) -> tuple[User, str, str]:
+    """The last step of a login, after the password check: a failure is counted and audited
+    (401); a success opens a session and gives its token and CSRF token."""
+    row = gate.account
     if row is None or not matched:
         with writing(engine) as conn:
-            _attempt(conn, email, address, False)
+            _attempt(conn, gate.email, gate.address, False)
             write_audit(
                 conn,
                 None,
                 "session.login-failed",
                 "user",
                 row[0] if row else None,
-                {"email": email, "address": address},
+                {"email": gate.email, "address": gate.address},
                 clinic_id=row[2] if row else None,
             )
         raise Unauthorized("wrong e-mail address or password")
     session, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with writing(engine) as conn:
-        _attempt(conn, email, address, True)
+        _attempt(conn, gate.email, gate.address, True)
         user = _user_row(conn, T.users.c.id == row[0])
         if user is None:  # disabled in the moment since the password was checked
             raise Unauthorized("wrong e-mail address or password")
@@ -435,10 +481,56 @@ def login(
                 expires_at=now() + SESSION_LIFETIME,
             )
         )
-        write_audit(conn, user, "session.login", "user", user.id, {"address": address})
+        write_audit(conn, user, "session.login", "user", user.id, {"address": gate.address})
     if secrets.randbelow(50) == 0:
         purge_expired(engine)
     return user, session, csrf
+
+
+def login(
+    engine: Engine, email: str, password: str, address: str | None = None
+) -> tuple[User, str, str]:
+    """Check a password; a new session token and its CSRF token.
+
+    An unknown e-mail takes as long as a wrong password and gets the same answer. Failed
+    logins are audited and counted: ACCOUNT_FAILURES in a row lock the account, and
+    ADDRESS_FAILURES lock the address, for LOGIN_WINDOW (429 with Retry-After). The password is
+    checked outside any transaction, so a login never holds the database's write lock.
+    """
+    gate = login_gate(engine, email, address)
+    matched = _password_matches(gate.account[1] if gate.account else None, password)
+    return login_verdict(engine, gate, matched)
+
+
+_WAITING: dict[int, Any] = {}  # per event loop: the limiter password checks queue on
+
+
+async def login_async(
+    engine: Engine, email: str, password: str, address: str | None = None
+) -> tuple[User, str, str]:
+    """:func:`login` for the server's event loop. A login waiting for a free password check
+    waits in the event loop, holding no worker thread, so a storm of logins never takes the
+    threads the clinicians' requests run in; past PASSWORD_CHECK_WAIT it is 503 (Busy)."""
+    import asyncio
+
+    from starlette.concurrency import run_in_threadpool
+
+    gate = await run_in_threadpool(login_gate, engine, email, address)
+    loop = id(asyncio.get_running_loop())
+    waiting = _WAITING.get(loop)
+    if waiting is None:
+        waiting = _WAITING[loop] = asyncio.Semaphore(PASSWORD_CHECKS_AT_ONCE)
+    try:
+        await asyncio.wait_for(waiting.acquire(), PASSWORD_CHECK_WAIT)
+    except TimeoutError:
+        raise Busy("too many logins at this moment; try again in a few seconds") from None
+    try:
+        matched = await run_in_threadpool(
+            _password_matches, gate.account[1] if gate.account else None, password
+        )
+    finally:
+        waiting.release()
+    return await run_in_threadpool(login_verdict, engine, gate, matched)
 
 
 def user_for_session(engine: Engine, session: str) -> tuple[User, str]:

@@ -41,6 +41,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, synchronous: str = "FUL
     cursor.close()
 
 
+SQLITE_CONNECTIONS = 40
+"""Pooled SQLite connections per process: one per worker thread of the server."""
+
 _WRITE = "posology_write"
 _LOCKS: dict[int, threading.Lock] = {}
 
@@ -74,7 +77,15 @@ def open_engine(url: str | None = None, durable: bool = True) -> Engine:
     """
     url = url or database_url()
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        # as many connections as the server has worker threads (40): a request never waits for
+        # a connection while another holds one idle, and none is opened and closed per request
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            pool_size=SQLITE_CONNECTIONS,
+            max_overflow=0,
+            pool_timeout=10,
+        )
         sync = "FULL" if durable else "NORMAL"
         event.listen(engine, "connect", lambda conn, rec: _sqlite_pragmas(conn, rec, sync))
         # SQLite's own transaction handling is bypassed: a write (``writing``) begins with

@@ -30,12 +30,14 @@ def routes(deps: Deps) -> APIRouter:
         openapi_extra=body("Login"),
         responses=answers(200, {"type": "object"}, 400, 401, 422, 429, 503),
     )
-    def login(request: Request, document: Any = Body) -> JSONResponse:
+    async def login(request: Request, document: Any = Body) -> JSONResponse:
         fields = fields_of(document, ("email", "password"), ("email", "password"))
         if not all(isinstance(fields[k], str) for k in ("email", "password")):
             raise InputError("email", "email and password must be strings")
         address = request.client.host if request.client else None
-        user, session, csrf = accounts.login(engine, fields["email"], fields["password"], address)
+        user, session, csrf = await accounts.login_async(
+            engine, fields["email"], fields["password"], address
+        )
         response = JSONResponse(
             {"email": user.email, "role": user.role, "clinic": user.clinic, "csrf_token": csrf}
         )

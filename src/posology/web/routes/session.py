@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from ...api.auth import SESSION_COOKIE
 from ...errors import InputError, TooManyAttempts, Unauthorized
@@ -67,9 +66,9 @@ def routes(deps: PageDeps) -> APIRouter:
         if not login_csrf.is_valid(request, form):  # not our form, or one left open too long
             return answer(request, status=403, next=next_page, stale_form=True)
         try:
-            # the password check takes a tenth of a second of a core: off the event loop
-            _user, token, _csrf = await run_in_threadpool(
-                accounts.login,
+            # the password check takes a tenth of a second of a core: off the event loop, and
+            # a login waiting for one holds no worker thread
+            _user, token, _csrf = await accounts.login_async(
                 engine,
                 str(form.get("email", "")),
                 str(form.get("password", "")),
