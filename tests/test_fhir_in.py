@@ -238,3 +238,138 @@ def test_structure_wins_over_text_in_the_taper_example() -> None:
     events = events_from_medication_request(resource, PACK)
     starts = [d["timing"]["repeat"]["boundsPeriod"]["start"] for d in resource["dosageInstruction"]]
     assert [e["at"][:10] for e in events] == sorted(starts)
+
+
+# -- regressions: a FHIR field of the wrong JSON type (issue 12) ---------------------------------
+
+MG = {"value": 5, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}
+D0 = "MedicationRequest.dosageInstruction[0]"
+
+
+def five_mg_order() -> dict[str, Any]:
+    return order(dosage(doseAndRate=[{"doseQuantity": dict(MG)}]))
+
+
+def put(document: dict[str, Any], path: tuple[Any, ...], value: object) -> dict[str, Any]:
+    """A copy of ``document`` with ``value`` at ``path``."""
+    copy = json.loads(json.dumps(document))
+    here = copy
+    for step in path[:-1]:
+        here = here[step]
+    here[path[-1]] = value
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        # _route read .get of a route, a coding, or a dosage that was no object
+        (("dosageInstruction", 0, "route"), "oral", f"{D0}.route"),
+        (("dosageInstruction", 0, "route", "coding"), "26643006", f"{D0}.route.coding"),
+        (("dosageInstruction", 0, "route", "coding", 0), 26643006, f"{D0}.route.coding[0]"),
+        (("dosageInstruction", 0, "route", "coding", 0, "code"), [1], f"{D0}.route.coding[0].code"),
+        (("dosageInstruction", 0), 5, D0),
+        (("dosageInstruction",), "5 mg three times a day", "MedicationRequest.dosageInstruction"),
+        # _concept_is_baclofen read .get of a coding that was no object
+        (
+            ("medicationCodeableConcept", "coding", 0),
+            "M03BX01",
+            "MedicationRequest.medicationCodeableConcept.coding[0]",
+        ),
+        (
+            ("medicationCodeableConcept", "coding"),
+            5,
+            "MedicationRequest.medicationCodeableConcept.coding",
+        ),
+        (("medicationReference",), "Medication/m1", "MedicationRequest.medicationReference"),
+        # _start read .get of a boundsPeriod (or the dosage its timing) that was no object
+        (
+            ("dosageInstruction", 0, "timing", "repeat", "boundsPeriod"),
+            ["2026-12-01T08:00:00+01:00"],
+            f"{D0}.timing.repeat.boundsPeriod",
+        ),
+        (("dosageInstruction", 0, "timing"), [], f"{D0}.timing"),
+        (("dosageInstruction", 0, "timing", "repeat"), "TID", f"{D0}.timing.repeat"),
+        # events_from_medication_request: doseAndRate not a list of objects (a dict gave a
+        # KeyError, a string an AttributeError), a list as a key (unhashable)
+        (("dosageInstruction", 0, "doseAndRate"), "5 mg", f"{D0}.doseAndRate"),
+        (("dosageInstruction", 0, "doseAndRate"), {"doseQuantity": MG}, f"{D0}.doseAndRate"),
+        (("dosageInstruction", 0, "doseAndRate", 0), 5, f"{D0}.doseAndRate[0]"),
+        (
+            ("dosageInstruction", 0, "timing", "repeat", "periodUnit"),
+            ["d"],
+            f"{D0}.timing.repeat.periodUnit",
+        ),
+        (
+            ("dosageInstruction", 0, "timing", "repeat", "timeOfDay"),
+            8,
+            f"{D0}.timing.repeat.timeOfDay",
+        ),
+        (
+            ("dosageInstruction", 0, "timing", "repeat", "when"),
+            [["MORN"]],
+            f"{D0}.timing.repeat.when[0]",
+        ),
+        (("dosageInstruction", 0, "sequence"), [1], f"{D0}.sequence"),
+    ],
+)
+def test_a_field_of_the_wrong_json_type_is_refused_naming_its_path_not_an_attribute_error(
+    path: tuple[Any, ...], value: object, field: str
+) -> None:
+    assert events_from_medication_request(five_mg_order(), PACK)[0]["dose"] == "5 mg"
+    with pytest.raises(InputError) as err:
+        events_from_medication_request(put(five_mg_order(), path, value), PACK)
+    assert err.value.field == field
+    assert err.value.message.startswith("must be a")
+
+
+@pytest.mark.parametrize(
+    "start", ["x" * 300, "2026-02-30T08:00:00+00:00", "2026-12-01T25:00", "T", "2026-12"]
+)
+def test_a_start_that_is_no_iso_date_is_refused_naming_it_not_a_value_error(start: str) -> None:
+    """The instant was only checked to be a text: datetime.fromisoformat, sorting the events,
+    raised ValueError (a 500 in a CDS call)."""
+    bad = put(five_mg_order(), ("dosageInstruction", 0, "timing", "repeat", "boundsPeriod"), {})
+    bad["authoredOn"] = start
+    for document in (
+        put(
+            five_mg_order(),
+            ("dosageInstruction", 0, "timing", "repeat", "boundsPeriod"),
+            {"start": start},
+        ),
+        bad,
+    ):
+        with pytest.raises(InputError) as err:
+            events_from_medication_request(document, PACK)
+        assert err.value.field == f"{D0}.timing.repeat.boundsPeriod.start"
+        assert "not a FHIR dateTime" in err.value.message and "e.g." in err.value.message
+
+
+def test_dosages_with_and_without_a_time_zone_are_refused_not_a_type_error() -> None:
+    """Sorting an aware and a naive start (a date alone) raised TypeError."""
+    aware = dosage(doseAndRate=[{"doseQuantity": MG}])
+    naive = put(aware, ("timing", "repeat", "boundsPeriod", "start"), "2026-12-05")
+    with pytest.raises(InputError) as err:
+        events_from_medication_request(order(aware, naive), PACK)
+    assert err.value.field == "MedicationRequest.dosageInstruction"
+    assert "time zone" in err.value.message
+
+
+def test_an_administration_dosage_given_as_a_list_is_refused_naming_it() -> None:
+    given = {
+        "resourceType": "MedicationAdministration",
+        "medicationCodeableConcept": BACLOFEN,
+        "effectiveDateTime": "2026-11-20T09:00:00+01:00",
+        "dosage": [{"route": INTRATHECAL, "dose": {"value": 50, "code": "ug"}}],
+    }
+    with pytest.raises(InputError) as err:
+        events_from_medication_administration(given, PACK)
+    assert err.value.field == "MedicationAdministration.dosage"
+
+
+def test_an_observation_code_given_as_a_text_is_refused_naming_it() -> None:
+    patient = {"resourceType": "Patient", "gender": "female", "birthDate": "1980-01-01"}
+    weight = {"resourceType": "Observation", "code": "29463-7", "valueQuantity": {"value": 70}}
+    with pytest.raises(InputError) as err:
+        patient_from_fhir(patient, [weight], "stroke")
+    assert err.value.field == "Observation[0].code"

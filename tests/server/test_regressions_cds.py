@@ -194,3 +194,125 @@ def test_a_long_lived_or_mis_keyed_cds_token_is_refused_never_a_500(cds: TestCli
             json=call("order-sign", []),
         )
         assert answer.status_code == 401, (alg, answer.text)
+
+
+def _bad_start(document: dict[str, Any]) -> None:
+    resource = document["context"]["draftOrders"]["entry"][0]["resource"]
+    repeat = resource["dosageInstruction"][0]["timing"]["repeat"]
+    repeat["boundsPeriod"]["start"] = "x" * 200
+
+
+def _condition_code(document: dict[str, Any]) -> None:
+    document["prefetch"]["conditions"]["entry"][0]["resource"]["code"] = "24700007"
+
+
+def _route_number(document: dict[str, Any]) -> None:
+    dosage = document["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]
+    dosage["route"] = 26643006
+
+
+def _concept_list(document: dict[str, Any]) -> None:
+    resource = document["context"]["draftOrders"]["entry"][0]["resource"]
+    resource["medicationCodeableConcept"]["coding"] = ["M03BX01"]
+
+
+def _history_timing(document: dict[str, Any]) -> None:
+    taken = order("h1", **oral(5, start="2026-11-01T08:00:00+00:00"))
+    taken["resource"]["status"] = "active"
+    taken["resource"]["dosageInstruction"][0]["timing"] = ["TID"]
+    document["prefetch"]["medications"]["entry"] = [taken]
+
+
+def five_mg_call() -> dict[str, Any]:
+    """A hook call that is answered with cards, as a copy the test may spoil."""
+    document: dict[str, Any] = json.loads(json.dumps(call("order-sign", [order("d1", **oral(5))])))
+    return document
+
+
+@pytest.mark.parametrize(
+    ("spoil", "field"),
+    [
+        (lambda d: d.update(context=[d["context"]]), "context"),
+        (lambda d: d.update(prefetch=[d["prefetch"]]), "prefetch"),
+        (lambda d: d["prefetch"].update(patient="Patient/p1"), "prefetch.patient"),
+        (_condition_code, "prefetch.conditions[0].code"),
+        (_history_timing, "prefetch.medications[0].dosageInstruction[0].timing"),
+        (
+            lambda d: d["context"]["draftOrders"].update(entry={"resource": {}}),
+            "context.draftOrders.entry",
+        ),
+        (
+            _concept_list,
+            "context.draftOrders.entry[0].resource.medicationCodeableConcept.coding[0]",
+        ),
+    ],
+)
+def test_a_hook_call_with_a_field_of_the_wrong_type_is_a_400_outcome_naming_it_not_a_500(
+    cds: TestClient, spoil: Any, field: str
+) -> None:
+    """Each raised AttributeError inside the CDS service or the FHIR reader: the EHR got a 500
+    and no word of what to fix."""
+    document = five_mg_call()
+    assert post_text(cds, json.dumps(document)).status_code == 200
+    spoil(document)
+    answer = post_text(cds, json.dumps(document))
+    assert answer.status_code == 400, answer.text
+    outcome = answer.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["diagnostics"].startswith(f"{field}: must be a JSON")
+
+
+@pytest.mark.parametrize(
+    ("spoil", "field", "fragment"),
+    [
+        (
+            _bad_start,
+            "dosageInstruction[0].timing.repeat.boundsPeriod.start",
+            "not a FHIR dateTime",
+        ),
+        (_route_number, "dosageInstruction[0].route", "must be a JSON object"),
+    ],
+)
+def test_a_draft_order_with_a_field_of_the_wrong_type_gets_a_card_naming_it_not_a_500(
+    cds: TestClient, spoil: Any, field: str, fragment: str
+) -> None:
+    """A draft the reader cannot read is answered as every unreadable draft is, with a card
+    saying it was not checked and why (a start that is no date raised ValueError, a route
+    that is a number AttributeError)."""
+    document = five_mg_call()
+    spoil(document)
+    answer = post_text(cds, json.dumps(document))
+    assert answer.status_code == 200, answer.text
+    (card,) = answer.json()["cards"]
+    assert card["source"]["label"] == "Posology FHIR reader"
+    assert card["summary"].endswith(field)
+    assert fragment in card["detail"]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("{", "not valid JSON"),
+        ('{"hook": "order-sign", "hookInstance": 1e400}', "hookInstance"),
+        ('{"hook": "order-sign", "hook": "order-select"}', "hook"),
+        ('{"hook": "order-sign\\u0000"}', "NUL"),
+    ],
+)
+def test_a_hook_body_the_json_reader_refuses_is_a_400_operation_outcome_not_the_apis_error(
+    cds: TestClient, text: str, fragment: str
+) -> None:
+    """The body's refusal escaped the route as the API's {"error": …} object: an EHR reads an
+    OperationOutcome, as for every other refusal of the service."""
+    for path in (f"/cds-services/{SERVICE}", f"/cds-services/{SERVICE}/feedback"):
+        answer = cds.post(
+            path,
+            headers={
+                **auth(path.removeprefix("/cds-services/")),
+                "Content-Type": "application/json",
+            },
+            content=text.encode(),
+        )
+        assert answer.status_code == 400, answer.text
+        outcome = answer.json()
+        assert outcome["resourceType"] == "OperationOutcome", outcome
+        assert fragment in outcome["issue"][0]["diagnostics"]

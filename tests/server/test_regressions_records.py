@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from dbhelp import Accounts
+from posology.errors import NotFound
+from posology.services import patients as patient_records
 
 
 def test_an_event_dated_before_the_stored_birth_date_is_refused_naming_the_field(
@@ -224,3 +228,55 @@ def test_a_history_too_long_for_one_request_is_refused_at_once_and_health_answer
     assert answer.status_code == 413 and answer.json()["error"]["field"] == "history"
     assert elapsed < 2.0  # was 21 s; the figure itself is measured in bench/
     assert health == [200] * 5
+
+
+IDENTITY = {"name": "Ann Example", "birth_date": "1980-06-30", "record_number": "MRN-1"}
+
+
+@pytest.mark.parametrize("document", [[{"diagnosis": "stroke"}], "stroke", 50, True])
+def test_a_patient_document_that_is_not_an_object_is_a_422_naming_patient_not_a_500(
+    client: TestClient, accounts: Accounts, document: object
+) -> None:
+    """With an identity, the record's birth date was merged into ``patient`` before anything
+    had read it: a list (or a text, a number) there raised AttributeError, a 500."""
+    made = client.post(
+        "/api/v1/patients", headers=accounts.clinician, json={"patient": document, **IDENTITY}
+    )
+    assert made.status_code == 422, made.text
+    assert made.json()["error"]["field"] == "patient"
+    assert "JSON object" in made.json()["error"]["message"]
+    assert client.get("/api/v1/patients", headers=accounts.clinician).json() == []
+    good = {"diagnosis": "stroke", "sex": "female"}
+    pid = client.post(
+        "/api/v1/patients", headers=accounts.clinician, json={"patient": good, **IDENTITY}
+    ).json()["id"]
+    changed = client.put(
+        f"/api/v1/patients/{pid}",
+        headers={**accounts.clinician, "If-Match": '"1"'},
+        json={"patient": document, **IDENTITY},
+    )
+    assert changed.status_code == 422, changed.text
+    assert changed.json()["error"]["field"] == "patient"
+    stored = client.get(f"/api/v1/patients/{pid}", headers=accounts.clinician).json()
+    assert stored["version"] == 1 and stored["patient"]["diagnosis"] == "stroke"
+
+
+@pytest.mark.parametrize("huge", [2**31, 2**63, 10**30])
+def test_a_patient_page_for_an_id_past_32_bits_is_not_found_not_an_overflow_error(
+    client: TestClient, accounts: Accounts, engine: Engine, huge: int
+) -> None:
+    """The pages take any integer as a patient id; SQLite cannot take one past 64 bits as a
+    parameter (OverflowError, a 500) and no record has one past 32 bits."""
+    from posology.api.auth import SESSION_COOKIE
+    from posology.services import accounts as account_service
+
+    _user, session, _csrf = account_service.login(
+        engine, "doc@north.example", "correct horse battery"
+    )
+    client.cookies.set(SESSION_COOKIE, session)
+    for page in (f"/patients/{huge}", f"/patients/{huge}/plan?goal=it-taper"):
+        answer = client.get(page, headers=accounts.clinician, follow_redirects=False)
+        assert answer.status_code == 404, (page, answer.status_code)
+    user = account_service.user_for_token(engine, accounts.clinician["Authorization"][7:])
+    with pytest.raises(NotFound, match=f"no patient {huge}"):
+        patient_records.get_patient(engine, user, huge)

@@ -43,7 +43,7 @@ def _later(status: int, field: str, message: str, seconds: int) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Answer each error class of the hierarchy with its status."""
     table: list[tuple[type[Exception], Callable[[Any], JSONResponse]]] = [
-        (BadJson, lambda e: error(400, e.field, f"the body is {e}" if not e.field else str(e))),
+        (BadJson, lambda e: error(400, e.field, str(e) if e.field else f"the request body: {e}")),
         (BodyTooLarge, lambda e: error(413, "", f"the body is larger than {MAX_BODY} bytes")),
         (BodyTooSlow, lambda e: error(408, "", str(e))),
         (HistoryTooLong, lambda e: error(413, e.field, e.message)),

@@ -22,6 +22,9 @@ from ..rules import check
 from ..rules.context import build_context
 from ..rules.limits import programmed, step_limit
 from .fhir_in import (
+    codings,
+    element,
+    elements,
     events_from_medication_administration,
     events_from_medication_request,
     is_baclofen,
@@ -87,70 +90,77 @@ def discovery() -> dict[str, Any]:
 
 
 def _entries(bundle: Any, name: str) -> list[dict[str, Any]]:
+    """The resources of a prefetched or draft Bundle (none when it was not sent)."""
     if bundle is None:
         return []
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise CdsError(400, f"{name} must be a FHIR Bundle")
     resources: list[dict[str, Any]] = []
-    for entry in bundle.get("entry") or []:
-        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
-            resources.append(entry["resource"])
+    for i, entry in enumerate(elements(bundle.get("entry"), f"{name}.entry")):
+        if entry.get("resource") is not None:
+            resources.append(element(entry["resource"], f"{name}.entry[{i}].resource"))
     return resources
 
 
 def _diagnosis(conditions: list[dict[str, Any]]) -> str:
-    for condition in conditions:
-        for coding in (condition.get("code") or {}).get("coding") or []:
-            if coding.get("code") in DIAGNOSES:
-                return DIAGNOSES[coding["code"]]
+    for i, condition in enumerate(conditions):
+        where = f"prefetch.conditions[{i}].code"
+        for _system, code, _coding in codings(condition.get("code"), where):
+            if code in DIAGNOSES:
+                return DIAGNOSES[code]
     return "other"
 
 
 def answer(service_id: str, request: Any, pack: Pack) -> dict[str, Any]:
-    """The cards for one hook call (raises :class:`CdsError` for a call it cannot answer)."""
+    """The cards for one hook call (raises :class:`CdsError` for a call it cannot answer: a
+    request the FHIR reader or the engine refuses is a 400 naming the field, never a 500)."""
     if service_id not in SERVICES:
         raise CdsError(404, f"no CDS service {service_id!r}")
     if not isinstance(request, dict) or request.get("hook") != SERVICES[service_id]:
         raise CdsError(400, f"this service answers the {SERVICES[service_id]} hook")
-    context = request.get("context") or {}
-    prefetch = request.get("prefetch") or {}
-    patient_resource = prefetch.get("patient")
-    if not isinstance(patient_resource, dict):
+    try:
+        return _cards(service_id, request, pack)
+    except InputError as exc:
+        raise CdsError(400, f"{exc.field}: {exc.message}") from None
+
+
+def _cards(service_id: str, request: dict[str, Any], pack: Pack) -> dict[str, Any]:
+    context = element(request.get("context"), "context")
+    prefetch = element(request.get("prefetch"), "prefetch")
+    if prefetch.get("patient") is None:
         raise CdsError(
             412, "prefetch 'patient' is missing; this service does not query the FHIR server"
         )
-    try:
-        observations = _entries(prefetch.get("weight"), "weight") + _entries(
-            prefetch.get("clearance"), "clearance"
-        )
-        patient_doc = patient_from_fhir(
-            patient_resource,
-            observations,
-            _diagnosis(_entries(prefetch.get("conditions"), "conditions")),
-        )
-        patient = parse_patient(patient_doc)
-        history: list[Event] = []
-        for i, mr in enumerate(_entries(prefetch.get("medications"), "medications")):
-            if is_baclofen(mr) and mr.get("status", "active") == "active":
-                history += [
-                    parse_event(e, f"medications[{i}]")
-                    for e in events_from_medication_request(mr, pack, f"prefetch.medications[{i}]")
-                ]
-        for i, ma in enumerate(_entries(prefetch.get("administrations"), "administrations")):
-            if is_baclofen(ma):
-                history += [
-                    parse_event(e, f"administrations[{i}]")
-                    for e in events_from_medication_administration(
-                        ma, pack, f"prefetch.administrations[{i}]"
-                    )
-                ]
-        drafts = [
-            mr
-            for mr in _entries(context.get("draftOrders"), "context.draftOrders")
-            if is_baclofen(mr)
-        ]
-    except InputError as exc:
-        raise CdsError(400, f"{exc.field}: {exc.message}") from None
+    patient_resource = element(prefetch["patient"], "prefetch.patient")
+    observations = _entries(prefetch.get("weight"), "prefetch.weight") + _entries(
+        prefetch.get("clearance"), "prefetch.clearance"
+    )
+    patient_doc = patient_from_fhir(
+        patient_resource,
+        observations,
+        _diagnosis(_entries(prefetch.get("conditions"), "prefetch.conditions")),
+    )
+    patient = parse_patient(patient_doc)
+    history: list[Event] = []
+    for i, mr in enumerate(_entries(prefetch.get("medications"), "prefetch.medications")):
+        where = f"prefetch.medications[{i}]"
+        if is_baclofen(mr, path=where) and mr.get("status", "active") == "active":
+            history += [
+                parse_event(e, f"medications[{i}]")
+                for e in events_from_medication_request(mr, pack, where)
+            ]
+    for i, ma in enumerate(_entries(prefetch.get("administrations"), "prefetch.administrations")):
+        where = f"prefetch.administrations[{i}]"
+        if is_baclofen(ma, path=where):
+            history += [
+                parse_event(e, f"administrations[{i}]")
+                for e in events_from_medication_administration(ma, pack, where)
+            ]
+    drafts = [
+        mr
+        for n, mr in enumerate(_entries(context.get("draftOrders"), "context.draftOrders"))
+        if is_baclofen(mr, path=f"context.draftOrders.entry[{n}].resource")
+    ]
     light = SERVICES[service_id] == "order-select"
     cards: list[dict[str, Any]] = []
     past = list(sort_history([(f"h{i}", e) for i, e in enumerate(history)]))

@@ -5,9 +5,11 @@ Lenient where real systems differ: an STU3-style ``doseQuantity`` directly on th
 without a code system, a unit only in ``unit``, a number written ``500``, ``500.0`` or ``5e2``
 (one JSON number, read exactly the same). Strict where safety needs it: a dose without a unit, a
 unit that is not a mass (tablets, millilitres without a strength), an unknown route, a medication
-that is not baclofen: each is an :class:`~posology.errors.InputError` naming the FHIR path, never a
-guess. Structure wins over ``Dosage.text``, which is read for one thing only: a refill's
-concentration when no Medication gives it, and only when the text holds exactly one.
+that is not baclofen, a field of the wrong JSON type (a list or a text where FHIR has an object),
+an instant that is no date: each is an :class:`~posology.errors.InputError` naming the FHIR path,
+never a guess and never a crash. Structure wins over ``Dosage.text``, which is read for one thing
+only: a refill's concentration when no Medication gives it, and only when the text holds exactly
+one.
 
 How each EVENT kind is marked (``fhir_out.history_bundle`` writes these; the reader never infers
 a kind from the route alone):
@@ -45,13 +47,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from ..errors import InputError
 from ..knowledge.schema import Pack
+from ..model import fields as F
 from ..units import CONCENTRATION, MASS, MASS_RATE, TIME, VOLUME, Quantity, parse_quantity
 
 SNOMED = "http://snomed.info/sct"
@@ -78,6 +80,77 @@ Medications = Mapping[str, dict[str, Any]]
 _CONCENTRATION_TEXT = re.compile(
     r"(\d+(?:\.\d+)?)\s*(ug|mcg|µg|microgram(?:s)?|mg)\s*(?:/|per)\s*(ml)\b", re.IGNORECASE
 )
+
+# -- typed readers: what arrives is JSON of any shape until one of these has read it ----------
+# An EHR (or a fuzzer) may send a list, a string or a number where FHIR has an object: each
+# reader answers the shape FHIR defines or refuses the value with its path, so no code below
+# ever calls a method of a value it has not checked.
+
+
+def _json_kind(value: object) -> str:
+    """The JSON type of a value, in words, for an error message."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float, Decimal)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def element(value: object, path: str) -> dict[str, Any]:
+    """A FHIR element or resource that may be absent: ``{}`` when it is (missing or null),
+    else it must be a JSON object."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(path, f"must be a JSON object (a FHIR element), not {_json_kind(value)}")
+    return value
+
+
+def elements(value: object, path: str) -> list[dict[str, Any]]:
+    """A repeating FHIR element that may be absent: ``[]`` when it is, else a JSON list of
+    objects (FHIR writes a repeating element as a list even when it holds one)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(path, f"must be a JSON list of objects, not {_json_kind(value)}")
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise InputError(f"{path}[{i}]", f"must be a JSON object, not {_json_kind(item)}")
+    return value
+
+
+def primitive(value: object, path: str) -> str | None:
+    """A FHIR code, string, uri or dateTime that may be absent: ``None`` when it is, else it
+    must be a JSON string."""
+    if value is None or isinstance(value, str):
+        return value
+    raise InputError(path, f"must be a JSON string, not {_json_kind(value)}")
+
+
+def _strings(value: object, path: str) -> list[str]:
+    """A repeating FHIR primitive (``timeOfDay``, ``when``): absent is none; a list of strings."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(path, f"must be a JSON list of strings, not {_json_kind(value)}")
+    return [primitive(v, f"{path}[{i}]") or "" for i, v in enumerate(value)]
+
+
+def codings(concept: object, path: str) -> list[tuple[str | None, str | None, dict[str, Any]]]:
+    """The codings of a CodeableConcept (absent: none), each as its system, its code and the
+    coding itself (for its display)."""
+    out = []
+    where = f"{path}.coding"
+    for i, coding in enumerate(elements(element(concept, path).get("coding"), where)):
+        system = primitive(coding.get("system"), f"{where}[{i}].system")
+        out.append((system, primitive(coding.get("code"), f"{where}[{i}].code"), coding))
+    return out
 
 
 def fhir_number(value: object, path: str) -> Fraction:
@@ -126,42 +199,48 @@ def _ratio(value: Any, path: str, top: Any, bottom: Any) -> tuple[Quantity, Quan
     )
 
 
-def _medication(resource: dict[str, Any], medications: Medications | None) -> dict[str, Any]:
+def _medication(
+    resource: dict[str, Any], medications: Medications | None, path: str
+) -> dict[str, Any]:
     """The Medication a resource refers to: contained (``#id``) or given by the caller (a bundle's
     Medications by ``fullUrl`` and ``Medication/id``); empty when there is none."""
-    ref = str((resource.get("medicationReference") or {}).get("reference") or "")
+    where = f"{path}.medicationReference"
+    reference = element(resource.get("medicationReference"), where).get("reference")
+    ref = primitive(reference, f"{where}.reference") or ""
     if ref.startswith("#"):
-        for contained in resource.get("contained") or []:
-            if isinstance(contained, dict) and contained.get("id") == ref[1:]:
+        for contained in elements(resource.get("contained"), f"{path}.contained"):
+            if contained.get("id") == ref[1:]:
                 return contained
     elif ref and medications is not None:
         return medications.get(ref) or {}
     return {}
 
 
-def _concept_is_baclofen(concept: Any) -> bool:
-    if not isinstance(concept, dict):
-        return False
-    for coding in concept.get("coding") or []:
-        if (coding.get("system"), coding.get("code")) in BACLOFEN_CODES:
+def _concept_is_baclofen(concept: object, path: str) -> bool:
+    for system, code, coding in codings(concept, path):
+        if (system, code) in BACLOFEN_CODES:
             return True
         if "baclofen" in str(coding.get("display", "")).lower():
             return True
-    return "baclofen" in str(concept.get("text", "")).lower()
+    return "baclofen" in str(element(concept, path).get("text", "")).lower()
 
 
-def is_baclofen(resource: dict[str, Any], medications: Medications | None = None) -> bool:
+def is_baclofen(
+    resource: dict[str, Any], medications: Medications | None = None, path: str = "resource"
+) -> bool:
     """Whether the resource's medication (its concept, or the Medication it refers to) is
     baclofen."""
-    if _concept_is_baclofen(resource.get("medicationCodeableConcept")):
+    where = f"{path}.medicationCodeableConcept"
+    if _concept_is_baclofen(resource.get("medicationCodeableConcept"), where):
         return True
-    return _concept_is_baclofen(_medication(resource, medications).get("code"))
+    medication = _medication(resource, medications, path)
+    return _concept_is_baclofen(medication.get("code"), f"{path}.medication.code")
 
 
 def _route(dosage: dict[str, Any], path: str) -> str:
-    for coding in (dosage.get("route") or {}).get("coding") or []:
-        if coding.get("system") == SNOMED and coding.get("code") in ROUTES:
-            return ROUTES[coding["code"]]
+    for system, code, _coding in codings(dosage.get("route"), f"{path}.route"):
+        if system == SNOMED and code in ROUTES:
+            return ROUTES[code]
     raise InputError(
         f"{path}.route", "must be the oral (SNOMED 26643006) or intrathecal (72607000) route"
     )
@@ -182,7 +261,8 @@ def _times_per_day(repeat: dict[str, Any], path: str) -> int:
         period = fhir_number(repeat.get("period", 1), f"{where}.period")
     except InputError:
         frequency = period = Fraction(0)
-    per_day = {"d": 1, "h": 24, "min": 1440}.get(repeat.get("periodUnit", "d"))
+    unit = primitive(repeat.get("periodUnit", "d"), f"{where}.periodUnit")
+    per_day = {"d": 1, "h": 24, "min": 1440}.get(unit or "d")
     if per_day is None or frequency.denominator != 1 or frequency <= 0 or period <= 0:
         raise InputError(where, "needs frequency, period and periodUnit d, h or min")
     times = frequency * per_day / period
@@ -191,63 +271,77 @@ def _times_per_day(repeat: dict[str, Any], path: str) -> int:
     return int(times)
 
 
-def _extension(element: Any, url: str) -> dict[str, Any] | None:
-    for ext in (element or {}).get("extension") or []:
-        if isinstance(ext, dict) and ext.get("url") == url:
+def _extension(owner: dict[str, Any], url: str, path: str) -> dict[str, Any] | None:
+    """The extension of ``owner`` (at ``path``) with this url, if it has one."""
+    for ext in elements(owner.get("extension"), f"{path}.extension"):
+        if ext.get("url") == url:
             return ext
     return None
 
 
-def _when(value: Any, resource: dict[str, Any], path: str) -> str:
+def _when(value: Any, resource: dict[str, Any], path: str, resource_path: str) -> str:
     """An EVENT instant from a FHIR date or dateTime: a date alone takes the clock time of the
-    resource's local-time extension (an instant without a zone), else midnight."""
-    if not isinstance(value, str) or not value:
+    resource's local-time extension (an instant without a zone), else midnight. The instant is
+    read here, so one that is no date is refused with its FHIR path."""
+    if value is None or value == "":
         raise InputError(path, "missing; when it happened")
-    if "T" in value:
-        return value
-    local = _extension(resource, LOCAL_TIME_URL)
-    clock = str(local.get("valueTime")) if local else "00:00"
-    return f"{value}T{clock}"
+    if not isinstance(value, str):
+        raise InputError(path, f"must be a FHIR dateTime string, not {_json_kind(value)}")
+    at = value
+    if "T" not in value:
+        local = _extension(resource, LOCAL_TIME_URL, resource_path)
+        clock = str(local.get("valueTime")) if local else "00:00"
+        at = f"{value}T{clock}"
+    try:
+        F.instant(at, path)
+    except InputError:
+        raise InputError(
+            path, f'{value[:40]!r} is not a FHIR dateTime; write e.g. "2026-12-01T08:00:00+01:00"'
+        ) from None
+    return at
 
 
-def _start(
-    repeat: dict[str, Any], fallback: str | None, path: str, resource: dict[str, Any]
-) -> str:
-    start = (repeat.get("boundsPeriod") or {}).get("start") or fallback
-    return _when(start, resource, f"{path}.timing.repeat.boundsPeriod.start")
+def _start(repeat: dict[str, Any], path: str, resource: dict[str, Any], resource_path: str) -> str:
+    """When a dosage starts: its ``boundsPeriod.start``, else when the order was written."""
+    where = f"{path}.timing.repeat.boundsPeriod"
+    start = element(repeat.get("boundsPeriod"), where).get("start") or resource.get("authoredOn")
+    return _when(start, resource, f"{where}.start", resource_path)
 
 
-def _concepts(resource: dict[str, Any]) -> list[dict[str, Any]]:
-    """The resource's category concepts (one or a list, by resource type) and its code."""
-    out: list[dict[str, Any]] = []
+def _concepts(resource: dict[str, Any], path: str) -> list[tuple[str, dict[str, Any]]]:
+    """The resource's category concepts (one or a list, by resource type) and its code, each
+    with its path."""
+    out: list[tuple[str, dict[str, Any]]] = []
     for key in ("category", "code"):
         value = resource.get(key)
-        for concept in value if isinstance(value, list) else [value]:
-            if isinstance(concept, dict):
-                out.append(concept)
+        if isinstance(value, list):
+            where = f"{path}.{key}"
+            out += [(f"{where}[{i}]", c) for i, c in enumerate(elements(value, where))]
+        elif value is not None:
+            out.append((f"{path}.{key}", element(value, f"{path}.{key}")))
     return out
 
 
-def marked_kind(resource: dict[str, Any]) -> str | None:
+def marked_kind(resource: dict[str, Any], path: str = "resource") -> str | None:
     """The EVENT kind a resource is marked with (a coding of :data:`EVENT_KIND`), if any."""
-    for concept in _concepts(resource):
-        for coding in concept.get("coding") or []:
-            if coding.get("system") == EVENT_KIND:
-                return str(coding.get("code"))
+    for where, concept in _concepts(resource, path):
+        for system, code, _coding in codings(concept, where):
+            if system == EVENT_KIND:
+                return str(code)
     return None
 
 
-def _words(resource: dict[str, Any]) -> str:
+def _words(resource: dict[str, Any], path: str) -> str:
     """The words an EHR put in an administration's category and method, lower case."""
-    concepts = _concepts(resource)
-    method = (resource.get("dosage") or {}).get("method")
-    if isinstance(method, dict):
-        concepts.append(method)
+    concepts = _concepts(resource, path)
+    where = f"{path}.dosage.method"
+    method = element(element(resource.get("dosage"), f"{path}.dosage").get("method"), where)
+    concepts.append((where, method))
     parts = []
-    for concept in concepts:
+    for where, concept in concepts:
         parts.append(str(concept.get("text", "")))
-        for coding in concept.get("coding") or []:
-            parts += [str(coding.get("display", "")), str(coding.get("code", ""))]
+        for _system, code, coding in codings(concept, where):
+            parts += [str(coding.get("display", "")), str(code or "")]
     return " ".join(parts).lower()
 
 
@@ -257,7 +351,7 @@ def _strength(ratio: Any, path: str) -> Quantity:
     if not isinstance(ratio, dict):
         raise InputError(path, "must be a Ratio with a numerator and a denominator")
     mass = fhir_quantity(ratio.get("numerator"), f"{path}.numerator", MASS)
-    per = ratio.get("denominator") or {}
+    per = element(ratio.get("denominator"), f"{path}.denominator")
     unit = str(per.get("code") or per.get("unit") or "")
     if unit.lower() in ("ml", "l"):
         volume = fhir_quantity(per, f"{path}.denominator", VOLUME)
@@ -269,12 +363,12 @@ def _strength(ratio: Any, path: str) -> Quantity:
 
 def _form_and_strength(medication: dict[str, Any], path: str) -> tuple[str | None, Quantity | None]:
     form = None
-    for coding in (medication.get("form") or {}).get("coding") or []:
-        if coding.get("system") == FORM_SYSTEM and coding.get("code") in FORMS:
-            form = str(coding["code"])
+    for system, code, _coding in codings(medication.get("form"), f"{path}.form"):
+        if system == FORM_SYSTEM and code in FORMS:
+            form = code
     strength = None
-    for i, ingredient in enumerate(medication.get("ingredient") or []):
-        if isinstance(ingredient, dict) and "strength" in ingredient:
+    for i, ingredient in enumerate(elements(medication.get("ingredient"), f"{path}.ingredient")):
+        if "strength" in ingredient:
             strength = _strength(ingredient["strength"], f"{path}.ingredient[{i}].strength")
     return form, strength
 
@@ -288,40 +382,47 @@ def events_from_medication_request(
     """The EVENTs a baclofen MedicationRequest orders: oral regimens and intrathecal infusions."""
     if resource.get("resourceType") != "MedicationRequest":
         raise InputError(f"{path}.resourceType", "must be MedicationRequest")
-    if not is_baclofen(resource, medications):
+    if not is_baclofen(resource, medications, path):
         raise InputError(f"{path}.medicationCodeableConcept", "is not baclofen (ATC M03BX01)")
-    marked = marked_kind(resource)
+    marked = marked_kind(resource, path)
     if marked not in (None, "oral-regimen", "it-infusion"):
         raise InputError(f"{path}.category", f"{marked!r} is not a kind a MedicationRequest orders")
-    form, strength = _form_and_strength(_medication(resource, medications), f"{path}.medication")
+    form, strength = _form_and_strength(
+        _medication(resource, medications, path), f"{path}.medication"
+    )
     events: list[dict[str, Any]] = []
     by_sequence: dict[tuple[Any, str], dict[str, Any]] = {}
-    for i, dosage in enumerate(resource.get("dosageInstruction") or []):
+    dosages = elements(resource.get("dosageInstruction"), f"{path}.dosageInstruction")
+    for i, dosage in enumerate(dosages):
         dpath = f"{path}.dosageInstruction[{i}]"
         route = _route(dosage, dpath)
         if marked is not None and marked != ("oral-regimen" if route == "oral" else "it-infusion"):
             raise InputError(
                 f"{dpath}.route", f"does not fit the kind {marked!r} it is marked with"
             )
-        repeat = (dosage.get("timing") or {}).get("repeat") or {}
-        start = _start(repeat, resource.get("authoredOn"), dpath, resource)
+        timing = element(dosage.get("timing"), f"{dpath}.timing")
+        repeat = element(timing.get("repeat"), f"{dpath}.timing.repeat")
+        start = _start(repeat, dpath, resource, path)
         if route == "intrathecal":
             events.append(_infusion(dosage, dpath, start))
             continue
-        rates = dosage.get("doseAndRate") or []
+        rates = elements(dosage.get("doseAndRate"), f"{dpath}.doseAndRate")
         dose_q = rates[0].get("doseQuantity") if rates else dosage.get("doseQuantity")  # STU3 shape
         if dose_q is None:
             raise InputError(
                 f"{dpath}.doseAndRate[0].doseQuantity", "missing; an oral dose needs a mass"
             )
         dose = fhir_quantity(dose_q, f"{dpath}.doseAndRate[0].doseQuantity", MASS)
-        clocks = [str(t)[:5] for t in repeat.get("timeOfDay") or []]
-        if not clocks and repeat.get("when"):
+        rpath = f"{dpath}.timing.repeat"
+        clocks = [t[:5] for t in _strings(repeat.get("timeOfDay"), f"{rpath}.timeOfDay")]
+        meal_codes = _strings(repeat.get("when"), f"{rpath}.when")
+        if not clocks and meal_codes:
             meals = _meal_clocks(pack)
-            if all(code in meals for code in repeat["when"]):
-                clocks = [meals[code] for code in repeat["when"]]
+            if all(code in meals for code in meal_codes):
+                clocks = [meals[code] for code in meal_codes]
         count = len(clocks) or _times_per_day(repeat, dpath)
-        key = (dosage.get("sequence", i), start)
+        sequence = dosage.get("sequence")
+        key = (i if sequence is None else fhir_number(sequence, f"{dpath}.sequence"), start)
         if key in by_sequence:  # unequal doses of one day share a sequence: one regimen
             regimen = by_sequence[key]
             regimen["_parts"].extend([(c, dose) for c in clocks] or [("", dose)] * count)
@@ -349,13 +450,25 @@ def events_from_medication_request(
             event["doses"] = doses
         if all(c for c, _ in parts):
             event["times"] = [c for c, _ in parts]
-    return sorted(events, key=lambda e: datetime.fromisoformat(e["at"]))
+    return _in_time_order(events, f"{path}.dosageInstruction")
+
+
+def _in_time_order(events: list[dict[str, Any]], path: str) -> list[dict[str, Any]]:
+    """The events by their instants (each read already by :func:`_when`); instants with a time
+    zone and without one cannot be put in one order, so the mix is refused."""
+    instants = [F.instant(e["at"], path) for e in events]
+    if len({at.tzinfo is None for at in instants}) > 1:
+        raise InputError(
+            path, "mixes instants with a time zone and without one; give every instant a zone"
+        )
+    order = sorted(range(len(events)), key=instants.__getitem__)
+    return [events[n] for n in order]
 
 
 def _infusion(dosage: dict[str, Any], dpath: str, start: str) -> dict[str, Any]:
     """A continuous intrathecal infusion: ``rateQuantity`` (a mass rate) or ``rateRatio`` (a
     mass per time), and its 24-hour profile when the schedule extension gives one."""
-    rates = dosage.get("doseAndRate") or [dosage]
+    rates = elements(dosage.get("doseAndRate"), f"{dpath}.doseAndRate") or [dosage]
     rate_q, rate_r = rates[0].get("rateQuantity"), rates[0].get("rateRatio")
     where = f"{dpath}.doseAndRate[0]"
     if rate_q is not None:
@@ -368,15 +481,15 @@ def _infusion(dosage: dict[str, Any], dpath: str, start: str) -> dict[str, Any]:
     event: dict[str, Any] = {"at": start, "kind": "it-infusion", "daily_dose": daily.code()}
     segments = [
         e
-        for e in dosage.get("extension") or []
-        if isinstance(e, dict) and e.get("url") == SCHEDULE_URL
+        for e in elements(dosage.get("extension"), f"{dpath}.extension")
+        if e.get("url") == SCHEDULE_URL
     ]
     if segments:
         schedule = []
         for n, segment in enumerate(segments):
             spath = f"{dpath}.extension[{n}]"
-            start_ext = _extension(segment, "start") or {}
-            rate_ext = _extension(segment, "dailyRate") or {}
+            start_ext = _extension(segment, "start", spath) or {}
+            rate_ext = _extension(segment, "dailyRate", spath) or {}
             schedule.append(
                 {
                     "start": str(start_ext.get("valueTime", ""))[:5],
@@ -394,10 +507,12 @@ def _concentration(
 ) -> Quantity | None:
     """A refill's concentration: the Medication's ingredient strength (mass per volume), else
     the one concentration ``dosage.text`` spells (two different ones are refused)."""
-    _form, strength = _form_and_strength(_medication(resource, medications), f"{path}.medication")
+    _form, strength = _form_and_strength(
+        _medication(resource, medications, path), f"{path}.medication"
+    )
     if strength is not None and strength.dim == CONCENTRATION:
         return strength
-    text = str((resource.get("dosage") or {}).get("text") or "")
+    text = str(element(resource.get("dosage"), f"{path}.dosage").get("text") or "")
     found = {
         parse_quantity(f"{m[0]} {m[1].replace('µg', 'ug')}/mL", field=f"{path}.dosage.text")
         for m in _CONCENTRATION_TEXT.findall(text)
@@ -416,31 +531,25 @@ def _volume_or_none(value: Any, path: str) -> int | Decimal:
     return _json_number(fhir_quantity(value, path, VOLUME).in_("mL"))
 
 
-def _witness(resource: dict[str, Any]) -> Any:
+def _witness(resource: dict[str, Any], path: str) -> Any:
     """The name of the performer who witnessed (second-checked) an administration, if any."""
-    for performer in resource.get("performer") or []:
-        if not isinstance(performer, dict):
-            continue
-        codings = (performer.get("function") or {}).get("coding") or []
-        if any(
-            isinstance(c, dict)
-            and c.get("system") == PERFORMER_FUNCTION
-            and c.get("code") == "witness"
-            for c in codings
-        ):
-            return (performer.get("actor") or {}).get("display")
+    where = f"{path}.performer"
+    for i, performer in enumerate(elements(resource.get("performer"), where)):
+        found = codings(performer.get("function"), f"{where}[{i}].function")
+        if any(system == PERFORMER_FUNCTION and code == "witness" for system, code, _ in found):
+            return element(performer.get("actor"), f"{where}[{i}].actor").get("display")
     return None
 
 
 def _administration_kind(resource: dict[str, Any], dose: Quantity, path: str) -> str:
     """Refill or test dose, as the resource says; an unmarked mass bolus without a device is a
     test dose; anything else unmarked is refused rather than guessed."""
-    marked = marked_kind(resource)
+    marked = marked_kind(resource, path)
     if marked is not None:
         if marked not in ("pump-refill", "it-test-dose"):
             raise InputError(f"{path}.category", f"{marked!r} is not an administration")
         return marked
-    words = _words(resource)
+    words = _words(resource, path)
     refill = "refill" in words
     test = "test" in words or "screening" in words
     if refill and not test:
@@ -465,18 +574,18 @@ def events_from_medication_administration(
     """An intrathecal baclofen administration: a pump refill or a screening test dose."""
     if resource.get("resourceType") != "MedicationAdministration":
         raise InputError(f"{path}.resourceType", "must be MedicationAdministration")
-    if not is_baclofen(resource, medications):
+    if not is_baclofen(resource, medications, path):
         raise InputError(f"{path}.medicationCodeableConcept", "is not baclofen (ATC M03BX01)")
-    dosage = resource.get("dosage") or {}
+    dosage = element(resource.get("dosage"), f"{path}.dosage")
     if _route(dosage, f"{path}.dosage") != "intrathecal":
         raise InputError(
             f"{path}.dosage.route",
             "only intrathecal refills and test doses are read from administrations",
         )
-    at_raw = resource.get("effectiveDateTime") or (resource.get("effectivePeriod") or {}).get(
+    at_raw = resource.get("effectiveDateTime") or _period(resource, "effectivePeriod", path).get(
         "start"
     )
-    at = _when(at_raw, resource, f"{path}.effectiveDateTime")
+    at = _when(at_raw, resource, f"{path}.effectiveDateTime", path)
     dpath = f"{path}.dosage.dose"
     dose = fhir_quantity(dosage.get("dose"), dpath, MASS, VOLUME)
     kind = _administration_kind(resource, dose, path)
@@ -495,18 +604,19 @@ def events_from_medication_administration(
             "concentration": concentration.code(),
             "volume_ml": _json_number(volume.in_("mL")),
         }
-        alarm = _extension(resource, ALARM_URL)
+        alarm = _extension(resource, ALARM_URL, path)
         if alarm is not None:
             q = fhir_quantity(alarm.get("valueQuantity"), f"{path}.extension.alarm", VOLUME)
             event["alarm_ml"] = _json_number(q.in_("mL"))
         for url, key in ((RESIDUAL_URL, "residual_ml"), (BRIDGE_VOLUME_URL, "bridge_volume_ml")):
-            found = _extension(resource, url)
+            found = _extension(resource, url, path)
             if found is not None:
                 event[key] = _volume_or_none(found.get("valueQuantity"), f"{path}.extension.{key}")
-        lot = (_medication(resource, medications).get("batch") or {}).get("lotNumber")
+        medication = _medication(resource, medications, path)
+        lot = element(medication.get("batch"), f"{path}.medication.batch").get("lotNumber")
         if lot is not None:
             event["lot"] = lot
-        witness = _witness(resource)
+        witness = _witness(resource, path)
         if witness is not None:
             event["checked_by"] = witness
         return [event]
@@ -515,11 +625,12 @@ def events_from_medication_administration(
             raise InputError(dpath, "is a volume; give the concentration or the dose in ug")
         dose = (dose * concentration).to("ug")
     test: dict[str, Any] = {"at": at, "kind": kind, "dose": dose.code()}
-    response = _extension(resource, RESPONSE_URL)
+    response = _extension(resource, RESPONSE_URL, path)
     if response is not None:
-        effect = (_extension(response, "effect") or {}).get("valueBoolean")
+        rpath = f"{path}.extension.response"
+        effect = (_extension(response, "effect", rpath) or {}).get("valueBoolean")
         out: dict[str, Any] = {"effect": effect}
-        duration = _extension(response, "duration")
+        duration = _extension(response, "duration", rpath)
         if duration is not None:
             hours = fhir_quantity(duration.get("valueQuantity"), f"{path}.extension.duration", TIME)
             out["duration_h"] = _json_number(hours.in_("h"))
@@ -537,9 +648,14 @@ def _json_number(value: Fraction) -> int | Decimal:
 
 
 def _route_of_statement(resource: dict[str, Any], path: str) -> str:
-    for i, dosage in enumerate(resource.get("dosage") or []):
+    for i, dosage in enumerate(elements(resource.get("dosage"), f"{path}.dosage")):
         return _route(dosage, f"{path}.dosage[{i}]")
     raise InputError(f"{path}.dosage", "missing; the route that was stopped")
+
+
+def _period(resource: dict[str, Any], key: str, path: str) -> dict[str, Any]:
+    """A Period of the resource (``effectivePeriod``, ``performedPeriod``): ``{}`` if absent."""
+    return element(resource.get(key), f"{path}.{key}")
 
 
 def events_from_resource(
@@ -549,36 +665,38 @@ def events_from_resource(
     none (another drug, an unmarked Observation, Procedure or Task)."""
     kind = resource.get("resourceType")
     if kind == "MedicationRequest":
-        if not is_baclofen(resource, medications):
+        if not is_baclofen(resource, medications, path):
             return []
         return events_from_medication_request(resource, pack, path, medications)
     if kind == "MedicationAdministration":
-        if not is_baclofen(resource, medications):
+        if not is_baclofen(resource, medications, path):
             return []
         return events_from_medication_administration(resource, pack, path, medications)
-    marked = marked_kind(resource)
+    marked = marked_kind(resource, path)
     if kind == "MedicationStatement":
-        if not is_baclofen(resource, medications) or resource.get("status") != "stopped":
+        if not is_baclofen(resource, medications, path) or resource.get("status") != "stopped":
             return []
         route = _route_of_statement(resource, path)
-        at = resource.get("effectiveDateTime") or (resource.get("effectivePeriod") or {}).get("end")
+        at = resource.get("effectiveDateTime") or _period(resource, "effectivePeriod", path).get(
+            "end"
+        )
         stop = "oral-stop" if route == "oral" else "it-stop"
         if marked not in (None, stop):
             raise InputError(f"{path}.category", f"does not fit the {route} route")
-        return [{"at": _when(at, resource, f"{path}.effectiveDateTime"), "kind": stop}]
+        return [{"at": _when(at, resource, f"{path}.effectiveDateTime", path), "kind": stop}]
     if kind == "Procedure" and marked == "pump-implant":
-        at = resource.get("performedDateTime") or (resource.get("performedPeriod") or {}).get(
+        at = resource.get("performedDateTime") or _period(resource, "performedPeriod", path).get(
             "start"
         )
-        return [{"at": _when(at, resource, f"{path}.performedDateTime"), "kind": marked}]
+        return [{"at": _when(at, resource, f"{path}.performedDateTime", path), "kind": marked}]
     if kind == "Observation" and marked == "it-stable":
         at = resource.get("effectiveDateTime")
-        return [{"at": _when(at, resource, f"{path}.effectiveDateTime"), "kind": marked}]
+        return [{"at": _when(at, resource, f"{path}.effectiveDateTime", path), "kind": marked}]
     if kind == "Task" and marked == "review":
-        at = (resource.get("executionPeriod") or {}).get("start")
+        at = _period(resource, "executionPeriod", path).get("start")
         return [
             {
-                "at": _when(at, resource, f"{path}.executionPeriod.start"),
+                "at": _when(at, resource, f"{path}.executionPeriod.start", path),
                 "kind": marked,
                 "note": resource.get("description"),
             }
@@ -591,20 +709,19 @@ def history_from_bundle(bundle: dict[str, Any], pack: Pack) -> list[dict[str, An
     writes one), in the order of the bundle."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise InputError("Bundle.resourceType", "must be Bundle")
-    entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)]
+    entries = elements(bundle.get("entry"), "Bundle.entry")
     medications: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        resource = entry.get("resource") or {}
+    for i, entry in enumerate(entries):
+        resource = element(entry.get("resource"), f"Bundle.entry[{i}].resource")
         if resource.get("resourceType") == "Medication":
             if entry.get("fullUrl"):
                 medications[str(entry["fullUrl"])] = resource
             medications[f"Medication/{resource.get('id')}"] = resource
     events: list[dict[str, Any]] = []
     for i, entry in enumerate(entries):
-        resource = entry.get("resource")
-        if isinstance(resource, dict):
+        if entry.get("resource") is not None:
             events += events_from_resource(
-                resource, pack, f"Bundle.entry[{i}].resource", medications
+                entry["resource"], pack, f"Bundle.entry[{i}].resource", medications
             )
     return events
 
@@ -619,17 +736,18 @@ def patient_from_fhir(
         "diagnosis": diagnosis,
         "sex": SEXES.get(str(patient.get("gender")), "unknown"),
     }
-    if not patient.get("birthDate"):
+    born = primitive(patient.get("birthDate"), "Patient.birthDate")
+    if not born:
         raise InputError("Patient.birthDate", "missing; the age decides which rules apply")
-    out["birth_date"] = str(patient["birthDate"])[:10]
+    out["birth_date"] = born[:10]
     latest: dict[str, tuple[str, Quantity]] = {}
     grams_per = {"kg": Fraction(1000), "g": Fraction(1), "[lb_av]": Fraction("453.59237")}
     for i, obs in enumerate(observations):
-        codes = {c.get("code") for c in (obs.get("code") or {}).get("coding") or []}
+        codes = {code for _system, code, _ in codings(obs.get("code"), f"Observation[{i}].code")}
         when = str(obs.get("effectiveDateTime") or "")
         opath = f"Observation[{i}].valueQuantity"
         if codes & WEIGHT_CODES:
-            value = obs.get("valueQuantity") or {}
+            value = element(obs.get("valueQuantity"), opath)
             grams = grams_per.get(_code_text(value, opath))
             if grams is None:
                 raise InputError(opath, "a body weight in kg, g or [lb_av] is due")

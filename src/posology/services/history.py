@@ -10,7 +10,7 @@ from datetime import datetime, tzinfo
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import (
@@ -403,12 +403,7 @@ def append_event(
                     "co-sign (cosigner: {email, password})",
                 )
         version = bump_version(conn, row, expected)
-        seq = (
-            conn.execute(
-                select(func.max(T.events.c.seq)).where(T.events.c.patient_id == patient_id)
-            ).scalar()
-            or 0
-        ) + 1
+        seq = max((int(r.seq) for r in rows), default=0) + 1  # rows: read under the lock
         if event is None:
             assert target is not None
             stored: dict[str, Any] = {"kind": VOID, "at": target.at}

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import (
     Conflict,
     Duplicate,
+    InputError,
     NotFound,
 )
 from ..model.documents import parse_patient
@@ -26,6 +27,10 @@ from ..store.db import writing
 from ..store.values import aware, now, plain_json
 from .accounts import User
 from .audit_trail import write_audit
+
+LARGEST_ID = 2**31 - 1
+"""Record ids are 32-bit integers in every supported database: a larger id (from a page's
+address) matches no record, and SQLite cannot even take it as a parameter (OverflowError)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +43,21 @@ class Identity:
     record_number: str
 
 
-def _with_birth_date(document: dict[str, Any], birth_date: str) -> dict[str, Any]:
+def _patient_document(document: object) -> dict[str, Any]:
+    """The PATIENT document of a request as an object, before the record's birth date is
+    merged into it (the reader behind it names every other fault)."""
+    if not isinstance(document, dict):
+        raise InputError(
+            "patient",
+            "must be a JSON object: the PATIENT document with its fields by name "
+            '({"diagnosis": …, "sex": …}), not a list, a text or a number',
+        )
+    return document
+
+
+def _with_birth_date(document: object, birth_date: str) -> dict[str, Any]:
     """The document with the record's birth date (an age in years is no longer kept)."""
-    out = {k: v for k, v in document.items() if k != "age_years"}
+    out = {k: v for k, v in _patient_document(document).items() if k != "age_years"}
     out["birth_date"] = birth_date
     return out
 
@@ -98,6 +115,8 @@ def patient_row(conn: Connection, user: User, patient_id: int, lock: bool = Fals
     """The patient's row, for a clinical user of its clinic (another clinic's patient is "not
     found", exactly like one that does not exist)."""
     user.require_clinical()
+    if not 1 <= patient_id <= LARGEST_ID:  # no record has it (and SQLite takes no id past 64 bits)
+        raise NotFound(f"no patient {patient_id}")
     query = select(T.patients).where(
         T.patients.c.id == patient_id, T.patients.c.clinic_id == user.clinic_id
     )

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...services import cds_feedback as cds_records
 from ..requests import (
+    MAX_BODY,
     json_body,
 )
 from .deps import Deps
@@ -19,7 +20,7 @@ from .deps import Deps
 def routes(deps: Deps, verifier: Any) -> APIRouter:
     """The CDS Hooks router; ``verifier`` checks the EHRs' JWTs (default: the allow-list in
     ``POSOLOGY_CDS_ISSUERS``)."""
-    from ...errors import CdsError, InputError, TokenRefused
+    from ...errors import BadJson, BodyTooLarge, BodyTooSlow, CdsError, InputError, TokenRefused
     from ...interop.cds_auth import Verifier
     from ...interop.cds_hooks import SERVICES, answer, discovery
 
@@ -61,6 +62,19 @@ def routes(deps: Deps, verifier: Any) -> APIRouter:
                 {"resourceType": "OperationOutcome", "issue": [issue]}, status_code=401
             )
 
+    async def hook_body(request: Request) -> Any:
+        """The body as JSON. One that is no JSON (or too large, or too slow) is refused as the
+        service refuses everything, with an OperationOutcome, not the API's error object."""
+        try:
+            return await json_body(request)
+        except BadJson as exc:
+            said = f"{exc.field}: {exc}" if exc.field else f"the body cannot be read: {exc}"
+            raise CdsError(400, said) from None
+        except BodyTooLarge:
+            raise CdsError(413, f"the body is larger than {MAX_BODY} bytes") from None
+        except BodyTooSlow as exc:
+            raise CdsError(408, str(exc)) from None
+
     outcome = {
         "description": "a CDS Hooks answer or a FHIR OperationOutcome",
         "content": {"application/json": {"schema": {"type": "object"}}},
@@ -81,7 +95,7 @@ def routes(deps: Deps, verifier: Any) -> APIRouter:
         if isinstance(claims, JSONResponse):
             return claims
         try:
-            document = await json_body(request)
+            document = await hook_body(request)
             return JSONResponse(await run_in_threadpool(answer, service_id, document, pack))
         except CdsError as exc:
             return JSONResponse(exc.outcome, status_code=exc.status)
@@ -95,7 +109,10 @@ def routes(deps: Deps, verifier: Any) -> APIRouter:
             return JSONResponse(
                 CdsError(404, f"no CDS service {service_id!r}").outcome, status_code=404
             )
-        document = await json_body(request)
+        try:
+            document = await hook_body(request)
+        except CdsError as exc:
+            return JSONResponse(exc.outcome, status_code=exc.status)
         items = document.get("feedback") if isinstance(document, dict) else None
         if not isinstance(items, list) or not all(
             isinstance(i, dict) and i.get("card") and i.get("outcome") for i in items
