@@ -139,3 +139,19 @@ def test_logins_waiting_for_a_password_check_hold_no_worker_thread(
     status, done_by_then = asyncio.run(storm())
     assert status == 200
     assert done_by_then < 10  # answered in the storm, not after it
+
+
+def test_a_guess_at_a_locked_account_is_answered_late_not_at_once(
+    client: TestClient, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused guess was answered at once, so a guesser firing again at once took hundreds
+    of answers a second of the server's time from the clinicians."""
+    import time
+
+    monkeypatch.setattr(accounts_module(), "LOCKED_ANSWER_DELAY", 0.3)
+    for _ in range(accounts_module().ACCOUNT_FAILURES):
+        _login(client, "doc@north.example", "guess guess guess")
+    started = time.monotonic()
+    locked = _login(client, "doc@north.example", "guess guess guess")
+    assert locked.status_code == 429
+    assert time.monotonic() - started >= 0.3

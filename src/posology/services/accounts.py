@@ -6,6 +6,7 @@ Tokens and session ids are stored as SHA-256 hashes only; passwords as argon2 ha
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import threading
 import time
@@ -300,8 +301,10 @@ ACCOUNT_FAILURES = 5
 """Failed logins in a row for one account (within the window) that lock it for the window."""
 ADDRESS_FAILURES = 30
 """Failed logins from one network address (within the window) that lock the address."""
-PASSWORD_CHECKS_AT_ONCE = 2
-"""argon2 takes 64 MiB and ~0.1 s of a core per check: more at once only queues in memory."""
+PASSWORD_CHECKS_AT_ONCE = max(1, (os.cpu_count() or 2) // 2)
+"""argon2 takes 64 MiB and ~0.1 s of a core per check: at most half the machine's cores check
+passwords, so a storm of guesses leaves the other half to the clinicians (more at once would
+only queue in memory)."""
 PASSWORD_CHECK_WAIT = 5.0
 """Seconds a login waits for a free password check before the answer is 503."""
 ATTEMPTS_KEPT = timedelta(days=1)
@@ -405,6 +408,8 @@ class LoginGate:
 # is honoured here within LOCK_MEMORY seconds.
 _SEEN_LOCKS: WeakKeyDictionary[Engine, dict[str, tuple[float, float]]] = WeakKeyDictionary()
 LOCK_MEMORY = 5.0
+LOCKED_ANSWER_DELAY = 1.0
+"""Seconds the server waits before refusing a login at a locked account or address."""
 
 
 def _remembered_lock(seen: dict[str, tuple[float, float]], keys: tuple[str, ...]) -> int:
@@ -515,7 +520,13 @@ async def login_async(
 
     from starlette.concurrency import run_in_threadpool
 
-    gate = await run_in_threadpool(login_gate, engine, email, address)
+    try:
+        gate = await run_in_threadpool(login_gate, engine, email, address)
+    except TooManyAttempts:
+        # a refused guess is answered late, at no cost (the wait holds no thread): a guesser
+        # that fires again at once gets one answer a LOCKED_ANSWER_DELAY, not hundreds a second
+        await asyncio.sleep(LOCKED_ANSWER_DELAY)
+        raise
     loop = id(asyncio.get_running_loop())
     waiting = _WAITING.get(loop)
     if waiting is None:
