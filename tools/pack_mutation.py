@@ -252,6 +252,7 @@ def fast_test_files() -> list[Path]:
 def pytest_env(pack_dir: Path, trace: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["POSOLOGY_PACK_DIR"] = str(pack_dir)
+    env["POSOLOGY_PACK_CACHE"] = "off"  # every mutant is read and validated afresh
     env.pop("DATABASE_URL", None)
     if trace is not None:
         env["POSOLOGY_PACK_TRACE"] = str(trace)

@@ -32,9 +32,33 @@ class UsageError(PosologyError):
 
 
 class _Parser(argparse.ArgumentParser):
+    _showing = False  # True while help or usage is being laid out for the terminal
+
     def error(self, message: str) -> None:  # type: ignore[override]
         """Usage errors: one line naming the problem, then exit 2 (argparse's own status)."""
         self.exit(EXIT_INPUT, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        """argparse makes a formatter for every argument it registers, and each one measures the
+        terminal, which imports ``shutil`` (milliseconds of every start); only text that is shown
+        needs the width, so only then is it measured."""
+        if self._showing:
+            return super()._get_formatter()
+        return self.formatter_class(prog=self.prog, width=80)  # type: ignore[call-arg]
+
+    def format_usage(self) -> str:
+        self._showing = True
+        try:
+            return super().format_usage()
+        finally:
+            self._showing = False
+
+    def format_help(self) -> str:
+        self._showing = True
+        try:
+            return super().format_help()
+        finally:
+            self._showing = False
 
 
 def _read_input(path: str) -> str:
@@ -281,7 +305,12 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(check_only: bool = False) -> argparse.ArgumentParser:
+    """The command line's parser; with ``check_only``, one that knows only ``check``.
+
+    ``posology check`` runs far more often than the other commands, and building their parsers
+    (and importing the account commands) would cost it milliseconds of every start.
+    """
     parser = _Parser(prog="posology", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -290,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("case", metavar="CASE.json", help="the CASE document, or - for stdin")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=cmd_check)
+    if check_only:
+        return parser
 
     p = sub.add_parser("plan", help="a tailored plan for one patient and one goal")
     p.add_argument("request", metavar="REQUEST.json", help="the REQUEST document, or - for stdin")
@@ -374,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit status (the testable core of :func:`main`)."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(check_only=argv[:1] == ["check"]).parse_args(argv)
     try:
         status: int = args.run(args)
         return status

@@ -4,6 +4,9 @@ Validation is strict because a pack is clinical data: a duplicate rule ID, a min
 maximum, an unknown unit, a missing citation, a quote that the source page does not contain, a
 study-backed rule that claims more than a warning, each stops the load with a
 :class:`~posology.errors.PackError` naming the file, the rule and the field.
+
+A pack that passed is kept in a per-user cache keyed by the bytes of every file the load read
+(:mod:`posology.knowledge.cache`), so the next start skips the parse and the quote check.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from ..errors import PackError, UnitError
 from ..units import Quantity, parse_decimal, parse_quantity
+from . import cache
 from .schema import (
     ENGINE_USES,
     EVIDENCE_LEVELS,
@@ -76,11 +80,35 @@ def _yaml_loader() -> type:
     return StrictLoader
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+class _Reads:
+    """The files one load reads, relative to the pack's folder, with the hash of their bytes.
+
+    They are what a cached pack depends on besides the pack file itself (whose bytes are in the
+    cache key): a base pack it extends and the sources its quotes are verified against.
+    """
+
+    def __init__(self, pack: Path, data: bytes | None) -> None:
+        self.pack = pack
+        self.data = data
+        self.manifest: dict[str, str] = {}
+
+    def text(self, path: Path) -> str:
+        """The text of a file the load needs, its hash recorded unless it is the pack file."""
+        if path == self.pack:
+            data = self.data if self.data is not None else path.read_bytes()
+        else:
+            data = path.read_bytes()
+            self.manifest[os.path.relpath(path, self.pack.parent)] = cache.digest(data)
+        # as ``Path.read_text`` reads it: universal newlines, so a CRLF copy verifies the same
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _read_yaml(path: Path, text: str | None = None) -> dict[str, Any]:
     import yaml
 
     loader_cls = _yaml_loader()
-    text = path.read_text(encoding="utf-8")
+    if text is None:
+        text = path.read_text(encoding="utf-8")
     loader = loader_cls(text)
     loader.name = path.name
     try:
@@ -406,17 +434,37 @@ def data_folder() -> Path:
 
 
 def load_pack_file(path: str | Path) -> Pack:
-    """Load a pack (or a profile that ``extends`` one) from a YAML file."""
+    """Load a pack (or a profile that ``extends`` one) from a YAML file.
+
+    A pack validated before, with every file it read unchanged, comes from the cache; anything
+    wrong with the cache only means a full load (``POSOLOGY_PACK_CACHE=off`` forces one).
+    """
     path = Path(path)
     if not path.is_file():
         raise PackError(path.name, None, None, "no such pack file")
-    data = _read_yaml(path)
+    if not cache.enabled():
+        return _load(path, _Reads(path, None))
+    data = path.read_bytes()
+    entry = cache.key(path.name, data)
+    pack = cache.fetch(entry, path.parent)
+    if pack is not None:
+        return pack
+    reads = _Reads(path, data)
+    pack = _load(path, reads)
+    cache.store(entry, pack, tuple(sorted(reads.manifest.items())))
+    return pack
+
+
+def _load(path: Path, reads: _Reads) -> Pack:
+    if not path.is_file():
+        raise PackError(path.name, None, None, "no such pack file")
+    data = _read_yaml(path, reads.text(path))
     file = path.name
     if data.get("format") != FORMAT:
         raise PackError(file, None, "format", f"must be {FORMAT!r}")
     base: Pack | None = None
     if data.get("extends"):
-        base = load_pack_file(path.parent / f"{data['extends']}.yaml")
+        base = _load(path.parent / f"{data['extends']}.yaml", reads)
     sources = dict(base.sources) if base else {}
     new_sources = _sources(data.get("sources"), file, path.parent)
     clash = set(new_sources) & set(sources)
@@ -424,9 +472,7 @@ def load_pack_file(path: str | Path) -> Pack:
         raise PackError(file, None, f"sources.{sorted(clash)[0]}", "duplicate source key")
     sources.update(new_sources)
     texts_by_source = {
-        key: (path.parent / src.file).read_text(encoding="utf-8")
-        for key, src in sources.items()
-        if src.file
+        key: reads.text(path.parent / src.file) for key, src in sources.items() if src.file
     }
     rules: dict[str, Rule] = dict(base.rules) if base else {}
     for rule_id, body in _section(data.get("rules"), file, "", "rules").items():
