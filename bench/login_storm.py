@@ -5,7 +5,8 @@ PostgreSQL), makes a clinician with a token and one patient per writer, then for
 runs ``--attackers`` threads posting wrong passwords to /api/v1/login as fast as they can
 (each for its own account, so the lockout does not simply end the storm, and some for unknown
 e-mails) beside ``--writers`` clinicians appending review events to their patient, each waiting
-``--think`` seconds between one answer and the next save (a person reads the answer; 0 makes
+about ``--think`` seconds (0.5 to 1.5 times it, at random, from a random start) between one
+answer and the next save (a person reads the answer; 0 makes
 the writers a closed loop that measures the database's write throughput instead of a
 clinician's wait). Prints the answers by status, the writers' p50/p95 latency and writes per
 second, and the server's peak memory (VmHWM, of the server and its workers).
@@ -22,6 +23,7 @@ import argparse
 import collections
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -135,6 +137,10 @@ def main() -> None:
                     statuses[("login", status)] += 1
 
         def writer(n: int) -> None:
+            # clinicians do not save in step: each starts at a random moment and thinks a
+            # random time around --think (seeded per writer, so runs are comparable)
+            pace = random.Random(n)
+            time.sleep(pace.uniform(0, args.think))
             minute = 0
             while time.monotonic() < stop:
                 minute += 1
@@ -147,7 +153,7 @@ def main() -> None:
                 with lock:
                     statuses[("write", status)] += 1
                     latencies.append(time.perf_counter() - started)
-                time.sleep(args.think)
+                time.sleep(pace.uniform(0.5, 1.5) * args.think)
 
         threads = [threading.Thread(target=attacker, args=(n,)) for n in range(args.attackers)]
         threads += [threading.Thread(target=writer, args=(n,)) for n in range(args.writers)]
