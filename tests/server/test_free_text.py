@@ -64,3 +64,13 @@ def test_a_correction_reason_keeps_its_lines_but_not_a_direction_control(
               "correction": {"kind": "correction", "text": "typed twice\r\nby the ward"}},
     )  # fmt: skip
     assert good.status_code == 201, good.text
+
+
+@pytest.mark.parametrize("query", ["\x00", "bed\x004", "\u202e4 deb"])
+def test_a_search_with_a_nul_or_a_control_is_refused_naming_it_not_a_500(
+    client: TestClient, accounts: Accounts, query: str
+) -> None:
+    """PostgreSQL refuses a NUL in any text: a search for one was a 500 there."""
+    answer = client.get("/api/v1/patients", headers=accounts.clinician, params={"q": query})
+    assert answer.status_code in (400, 422), answer.text
+    assert answer.json()["error"]["field"] == "q"

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ...errors import InputError
+from ...model.text import plain_text
 from ...services import accounts
 from ...services import patients as patient_records
 from ..requests import (
+    MAX_NAME,
     PATIENT_FIELDS,
     RecordId,
     fields_of,
@@ -62,8 +63,8 @@ def routes(deps: Deps) -> APIRouter:
         "/api/v1/patients", tags=["patients"], responses=answers(200, many("PatientRecord"), 401)
     )
     def list_patients(user: accounts.User = User, q: str | None = None) -> list[dict[str, Any]]:
-        if q is not None and len(q) > 200:
-            raise InputError("q", "must be at most 200 characters")
+        if q is not None:  # typed text: no NUL (PostgreSQL refuses it), no control characters
+            q = plain_text(q, "q", MAX_NAME, allow_blank=True)
         return patient_records.list_patients(engine, user, q)
 
     @router.get(
