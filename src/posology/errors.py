@@ -187,3 +187,15 @@ class BodyTooSlow(PosologyError):
 
 class HistoryTooLong(InputError):
     """413: a document carries more events than one request may (``MAX_HISTORY``)."""
+
+
+class LaunchRefused(PosologyError):
+    """A SMART on FHIR launch that cannot go on; ``status`` is the HTTP status of the page that
+    says why: 400 a launch or callback that is not usable (no ``iss``, a wrong or expired
+    ``state``), 403 an EHR not on the allow-list, 502 an EHR server that answered badly or
+    refused, 503 Posology not set up for launches, 504 an EHR server that did not answer in
+    time."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status

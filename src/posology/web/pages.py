@@ -18,7 +18,17 @@ from sqlalchemy import Engine
 
 from ..knowledge import Pack
 from .rendering import environment
-from .routes import dose_check, forbidden, indication, patients, plans, rules, session, worklist
+from .routes import (
+    dose_check,
+    forbidden,
+    indication,
+    patients,
+    plans,
+    rules,
+    session,
+    smart,
+    worklist,
+)
 from .routes.deps import PageDeps
 
 STATIC = Path(__file__).parent / "static"
@@ -30,5 +40,5 @@ def add_pages(app: FastAPI, engine: Engine, pack: Pack) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     forbidden.install(app, deps)
     # plans includes the handout (plan.pdf) before its own plan.{fmt}
-    for module in (dose_check, rules, session, indication, worklist, patients, plans):
+    for module in (dose_check, rules, session, indication, worklist, patients, plans, smart):
         app.include_router(module.routes(deps))
