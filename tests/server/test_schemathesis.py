@@ -178,6 +178,20 @@ def pages(patients: list[int], login_token: str = "") -> dict[str, dict[str, Any
         "/dose-check": {"get": operation(query("patient", record))},
         "/rules": {"get": operation(query("q", {"type": "string"}))},
         "/rules/{rule_id}": {"get": operation(path_id("rule_id", text_or("PO-MAX", "po-max")))},
+        # no EHR is allow-listed here: every launch is refused before anything is fetched
+        "/smart/launch": {
+            "get": operation(
+                query("iss", text_or("https://ehr.example/fhir", "http://127.0.0.1:1/fhir")),
+                query("launch", {"type": "string"}),
+            )
+        },
+        "/smart/callback": {
+            "get": operation(
+                query("code", {"type": "string"}),
+                query("state", text_or("a" * 43, "")),
+                query("error", text_or("access_denied")),
+            )
+        },
     }
 
 
