@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from liveserver import CHROMIUM, chromium, free_port, served
 from posology.api.auth import SESSION_COOKIE
 from posology.services import accounts
 from posology.store.db import open_engine, upgrade
@@ -25,7 +22,6 @@ from posology.store.db import open_engine, upgrade
 from .launch import CLIENT_ID, MRN_SYSTEM, PASSWORD, ROOT, FhirServer
 from .records import ada
 
-CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 if not Path(CHROMIUM).exists() and os.environ.get("CI"):
@@ -33,14 +29,6 @@ if not Path(CHROMIUM).exists() and os.environ.get("CI"):
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium"
 )
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -61,48 +49,29 @@ def live(fhir_process: FhirServer, tmp_path_factory: pytest.TempPathFactory) -> 
             "identifier_system": MRN_SYSTEM,
         }
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "posology.cli", "serve", "--port", str(port)],
-        env={
-            **os.environ,
-            "DATABASE_URL": url,
-            "POSOLOGY_PUBLIC_URL": base,
-            "POSOLOGY_SMART_EHRS": json.dumps(ehrs),
-        },
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(10)
+    settings = {
+        "DATABASE_URL": url,
+        "POSOLOGY_PUBLIC_URL": base,
+        "POSOLOGY_SMART_EHRS": json.dumps(ehrs),
+    }
+    with served(port, settings) as started:
+        assert started == base
+        yield base
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
+def browser() -> Iterator[Any]:
+    with chromium() as launched:
+        yield launched
 
 
 def test_chromium_opens_the_patient_from_the_ehr_without_a_posology_login(
-    live: str, fhir_process: FhirServer, chromium: Any
+    live: str, fhir_process: FhirServer, browser: Any
 ) -> None:
     fhir_process.reset()
     fhir_process.register(redirect_uri=f"{live}/smart/callback")
     fhir_process.load(ada())
-    context = chromium.new_context(bypass_csp=AXE.exists())  # only so axe-core can be injected
+    context = browser.new_context(bypass_csp=AXE.exists())  # only so axe-core can be injected
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

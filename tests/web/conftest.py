@@ -3,13 +3,7 @@ tests, a live server (one per module) and headless Chromium."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dbhelp import fresh_engine
+from liveserver import chromium, free_port, served
 from posology.server.app import create_app
 from posology.services import accounts
 from posology.services import clinic as clinic_settings
@@ -56,15 +51,6 @@ def logged_in(pages: TestClient) -> TestClient:
     return pages
 
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The live server's database (a SQLite file), for tests that seed it."""
@@ -80,40 +66,11 @@ def server(database_url: str) -> Iterator[str]:
     clinic_settings.set_clinic_contact(engine, "North", "North spasticity clinic, 01234 567890")
     engine.dispose()
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "posology.cli", "serve", "--port", str(port)],
-        env={**os.environ, "DATABASE_URL": url},
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(10)
+    with served(port, {"DATABASE_URL": url}) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.web.conftest import CHROMIUM, PASSWORD, log_in
+from tests.web.conftest import PASSWORD, log_in
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dbhelp import fresh_engine
+from liveserver import CHROMIUM
 from posology.server.app import create_app
 from posology.services import accounts
 from posology.web.transport import is_local

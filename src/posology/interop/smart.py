@@ -24,7 +24,8 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from ..errors import InputError, LaunchRefused
-from .smart_http import call, checked_url, is_loopback
+from ..hosts import is_loopback
+from .smart_http import call, checked_url
 
 SETTING = "POSOLOGY_SMART_EHRS"
 SCOPE = (

@@ -15,7 +15,6 @@ addresses (an EHR's test server on the same machine).
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import socket
 import ssl
 import time
@@ -27,6 +26,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from ..errors import LaunchRefused
+from ..hosts import is_loopback
 
 CHUNK = 64 * 1024
 
@@ -48,17 +48,6 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_NoRedirect())
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this computer (where plain http stays on the machine)."""
-    host = host.strip("[]").rstrip(".").casefold()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def checked_url(url: str, what: str) -> str:

@@ -12,20 +12,9 @@ default this computer), so a header sent by anyone else changes nothing here.
 
 from __future__ import annotations
 
-import ipaddress
-
 from fastapi import Request
 
-
-def is_local(host: str) -> bool:
-    """Whether ``host`` names the browser's own computer (a secure context for cookies)."""
-    host = host.strip("[]").rstrip(".").casefold()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+from ..hosts import is_loopback as is_local
 
 
 def keeps_session(request: Request) -> bool:
