@@ -2,9 +2,13 @@
 
 The CASE is read as the CLI and the server read it (``read_case``: the JSON text parsed, the
 history sorted) and judged; the median of many runs is printed for reading and judging, and
-for judging a case already read. A stored history can be longer than one request may carry
+for judging a case already read. The same text again is what a server sees when a patient's
+history is sent with each check (the reader's and the checker's memos then serve the events and
+the past already read); a "cold" CASE, whose events were never read before (its instants moved
+on every run), is timed beside it. A stored history can be longer than one request may carry
 (``MAX_HISTORY``): the long history is read event by event and sorted as the service reads a
-patient's stored events (``sort_history``), then judged once; both steps are timed.
+patient's stored events (``sort_history``), then judged once; both steps are timed. The load
+average is printed with the figures (other work on the machine slows them).
 
     .venv/bin/python bench/check_case.py [--runs 3000] [--long 16000]
 """
@@ -13,9 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from history import history_case
 from long_history import PATIENT, long_history, proposal_after
@@ -34,6 +41,24 @@ def _median_us(run: Callable[[], object], runs: int) -> float:
     return statistics.median(times) * 1e6
 
 
+def _moved(case: dict[str, Any], minutes: int) -> str:
+    """The CASE as JSON text with every instant ``minutes`` later: the same story, events the
+    reader has not seen."""
+    shift = timedelta(minutes=minutes)
+
+    def moved(event: dict[str, Any]) -> dict[str, Any]:
+        at = datetime.fromisoformat(event["at"]) + shift
+        return {**event, "at": at.isoformat(timespec="minutes")}
+
+    return json.dumps(
+        {
+            **case,
+            "history": [moved(e) for e in case["history"]],
+            "proposal": moved(case["proposal"]),
+        }
+    )
+
+
 def main(runs: int, long: int) -> None:
     pack = load_pack()
     text = json.dumps(history_case(50))
@@ -46,10 +71,19 @@ def main(runs: int, long: int) -> None:
     def check_only() -> object:
         return check(case.patient, case.history, case.proposal, pack)
 
+    cold_texts = iter(_moved(history_case(50), minutes) for minutes in range(1, runs + 2))
+
+    def read_and_check_cold() -> object:
+        read = read_case(next(cold_texts))
+        return check(read.patient, read.history, read.proposal, pack)
+
     for run in (read_and_check, check_only):  # warm the memos and caches first
         run()
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"50-event CASE: read and check median {_median_us(read_and_check, runs):.0f} µs")
     print(f"50-event CASE: check of the read case median {_median_us(check_only, runs):.0f} µs")
+    cold = _median_us(read_and_check_cold, runs)
+    print(f"50-event CASE never read before: read and check median {cold:.0f} µs")
 
     docs = long_history(long)
     start = time.perf_counter()

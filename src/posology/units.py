@@ -106,6 +106,11 @@ class Unit:
     factor: Fraction
     dim: Dimension
     plural: str = ""  # the text for amounts other than one ("days"), where English needs it
+    # True for a base unit (factor 1): a magnitude in it is already the base magnitude.
+    is_base: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_base", self.factor == 1)
 
     def __truediv__(self, other: Unit) -> Unit:
         return Unit(
@@ -225,9 +230,20 @@ class Quantity:
     unit: Unit
     # The magnitude in base units (µg, mL, h, kg), kept so that comparisons cost no arithmetic.
     base: Fraction = field(init=False, repr=False)
+    # The base magnitude's numerator and denominator as plain integers: two quantities compare
+    # by two integer products, without the generic (and slow) rational comparison.
+    _n: int = field(init=False, repr=False)
+    _d: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "base", self.magnitude * self.unit.factor)
+        magnitude = self.magnitude
+        if self.unit.is_base and type(magnitude) is Fraction:
+            base = magnitude
+        else:
+            base = magnitude * self.unit.factor
+        object.__setattr__(self, "base", base)
+        object.__setattr__(self, "_n", base.numerator)
+        object.__setattr__(self, "_d", base.denominator)
 
     @classmethod
     def of(cls, magnitude: Number | Decimal | str, unit_spelling: str | Unit) -> Quantity:
@@ -260,10 +276,14 @@ class Quantity:
             )
 
     # -- comparison ----------------------------------------------------------------------
+    # Quantities of one kind compare by their base magnitudes, cross-multiplied as integers
+    # (denominators are positive, so the order is the rationals' order); anything else goes
+    # through ``_cmp_base``, which refuses it as a DimensionError.
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Quantity):
             return NotImplemented
-        return self.dim == other.dim and self.base == other.base
+        mine, theirs = self.unit.dim, other.unit.dim
+        return (mine is theirs or mine == theirs) and self._n * other._d == other._n * self._d
 
     def __hash__(self) -> int:
         return hash((self.dim, self.base))
@@ -275,15 +295,31 @@ class Quantity:
         return other.base
 
     def __lt__(self, other: Quantity) -> bool:
+        if type(other) is Quantity and (
+            other.unit.dim is self.unit.dim or other.unit.dim == self.unit.dim
+        ):
+            return self._n * other._d < other._n * self._d
         return self.base < self._cmp_base(other)
 
     def __le__(self, other: Quantity) -> bool:
+        if type(other) is Quantity and (
+            other.unit.dim is self.unit.dim or other.unit.dim == self.unit.dim
+        ):
+            return self._n * other._d <= other._n * self._d
         return self.base <= self._cmp_base(other)
 
     def __gt__(self, other: Quantity) -> bool:
+        if type(other) is Quantity and (
+            other.unit.dim is self.unit.dim or other.unit.dim == self.unit.dim
+        ):
+            return self._n * other._d > other._n * self._d
         return self.base > self._cmp_base(other)
 
     def __ge__(self, other: Quantity) -> bool:
+        if type(other) is Quantity and (
+            other.unit.dim is self.unit.dim or other.unit.dim == self.unit.dim
+        ):
+            return self._n * other._d >= other._n * self._d
         return self.base >= self._cmp_base(other)
 
     # -- arithmetic ----------------------------------------------------------------------
@@ -359,21 +395,31 @@ def format_number(value: Fraction, places: int | None = None) -> str:
     dropped. Negative zero never appears. Rounding is done in whole numbers, so a value of any
     size is written (a decimal context would run out of precision for large ones and raise).
     """
-    if places is None and terminates(value):
-        text = _exact_decimal(value)
+    return _format(value.numerator, value.denominator, places)
+
+
+def _format(num: int, den: int, places: int | None) -> str:
+    """:func:`format_number` of ``num / den`` (``den`` above 0, the fraction not necessarily
+    in lowest terms: the digits are the same)."""
+    if places is None and _terminating(den):
+        text = _exact_decimal(num, den)
     else:
-        text = _rounded(value, DEFAULT_PLACES if places is None else places)
+        text = _rounded(num, den, DEFAULT_PLACES if places is None else places)
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
-def _rounded(value: Fraction, places: int) -> str:
-    """``value`` rounded half-up (a tie away from zero) to ``places`` decimal places, exactly;
-    a negative ``places`` rounds to tens, hundreds and so on."""
-    scale = Fraction(10) ** places
-    count = math.floor(abs(value) * scale + Fraction(1, 2))  # in units of the last place
-    sign = "-" if value < 0 else ""
+def _rounded(num: int, den: int, places: int) -> str:
+    """``num / den`` rounded half-up (a tie away from zero) to ``places`` decimal places,
+    exactly, in whole numbers; a negative ``places`` rounds to tens, hundreds and so on."""
+    size = abs(num)
+    if places >= 0:  # floor(|v| × 10^places + 1/2)
+        count = (2 * size * 10**places + den) // (2 * den)
+    else:  # floor(|v| / 10^-places + 1/2)
+        unit = den * 10**-places
+        count = (2 * size + unit) // (2 * unit)
+    sign = "-" if num < 0 else ""
     if places <= 0:
         return f"{sign}{count * 10**-places}"
     digits = str(count).rjust(places + 1, "0")
@@ -382,20 +428,23 @@ def _rounded(value: Fraction, places: int) -> str:
 
 def format_percent(value: Fraction, places: int = 1) -> str:
     """A fraction as a percentage for people: ``Fraction(1, 5)`` → ``"20%"``."""
-    return f"{format_number(value * 100, places)}%"
+    return f"{_format(value.numerator * 100, value.denominator, places)}%"
 
 
 def terminates(value: Fraction) -> bool:
     """True when the value is a finite decimal (its denominator has only factors 2 and 5)."""
-    d = value.denominator
+    return _terminating(value.denominator)
+
+
+def _terminating(den: int) -> bool:
+    d = den
     for p in (2, 5):
         while d % p == 0:
             d //= p
     return d == 1
 
 
-def _exact_decimal(value: Fraction) -> str:
-    num, den = value.numerator, value.denominator
+def _exact_decimal(num: int, den: int) -> str:
     scale = 0
     while den != 1:
         # den has only factors 2 and 5: multiply up to a power of ten.

@@ -18,9 +18,12 @@ from typing import Any
 from ..errors import InputError
 from ..knowledge import Pack
 from ..model import Event, Finding, Patient, parse_event, parse_patient
-from ..model.documents import check_born, sort_history
+from ..model import fields as F
+from ..model.documents import check_born, history_order
+from ..model.events import with_instant
 from .adapters.base import Adapter, Mapped, Row, Unmappable
 from .codes import Codes
+from .columns import Columns
 from .problems import INVALID, UNMAPPED
 
 OUTPUT_COLUMNS = (
@@ -52,19 +55,13 @@ def judge_sorted_history(
 ) -> Sequence[tuple[Event, tuple[Finding, ...]]]:
     """Each event of a sorted history with the findings of judging it after the ones before.
 
-    THE ONE PLACE THE AUDIT JUDGES. It uses the incremental ``posology.rules.judge_history``
-    (O(n) per patient) when the rules package has it, and until then ``check`` on each prefix
-    (O(n²)); both give, by definition, what ``check(patient, history[:i], history[i], pack)``
+    THE ONE PLACE THE AUDIT JUDGES: the incremental ``posology.rules.judge_history`` (O(n) per
+    patient), which gives, by definition, what ``check(patient, history[:i], history[i], pack)``
     gives.
     """
-    from .. import rules
+    from ..rules import judge_history
 
-    incremental = getattr(rules, "judge_history", None)
-    if incremental is not None:
-        return incremental(patient, tuple(history), pack)  # type: ignore[no-any-return]
-    return [
-        (event, rules.check(patient, history[:i], event, pack)) for i, event in enumerate(history)
-    ]
+    return judge_history(patient, history, pack)
 
 
 def _row_number(row: Row) -> int | None:
@@ -116,66 +113,47 @@ def audit_patient(
     pack: Pack,
     patient_id: str,
     patient_rows: Sequence[Row],
-    event_rows: Sequence[Row],
+    event_rows: Columns | Sequence[Row],
 ) -> list[Output]:
-    """Every output row of one patient (see the module docstring)."""
+    """Every output row of one patient (see the module docstring). ``event_rows`` are row
+    dicts or a slice of a batch held as columns (what the engines give)."""
+    events = event_rows if isinstance(event_rows, Columns) else Columns.from_rows(list(event_rows))
     status = INVALID if adapter.strict else UNMAPPED
     out: list[Output] = []
-    events = sorted(event_rows, key=lambda r: (str(r.get("_file")), _row_number(r) or 0))
-    if not events:
+    if not len(events):
         return out
+    files = events.column("_file") or [None] * (events.stop)
+    numbers = events.column("_row") or [None] * (events.stop)
+    order = _file_order(events, files, numbers)
     patient_rows = sorted(patient_rows, key=lambda r: (str(r.get("_file")), _row_number(r) or 0))
     patient, reason = _read_patient(adapter, context, codes, patient_id, patient_rows, out, status)
     if patient is None:
-        for row in events:
-            out.append(_problem(patient_id, row, "patient_id", status, reason))
+        for i in order:
+            out.append(_problem(patient_id, events.row(i), "patient_id", status, reason))
         return out
 
-    read: list[tuple[Row, Mapped, Event]] = []
-    for row in events:
-        try:
-            mapped = adapter.map_event(row, context, codes)
-        except Unmappable as exc:
-            out.append(_problem(patient_id, row, exc.column, status, exc.message))
-            continue
-        for item in mapped:
-            try:
-                event = parse_event(dict(item.doc), "")
-            except InputError as exc:
-                column = item.columns.get(_top_column(exc.field), _top_column(exc.field))
-                out.append(_problem(patient_id, row, column, status, str(exc)))
-                continue
-            if patient.birth_date is not None and event.at.date() < patient.birth_date:
-                try:
-                    check_born(patient, [], event.at, "at")
-                except InputError as exc:
-                    out.append(
-                        _problem(
-                            patient_id,
-                            row,
-                            item.columns.get("at", "at"),
-                            status,
-                            f"{exc.message} (the patient's birth_date)",
-                        )
-                    )
-                    continue
-            read.append((row, item, event))
-
-    history = _sorted_history(read, patient_id, status, out)
-    first: dict[Event, tuple[Row, Mapped]] = {}
-    for row, item, event in read:
-        if event in first:
+    reader = _Reader(adapter, context, codes, patient, patient_id, status, events, out)
+    reader.read(order)
+    read = reader.read_events
+    kept = _sorted_history(read, patient_id, status, out, events)
+    taken = set(kept)
+    for k, (i, _, _) in enumerate(read):
+        if k not in taken:
             out.append(
                 _problem(
-                    patient_id, row, "", DUPLICATE, "the same event as an earlier row; judged once"
+                    patient_id,
+                    events.row(i),
+                    "",
+                    DUPLICATE,
+                    "the same event as an earlier row; judged once",
                 )
             )
-        else:
-            first[event] = (row, item)
-    for seq, (event, findings) in enumerate(judge_sorted_history(patient, history, pack)):
-        row, item = first[event]
+    history = [read[k][2] for k in kept]
+    judged = judge_sorted_history(patient, history, pack)
+    for seq, (k, (event, findings)) in enumerate(zip(kept, judged, strict=True)):
+        i, item, _ = read[k]
         at = event.at.isoformat()
-        place = (row.get("_file"), _row_number(row), item.source_id)
+        place = (files[i], _number(numbers[i]), item.source_id)
         out.append(
             (
                 "event",
@@ -216,6 +194,150 @@ def audit_patient(
     return out
 
 
+class _Reader:
+    """Reads a patient's event rows into events, each kept with its row's position.
+
+    Rows go through the adapter and the document reader one by one, unless the adapter
+    declares its rows' shape (``event_shape``): a row whose other columns hold exactly the
+    values of a row already read (the same kind, dose and frequency) is that row's event at its
+    own instant, the instant read as the reader reads it. A row the reader refused, or whose
+    instant is refused, takes the full path again, so its problem is reported in the same words.
+    """
+
+    def __init__(
+        self,
+        adapter: Adapter,
+        context: Any,
+        codes: Codes,
+        patient: Patient,
+        patient_id: str,
+        status: str,
+        events: Columns,
+        out: list[Output],
+    ) -> None:
+        self.adapter, self.context, self.codes = adapter, context, codes
+        self.patient, self.patient_id, self.status = patient, patient_id, status
+        self.events, self.out = events, out
+        self.read_events: list[tuple[int, Mapped, Event]] = []
+        self.ats: list[Any] | None = None
+        self.keys: list[tuple[Any, ...]] = []
+        self.memo: dict[tuple[Any, ...], Any] = {}
+        shape = getattr(adapter, "event_shape", None)
+        declared = None if shape is None else shape(events.names)
+        if declared is not None:
+            at_column, key_columns = declared
+            self.ats = events.column(at_column)
+            self.keys = events.keys(key_columns)
+            self.memo = _shapes(adapter.name, codes.medicine, key_columns)
+
+    def read(self, order: Iterable[int]) -> None:
+        """Read the rows at these positions, in this order."""
+        ats, keys, memo = self.ats, self.keys, self.memo
+        if ats is None:
+            for i in order:
+                self._read_row(i)
+            return
+        born = self.patient.birth_date
+        kept = self.read_events
+        instant, clone = F.instant, with_instant
+        for i in order:
+            at_text = ats[i]
+            found = memo.get(keys[i]) if type(at_text) is str else None
+            if found is None:
+                self._read_row(i)
+                continue
+            if found is _OTHER_MEDICINE:
+                continue
+            try:
+                at = instant(at_text, "at")
+            except InputError:
+                self._read_row(i)  # the full path reports it in its own words
+                continue
+            item, template = found
+            event = clone(template, at)
+            if born is None or at.date() >= born:
+                kept.append((i, item, event))
+            else:
+                self._keep(i, item, event)  # reported: before the patient's birth date
+
+    def _read_row(self, i: int) -> None:
+        row = self.events.row(i)
+        patient_id, status, out = self.patient_id, self.status, self.out
+        try:
+            mapped = self.adapter.map_event(row, self.context, self.codes)
+        except Unmappable as exc:
+            out.append(_problem(patient_id, row, exc.column, status, exc.message))
+            return
+        events: list[tuple[Mapped, Event]] = []
+        for item in mapped:
+            try:
+                event = parse_event(dict(item.doc), "")
+            except InputError as exc:
+                column = item.columns.get(_top_column(exc.field), _top_column(exc.field))
+                out.append(_problem(patient_id, row, column, status, str(exc)))
+                continue
+            events.append((item, event))
+            self._keep(i, item, event)
+        if self.ats is not None and type(self.ats[i]) is str and len(events) == len(mapped):
+            if not mapped:
+                self._remember(i, _OTHER_MEDICINE)
+            elif len(events) == 1 and events[0][0].doc.get("at") == self.ats[i]:
+                self._remember(i, events[0])
+
+    def _remember(self, i: int, found: Any) -> None:
+        if len(self.memo) >= _SHAPES_KEPT:
+            self.memo.clear()
+        self.memo[self.keys[i]] = found
+
+    def _keep(self, i: int, item: Mapped, event: Event) -> None:
+        patient = self.patient
+        if patient.birth_date is not None and event.at.date() < patient.birth_date:
+            try:
+                check_born(patient, [], event.at, "at")
+            except InputError as exc:
+                self.out.append(
+                    _problem(
+                        self.patient_id,
+                        self.events.row(i),
+                        item.columns.get("at", "at"),
+                        self.status,
+                        f"{exc.message} (the patient's birth_date)",
+                    )
+                )
+                return
+        self.read_events.append((i, item, event))
+
+
+_OTHER_MEDICINE = object()  # a row of another medicine's event: not this audit's to judge
+_SHAPE_MEMOS: dict[tuple[Any, ...], dict[tuple[Any, ...], Any]] = {}
+_SHAPES_KEPT = 20_000
+"""Row shapes kept per table (a dataset's distinct regimens, refills and stops are far fewer)."""
+
+
+def _shapes(adapter: str, medicine: str, columns: tuple[str, ...]) -> dict[tuple[Any, ...], Any]:
+    """The memo of row shapes already read for one adapter, medicine and set of columns."""
+    key = (adapter, medicine, columns)
+    memo = _SHAPE_MEMOS.get(key)
+    if memo is None:
+        if len(_SHAPE_MEMOS) >= 64:
+            _SHAPE_MEMOS.clear()
+        memo = _SHAPE_MEMOS[key] = {}
+    return memo
+
+
+def _number(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _file_order(events: Columns, files: list[Any], numbers: list[Any]) -> list[int]:
+    """The patient's rows in the order of the files: by file name, then row number (a row
+    without a number first)."""
+    start, stop = events.start, events.stop
+    if len(set(files[start:stop])) == 1 and all(type(n) is int for n in numbers[start:stop]):
+        return sorted(range(start, stop), key=numbers.__getitem__)  # one file: by row
+    return sorted(range(start, stop), key=lambda i: (str(files[i]), _number(numbers[i]) or 0))
+
+
 def _read_patient(
     adapter: Adapter,
     context: Any,
@@ -251,24 +373,31 @@ def _read_patient(
 
 
 def _sorted_history(
-    read: list[tuple[Row, Mapped, Event]], patient_id: str, status: str, out: list[Output]
-) -> tuple[Event, ...]:
-    """The history in time order; a row contradicting an earlier one at the same instant (or
-    an instant without a time zone among zoned ones) is reported and left out."""
+    read: list[tuple[int, Mapped, Event]],
+    patient_id: str,
+    status: str,
+    out: list[Output],
+    events: Columns,
+) -> list[int]:
+    """The positions in ``read`` of the history in time order (copies of an earlier event left
+    out); a row contradicting an earlier one at the same instant (or an instant without a time
+    zone among zoned ones) is reported and taken out of ``read``."""
     while True:
         try:
-            return sort_history([(str(i), event) for i, (_, _, event) in enumerate(read)])
+            return history_order(
+                [(str(k), event) for k, (_, _, event) in enumerate(read)], remember=False
+            )
         except InputError as exc:
             index = int(exc.field.split(".")[0])
 
             def place(match: re.Match[str]) -> str:
-                other = read[int(match.group(1))][0]
+                other = events.row(read[int(match.group(1))][0])
                 return f"contradicts {other.get('_file')} row {_row_number(other)}"
 
             message = _OTHER.sub(place, exc.message)
-            row, item, _ = read.pop(index)
+            i, item, _ = read.pop(index)
             column = item.columns.get("at", "at")
-            out.append(_problem(patient_id, row, column, status, message))
+            out.append(_problem(patient_id, events.row(i), column, status, message))
 
 
 _OTHER = re.compile(r"contradicts (\d+)")

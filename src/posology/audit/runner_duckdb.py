@@ -8,17 +8,40 @@ its own Parquet part. Small datasets run in this process.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .plan import AuditPlan, batch_rows, group_by_patient, output_schema, output_table
+from .columns import Columns, concat
+from .plan import AuditPlan, batch_rows, output_schema, output_table
 
 # Rows DuckDB hands over at once; a batch is converted to Python in one go.
 FETCH_ROWS = 32_768
 # Output rows kept before they are written to the worker's Parquet part.
 WRITE_ROWS = 65_536
+# Events judged between two collections of reference cycles (``collections_paused``).
+COLLECT_EVERY = 250_000
+
+
+@contextmanager
+def collections_paused() -> Iterator[None]:
+    """Python's cycle collector paused while patients are judged.
+
+    Judging makes and drops millions of small acyclic values (events, findings, the facts of
+    each past), which reference counting frees at once; the collector would walk every live
+    object again and again for nothing (a fifth of the time on 2 M events). The loop collects
+    by hand every ``COLLECT_EVERY`` events, so a cycle made on the way cannot pile up.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def connect(plan: AuditPlan) -> Any:
@@ -47,6 +70,29 @@ def _rows(con: Any, sql: str) -> Iterator[dict[str, Any]]:
     reader = con.sql(sql).to_arrow_reader(FETCH_ROWS)
     for batch in reader:
         yield from batch_rows(batch)
+
+
+def patient_slices(
+    batches: Iterable[Any], key: str = "patient_id"
+) -> Iterator[tuple[str, Columns]]:
+    """Each patient's rows, from record batches sorted by the patient column ``key``, as a
+    slice of the batch held as columns (a patient whose rows run on into the next batch is
+    joined up)."""
+    carry: Columns | None = None
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        columns = Columns.from_arrow(batch)
+        if carry is not None:
+            columns = concat([carry, columns])
+        *done, last = columns.runs(key)
+        for patient_id, start, stop in done:
+            yield patient_id, columns.slice(start, stop)
+        carry = columns.slice(last[1], last[2])
+    if carry is not None:
+        patient_ids = carry.column(key)
+        assert patient_ids is not None
+        yield patient_ids[carry.start], carry
 
 
 def run_partition(plan: AuditPlan, part: int, parts: int, counter: Any = None) -> str:
@@ -78,18 +124,24 @@ def run_partition(plan: AuditPlan, part: int, parts: int, counter: Any = None) -
             orphans = con.sql(f"SELECT * FROM ({sql}) AS flat WHERE patient_id IS NULL")
             pending += orphan_rows(batch_rows(orphans.to_arrow_table()), adapter.strict, what)
     done = 0
+    since_collection = 0
     sql = _partition(plan.events_sql, part, parts) + " ORDER BY patient_id"
-    for patient_id, rows in group_by_patient(_rows(con, sql)):
-        pending += audit_patient(
-            adapter, plan.context, codes, pack, patient_id, patients.get(patient_id, []), rows
-        )
-        done += len(rows)
-        if len(pending) >= WRITE_ROWS:
-            flush()
-        if counter is not None and done >= 2048:
-            with counter.get_lock():
-                counter.value += done
-            done = 0
+    with collections_paused():
+        for patient_id, rows in patient_slices(con.sql(sql).to_arrow_reader(FETCH_ROWS)):
+            pending += audit_patient(
+                adapter, plan.context, codes, pack, patient_id, patients.get(patient_id, []), rows
+            )
+            done += len(rows)
+            since_collection += len(rows)
+            if len(pending) >= WRITE_ROWS:
+                flush()
+            if since_collection >= COLLECT_EVERY:
+                gc.collect()
+                since_collection = 0
+            if counter is not None and done >= 2048:
+                with counter.get_lock():
+                    counter.value += done
+                done = 0
     if counter is not None and done:
         with counter.get_lock():
             counter.value += done

@@ -92,11 +92,26 @@ def _with_place(batch: Any, file: str, first_row: int) -> Any:
     n = batch.num_rows
     columns = [_text_column(batch.column(i)) for i in range(batch.num_columns)]
     names = list(batch.schema.names)
-    columns += [
-        pa.array([file] * n, pa.string()).dictionary_encode(),
-        pa.array(range(first_row, first_row + n), pa.int64()),
-    ]
+    columns += _place_columns(file, first_row, n)
     return pa.RecordBatch.from_arrays(columns, names=[*names, "_file", "_row"])
+
+
+def _place_columns(file: str, first_row: int, n: int) -> list[Any]:
+    """``_file`` (the name, dictionary-encoded) and ``_row`` (first_row, first_row + 1, ...)
+    for a batch of ``n`` rows, built as arrays at once rather than from Python lists."""
+    import pyarrow as pa
+
+    try:
+        import numpy as np
+    except ImportError:  # pyarrow without numpy: the same columns from Python lists
+        return [
+            pa.array([file] * n, pa.string()).dictionary_encode(),
+            pa.array(range(first_row, first_row + n), pa.int64()),
+        ]
+    files = pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n, dtype=np.int32)), pa.array([file], pa.string())
+    )
+    return [files, pa.array(np.arange(first_row, first_row + n, dtype=np.int64))]
 
 
 def _csv_header(path: Path) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -43,6 +43,7 @@ from .events import (
     Review,
     ScheduleSegment,
     schedule_mean,
+    with_instant,
 )
 from .patient import CONDITIONS, DIAGNOSES, MEDICATIONS, ORIGINS, SETTINGS, SEXES, Patient, Pump
 
@@ -174,11 +175,50 @@ _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 def _depth(text: str) -> int:
     """How deep a JSON text nests, from its brackets outside strings, with no parse and no
     recursion: keep brackets, quotes and backslashes; drop escaped backslashes, escaped quotes
-    and other escapes; drop what lies between quotes; sum the steps."""
+    and other escapes; drop what lies between quotes; count the levels (past MAX_DEPTH, any
+    depth reads as MAX_DEPTH + 1).
+
+    A string holding no bracket leaves two adjacent quotes, and dropping two adjacent quotes
+    moves no bracket into or out of a string, so those go first, at once; only a text with
+    brackets inside its strings has its quotes split out one by one.
+    """
     kept = text.encode("utf-8", "surrogatepass").translate(None, _NOT_STRUCTURE)
     kept = kept.replace(b"\\\\", b"").replace(b'\\"', b"").replace(b"\\", b"")
-    brackets = b"".join(kept.split(b'"')[::2])
+    if b'"' in kept:
+        kept = kept.replace(b'""', b"")
+        if b'"' in kept:
+            kept = b"".join(kept.split(b'"')[::2])
+    return _nesting(kept)
+
+
+_PARENS = bytes.maketrans(b"[{]}", b"(())")
+
+
+def _nesting(brackets: bytes) -> int:
+    """The deepest level of a run of brackets: innermost pairs are dropped a level at a time
+    (as many steps as levels, up to MAX_DEPTH + 1). Exact for brackets that balance, as those
+    of every JSON text do; any other run (a text the parser refuses anyway) is summed step by
+    step."""
+    parens = brackets.translate(_PARENS)
+    depth = 0
+    while parens and depth <= MAX_DEPTH:
+        inner = parens.replace(b"()", b"")
+        if len(inner) == len(parens):
+            break
+        parens, depth = inner, depth + 1
+    if not parens or depth > MAX_DEPTH:
+        return depth
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * (MAX_DIGITS + 1)
+
+
+def _long_digits(text: str) -> bool:
+    """True when the text holds a run of more than MAX_DIGITS ASCII digits (in a number or in
+    a string: either way the careful reader is used)."""
+    return _LONG_RUN in text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO)
 
 
 def _has_surrogate(text: str) -> bool:
@@ -239,11 +279,16 @@ def load_json(text: str | bytes) -> Any:
         marked.append(True)
         return _pairs(items)
 
+    # an integer of at most MAX_DIGITS digits is read by the parser itself (``_integer``
+    # would give it as ``int`` too); only a text with a longer run of digits needs the hook
+    integer: Callable[[str], Any] = (
+        int if not _long_digits(text) else (lambda t: _integer(t, unbounded))
+    )
     try:
         data = json.loads(
             text,
             parse_float=lambda t: _number(t, unbounded),
-            parse_int=lambda t: _integer(t, unbounded),
+            parse_int=integer,
             parse_constant=_reject_constant,
             object_pairs_hook=pairs,
         )
@@ -607,35 +652,84 @@ _EVENT_KEYS = {kind: (("at", "kind", *req), opt) for kind, (req, opt) in _EVENT_
 def parse_event(data: object, path: str) -> Event:
     """One EVENT object into its event value.
 
-    Reading is a pure function of the object, and histories are sent again and again (every
-    check of a patient carries the same past), so events read once are kept in a bounded memo
-    keyed by their content, types included (``true`` and ``1`` are different keys).
+    Reading is a pure function of the object, and events recur: every check of a patient
+    carries the same past, and a history repeats the same regimen month after month. So events
+    read once are kept in a bounded memo keyed by their content, types included (``true`` and
+    ``1`` are different keys), and one event of each shape in another keyed by the content
+    without ``at``: an event of a shape already read is that event at its own instant, only
+    ``at`` read, exactly as the full reader reads it, which is also the only field that could
+    then be refused (every other check of the reader depends on the fields of the key alone).
     """
     key = _content_key(data)
-    if key is not None:
-        hit = _EVENT_MEMO.get(key)
-        if hit is not None:
-            return hit
-    event = _read_event(data, path)
-    if key is not None:
-        if len(_EVENT_MEMO) >= _EVENT_MEMO_SIZE:
-            _EVENT_MEMO.clear()
-        _EVENT_MEMO[key] = event
+    if key is None:
+        return _read_event(data, path)
+    event = _EVENT_MEMO.get(key)
+    if event is None:
+        event = _read_shaped(data, path)
+        _remember(_EVENT_MEMO, key, event)
     return event
 
 
+def _read_shaped(data: object, path: str) -> Event:
+    """An event read anew, or, when its shape was read before, that shape's event at its own
+    instant (only ``at`` read, as the full reader reads it)."""
+    if type(data) is dict:
+        at = data.get("at")
+        if type(at) is str:
+            shape = _shape_key(data)
+            if shape is not None:
+                template = _SHAPE_MEMO.get(shape)
+                if template is not None:
+                    return with_instant(template, F.instant(at, F.join(path, "at")))
+                event = _read_event(data, path)
+                _remember(_SHAPE_MEMO, shape, event)
+                return event
+    return _read_event(data, path)
+
+
 _EVENT_MEMO: dict[object, Event] = {}
+"""Events read, by their whole content (:func:`_content_key`)."""
+_SHAPE_MEMO: dict[object, Event] = {}
+"""One event of each shape read, by its content without ``at``."""
 _EVENT_MEMO_SIZE = 20_000
 
 
-_SCALARS = frozenset({str, int, bool, Decimal, float})
+def _remember(memo: dict[object, Event], key: object, event: Event) -> None:
+    if len(memo) >= _EVENT_MEMO_SIZE:
+        memo.clear()  # one step, safe between threads
+    memo[key] = event
+
+
+def _shape_key(data: dict[str, Any]) -> object:
+    """:func:`_content_key` of an EVENT object without its ``at``."""
+    items: list[object] = []
+    for k, v in data.items():
+        if k == "at":
+            continue
+        member = type(v)
+        if member is str or member is int or member is bool:
+            items.append((k, member, v))
+        elif v is None:
+            items.append((k, None))
+        else:
+            frozen = _content_key(v)
+            if frozen is None:
+                return None
+            items.append((k, frozen))
+    return (dict, tuple(items))
+
+
+_SCALARS = frozenset({str, int, bool})
+_SPELLED = frozenset({Decimal, float})
 
 
 def _content_key(value: object) -> object:
     """A hashable key for a decoded JSON value, its types included; None for anything else.
 
     Scalars are keyed as ``(type, value)``; an object's scalar members as ``(name, type,
-    value)`` in place (the common event is flat), its other members as ``(name, key)``.
+    value)`` in place (the common event is flat), its other members as ``(name, key)``. A
+    decimal or a float is keyed by its exact spelling, not its value: ``0`` and ``0E-50`` are
+    equal numbers, yet the reader accepts only the first (the second is past the bounds).
     """
     kind = type(value)
     if kind is dict:
@@ -668,6 +762,8 @@ def _content_key(value: object) -> object:
         return (list, tuple(parts))
     if kind in _SCALARS:
         return (kind, value)
+    if kind in _SPELLED:
+        return (kind, repr(value))
     return None
 
 
@@ -740,7 +836,7 @@ _CHANNEL = {
 }
 
 
-def _check_instants(events: list[tuple[str, Event]]) -> None:
+def _check_instants(events: Sequence[tuple[str, Event]]) -> None:
     aware = {(e.at.tzinfo is not None) for _, e in events}
     if len(aware) > 1:
         path = next(p for p, e in events if e.at.tzinfo is None)
@@ -750,30 +846,59 @@ def _check_instants(events: list[tuple[str, Event]]) -> None:
         )
 
 
-def _instant_of(pair: tuple[str, Event]) -> datetime:
-    return pair[1].at
-
-
 def sort_history(events: list[tuple[str, Event]]) -> tuple[Event, ...]:
     """Sort by time; drop exact duplicates; refuse two different events of one kind at one instant.
 
     Two identical events at one instant are one event recorded twice. Two different doses (or a
     dose and a stop) of one channel at one instant cannot both be true, so they are refused.
     """
+    return tuple(events[i][1] for i in history_order(events))
+
+
+def history_order(events: Sequence[tuple[str, Event]], remember: bool = True) -> list[int]:
+    """:func:`sort_history` as positions: the index of each event kept, in time order (a copy
+    of an earlier event is left out; of equal events the first given is kept). Raises as
+    ``sort_history`` raises. A batch reader keeps its own record of each event by position,
+    so it needs no lookup by the event's value; it reads each history once, so it does not
+    ``remember`` it either."""
+    if not remember:
+        return _history_order(events)
+    key = tuple([id(e) for _, e in events])
+    hit = _ORDERS.get(key)
+    if hit is not None:  # the very same events in the same order, ordered before
+        return list(hit[1])
+    order = _history_order(events)
+    if len(_ORDERS) >= _ORDERS_KEPT:
+        _ORDERS.clear()  # one step, safe between threads
+    _ORDERS[key] = (tuple(e for _, e in events), tuple(order))
+    return order
+
+
+_ORDERS: dict[tuple[int, ...], tuple[tuple[Event, ...], tuple[int, ...]]] = {}
+_ORDERS_KEPT = 256
+"""Histories already ordered, keyed by the identities of their events in the order given:
+every check of a patient sends the same history again (and gets the same event values from
+the memo of ``parse_event``). A key names only live values, which the memo holds."""
+
+
+def _history_order(events: Sequence[tuple[str, Event]]) -> list[int]:
+    if _strictly_in_order(events):
+        return list(range(len(events)))  # nothing to sort, fold or refuse
     _check_instants(events)
-    ordered = sorted(events, key=_instant_of)
-    out: list[Event] = []
+    ordered = sorted(range(len(events)), key=lambda i: events[i][1].at)
+    out: list[int] = []
     seen: dict[tuple[datetime, str], tuple[str, Event]] = {}
     # events of no channel (reviews) seen so far: a copy is looked up, not searched for in
     # the whole history (events are values: equal events hash alike, whatever the offset
     # their instant was written with)
     plain: set[Event] = set()
-    for path, event in ordered:
+    for i in ordered:
+        path, event = events[i]
         channel = _CHANNEL.get(event.kind)
         if channel is None:
             if event not in plain:
                 plain.add(event)
-                out.append(event)
+                out.append(i)
             continue
         key = (event.at, channel)
         if key in seen:
@@ -786,8 +911,18 @@ def sort_history(events: list[tuple[str, Event]]) -> tuple[Event, ...]:
                 "the one that happened, or give them their true times",
             )
         seen[key] = (path, event)
-        out.append(event)
-    return tuple(out)
+        out.append(i)
+    return out
+
+
+def _strictly_in_order(events: Sequence[tuple[str, Event]]) -> bool:
+    """True when each event is strictly later than the one before: then the history is in
+    order, holds no two events at one instant (so no copy, no contradiction), and its instants
+    all have a time zone or none (a zoned and an unzoned instant cannot be compared)."""
+    try:
+        return all(events[i][1].at < events[i + 1][1].at for i in range(len(events) - 1))
+    except TypeError:
+        return False  # a zoned instant beside an unzoned one: refused by the full path
 
 
 def check_born(

@@ -6,7 +6,7 @@ A proposal is an event not yet given; a plan step carries one. Every event knows
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
 from typing import ClassVar, Union
@@ -161,6 +161,41 @@ Event = Union[
     ItStop,
     Review,
 ]
+
+
+def with_instant(event: Event, at: datetime) -> Event:
+    """The same event at another instant: every other field (derived ones such as a regimen's
+    daily dose included) is shared with ``event``, nothing is worked out again.
+
+    The document reader keeps one event of each shape it has read and gives a later event of
+    that shape (a monthly re-prescription of the same regimen) as a copy at its own instant.
+    Equal to building the event anew with ``at`` (a property test holds it to that).
+    """
+    kind = type(event)
+    names = _OTHER_SLOTS.get(kind)
+    if names is None:  # not one of the contract's kinds: built anew
+        return replace(event, at=at)
+    clone = object.__new__(kind)
+    object.__setattr__(clone, "at", at)
+    for name in names:
+        object.__setattr__(clone, name, getattr(event, name))
+    return clone
+
+
+_OTHER_SLOTS: dict[type, tuple[str, ...]] = {
+    kind: tuple(name for name in kind.__slots__ if name != "at")
+    for kind in (
+        OralRegimen,
+        OralStop,
+        ItTestDose,
+        PumpImplant,
+        ItInfusion,
+        PumpRefill,
+        ItStable,
+        ItStop,
+        Review,
+    )
+}
 
 
 def schedule_mean(schedule: tuple[ScheduleSegment, ...]) -> Quantity:

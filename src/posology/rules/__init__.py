@@ -20,6 +20,7 @@ from ..model.finding import Finding
 from ..model.patient import Patient
 from . import general, infusion, mixup, oral, pump, refill, screening
 from .context import Context, build_context, context_for
+from .kinds import by_kind, for_patient
 from .past import Past
 from .per_pack import per_pack
 
@@ -86,11 +87,39 @@ def judge_history(patient: Patient, history: Iterable[Event], pack: Pack) -> Jud
     return tuple(judged)
 
 
+_CHECKS_FOR = by_kind(CHECKS)
+"""For each event type, the checks that can speak about a proposal of it (``kinds``)."""
+
+
 def judge(ctx: Context) -> tuple[Finding, ...]:
-    """Run every check on a prepared context."""
-    findings = [f for rule_check in CHECKS for f in rule_check(ctx)]
+    """Run every check that can speak about the proposal, for this patient, on a prepared
+    context (``kinds``: the others would return at once)."""
+    kind = type(ctx.proposal)
+    facts = ctx.facts
+    if facts is None:
+        checks = _CHECKS_FOR.get(kind, CHECKS)
+    else:
+        plan = (kind, ctx.is_child)
+        found = facts.plans.get(plan)
+        if found is None:
+            found = facts.plans[plan] = for_patient(
+                _CHECKS_FOR.get(kind, CHECKS), facts, ctx.is_child
+            )
+        checks = found
+    return _ordered([f for rule_check in checks for f in rule_check(ctx)], ctx.pack)
+
+
+def judge_every_check(ctx: Context) -> tuple[Finding, ...]:
+    """:func:`judge` calling every check, whatever the proposal: the reference the checks'
+    kind marks are tested against."""
+    return _ordered([f for rule_check in CHECKS for f in rule_check(ctx)], ctx.pack)
+
+
+def _ordered(findings: list[Finding], pack: Pack) -> tuple[Finding, ...]:
+    """Most severe first, then in the pack's order of rules (a stable sort keeps a rule's
+    findings in the order the rule gave them)."""
     if len(findings) > 1:
-        order = _rule_order(ctx.pack)
+        order = _rule_order(pack)
         findings.sort(key=lambda f: (-f.severity.rank, order.get(f.rule, 0)))
     return tuple(findings)
 
@@ -110,5 +139,6 @@ __all__ = [
     "check",
     "context_for",
     "judge",
+    "judge_every_check",
     "judge_history",
 ]

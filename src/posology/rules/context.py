@@ -10,10 +10,10 @@ O(n).
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
+from typing import Any
 
 from ..knowledge.schema import Pack, Severity
 from ..model.events import (
@@ -56,6 +56,8 @@ class Context:
     is_child: bool
     age_quantity: Quantity | None = None
     """The age as a duration in years, to compare with the pack's age bands."""
+    facts: PatientFacts | None = field(default=None, compare=False, repr=False)
+    """What this patient's contexts share (the checks that can speak for them, by kind)."""
 
     # -- the past's facts ------------------------------------------------------------------
     @property
@@ -203,19 +205,51 @@ def context_for(patient: Patient, past: Past, proposal: Event) -> Context:
     """The context of judging ``proposal`` after ``past`` (its pack is the past's)."""
     pack = past.pack
     age = age_at(patient, proposal.at)
-    return Context(
-        pack,
-        patient,
-        proposal,
-        past,
+    facts = _FACTS.get(id(patient))
+    if facts is None or facts.patient is not patient or facts.pack is not pack:
+        facts = PatientFacts(patient, pack)
+        if len(_FACTS) >= _FACTS_KEPT:
+            _FACTS.clear()  # one step, safe between threads
+        _FACTS[id(patient)] = facts
+    known = facts.at_age
+    if known[0] is not age and known[0] != age:
+        known = facts.at_age = _at_age(age, pack)
+    return Context(pack, patient, proposal, past, age, facts.origin, known[1], known[2], facts)
+
+
+_YEARS = unit("a")
+_AtAge = tuple[Fraction | None, bool, Quantity | None]
+
+
+def _at_age(age: Fraction | None, pack: Pack) -> _AtAge:
+    """An age, whether it is a child's (IND-POPULATION), and the age as a duration."""
+    return (
         age,
-        origin_of(patient, pack),
         age is not None and age < _adult_age(pack),
         None if age is None else Quantity(Fraction(age), _YEARS),
     )
 
 
-_YEARS = unit("a")
+class PatientFacts:
+    """What a patient's contexts share, worked out once per patient and pack: the origin, the
+    facts of the age last asked about (a patient's events mostly fall at one age), and the
+    checks that can speak for the patient, by kind of proposal and childhood (``plans``,
+    filled by the checker). Kept by the patient's identity: a patient is an immutable value,
+    and the document reader gives the same value for the same PATIENT again."""
+
+    __slots__ = ("at_age", "origin", "pack", "patient", "plans")
+
+    def __init__(self, patient: Patient, pack: Pack) -> None:
+        self.patient = patient
+        self.pack = pack
+        self.origin = origin_of(patient, pack)
+        self.at_age: _AtAge = (None, False, None)
+        self.plans: dict[tuple[type, bool], tuple[Any, ...]] = {}
+
+
+_FACTS: dict[int, PatientFacts] = {}
+_FACTS_KEPT = 4_096
+"""Patients whose shared facts are kept at once (a batch judges one patient after another)."""
 
 
 @per_pack
@@ -230,26 +264,28 @@ def floor_to(q: Quantity, places: int = 1) -> Quantity:
     exact one is not ("23.9 h", never "24 h", for 23 h 59 min against a 24 h rule).
     """
     scale = 10**places
-    return Quantity(Fraction(math.floor(q.magnitude * scale), scale), q.unit)
+    m = q.magnitude
+    return Quantity(Fraction(m.numerator * scale // m.denominator, scale), q.unit)
 
 
 def ceil_to(q: Quantity, places: int = 1) -> Quantity:
     """``q`` rounded up to ``places`` decimals: how a finding prints an amount said to be too
     large (or a duration said to be too long)."""
     scale = 10**places
-    return Quantity(Fraction(math.ceil(q.magnitude * scale), scale), q.unit)
+    m = q.magnitude
+    return Quantity(Fraction(-(-m.numerator * scale // m.denominator), scale), q.unit)
 
 
 def ceil_fraction(value: Fraction, places: int = 1) -> Fraction:
     """A share (a rise, a cut) rounded up to ``places`` decimals of a percent."""
     scale = 100 * 10**places
-    return Fraction(math.ceil(value * scale), scale)
+    return Fraction(-(-value.numerator * scale // value.denominator), scale)
 
 
 def floor_fraction(value: Fraction, places: int = 1) -> Fraction:
     """A share rounded down to ``places`` decimals of a percent (a limit not to pass)."""
     scale = 100 * 10**places
-    return Fraction(math.floor(value * scale), scale)
+    return Fraction(value.numerator * scale // value.denominator, scale)
 
 
 def duration_text(earlier: datetime, later: datetime) -> str:

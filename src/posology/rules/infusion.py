@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
+from ..knowledge.schema import Pack, Range
 from ..model.events import ItInfusion, PumpImplant
 from ..model.finding import Finding
 from ..units import Quantity, format_number, format_percent
 from .context import Context, ceil_fraction, duration_text, floor_to, since
-from .limits import initial_infusion_dose, is_gradual, maintenance_ranges, step_limit
+from .kinds import judges
+from .limits import ORIGINS, initial_infusion_dose, is_gradual, maintenance_ranges, step_limit
 from .past import infusions_newest_first
+from .per_pack import per_pack
 from .spans import compare_span, reaches, surely_before
 
 
@@ -35,6 +38,7 @@ def _increase(ctx: Context) -> tuple[ItInfusion, ItInfusion] | None:
     return change
 
 
+@judges(ItInfusion, PumpImplant)
 def it_screen_required(ctx: Context) -> Iterator[Finding]:
     """An infusion (or implant) with no prior infusion needs a responder in the history; a
     resumption after a stop does not screen again."""
@@ -48,6 +52,7 @@ def it_screen_required(ctx: Context) -> Iterator[Finding]:
         yield ctx.say("IT-SCREEN-REQUIRED", "no_responder", f"no_responder_{text}")
 
 
+@judges(ItInfusion)
 def it_titr_start(ctx: Context) -> Iterator[Finding]:
     infusion = _infusion(ctx)
     if infusion is None or ctx.first_infusion is not None:
@@ -85,6 +90,7 @@ def _holiday_ended(ctx: Context, gap: Quantity) -> bool:
     return stop is not None and is_gradual(taper, stop.at, min_reductions, span)
 
 
+@judges(ItInfusion)
 def it_tolerance(ctx: Context) -> Iterator[Finding]:
     """A resumption after a planned holiday goes back to the first continuous infusion dose;
     a restart after an interruption (an abrupt stop, a short gap) is judged against the dose
@@ -128,6 +134,7 @@ def it_tolerance(ctx: Context) -> Iterator[Finding]:
         yield ctx.say("IT-TOLERANCE", key, **values)
 
 
+@judges(ItInfusion)
 def it_titr_hold24(ctx: Context) -> Iterator[Finding]:
     change = _increase(ctx)
     if change is None or ctx.course_start is None:
@@ -143,6 +150,7 @@ def it_titr_hold24(ctx: Context) -> Iterator[Finding]:
         )
 
 
+@judges(ItInfusion)
 def it_titr_interval(ctx: Context) -> Iterator[Finding]:
     change = _increase(ctx)
     if change is None or ctx.last_infusion_change is None or ctx.course_start is None:
@@ -167,6 +175,7 @@ def it_titr_interval(ctx: Context) -> Iterator[Finding]:
         )
 
 
+@judges(ItInfusion)
 def it_step(ctx: Context) -> Iterator[Finding]:
     """IT-TITR-STEP during titration, IT-CHRONIC-STEP in maintenance."""
     change = _increase(ctx)
@@ -191,6 +200,7 @@ def it_step(ctx: Context) -> Iterator[Finding]:
         )
 
 
+@judges(ItInfusion)
 def it_titr_noeffect(ctx: Context) -> Iterator[Finding]:
     change = _increase(ctx)
     if change is None or ctx.maintenance or ctx.course_start is None:
@@ -203,6 +213,7 @@ def it_titr_noeffect(ctx: Context) -> Iterator[Finding]:
         )
 
 
+@judges(ItInfusion)
 def it_escalation_alert(ctx: Context) -> Iterator[Finding]:
     change = _increase(ctx)
     if change is None or not ctx.maintenance:
@@ -249,6 +260,7 @@ def _lowest_since(ctx: Context, at: datetime, window: Quantity) -> Quantity | No
     return lowest
 
 
+@judges(ItInfusion)
 def it_side_effect_reduce(ctx: Context) -> Iterator[Finding]:
     change = _change(ctx)
     if change is None or change[0].daily_dose >= change[1].daily_dose:
@@ -264,11 +276,13 @@ def it_side_effect_reduce(ctx: Context) -> Iterator[Finding]:
         )
 
 
+@judges(ItInfusion, only_if=lambda facts, child: bool(facts.patient.tone_supports_function))
 def it_function_caution(ctx: Context) -> Iterator[Finding]:
     if _increase(ctx) is not None and ctx.patient.tone_supports_function:
         yield ctx.say("IT-FUNCTION-CAUTION", "increase")
 
 
+@judges(ItInfusion)
 def it_ranges(ctx: Context) -> Iterator[Finding]:
     """IT-DAILY-RANGE, the adult maintenance ranges, the children's range, IT-HIGH-DOSE."""
     infusion = _infusion(ctx)
@@ -277,7 +291,8 @@ def it_ranges(ctx: Context) -> Iterator[Finding]:
     daily = infusion.daily_dose
     pack = ctx.pack
     child = ctx.is_child
-    ranges = [] if child else maintenance_ranges(pack, ctx.origin)
+    origin = ctx.origin if ctx.origin in ORIGINS else None  # any other reads as unknown
+    ranges = [] if child else _maintenance_ranges(pack)[origin]
     broken = [(rid, r) for rid, r in ranges if daily not in r]
     page_range = pack.rule("IT-DAILY-RANGE").range("daily")
     if daily not in page_range:
@@ -294,6 +309,13 @@ def it_ranges(ctx: Context) -> Iterator[Finding]:
     threshold = pack.rule("IT-HIGH-DOSE").quantity("threshold")
     if daily > threshold:
         yield ctx.say("IT-HIGH-DOSE", "above", daily=daily.text(), threshold=threshold.text())
+
+
+@per_pack
+def _maintenance_ranges(pack: Pack) -> dict[str | None, list[tuple[str, Range[Quantity]]]]:
+    """:func:`~.limits.maintenance_ranges` for each origin and for an unknown one (never
+    changed by a reader)."""
+    return {origin: maintenance_ranges(pack, origin) for origin in (*ORIGINS, None)}
 
 
 def _paediatric_range(ctx: Context, infusion: ItInfusion) -> Iterator[Finding]:
@@ -315,6 +337,7 @@ def _paediatric_range(ctx: Context, infusion: ItInfusion) -> Iterator[Finding]:
         )
 
 
+@judges(ItInfusion)
 def it_mode_complex(ctx: Context) -> Iterator[Finding]:
     infusion = _infusion(ctx)
     if infusion is None or infusion.schedule is None:
@@ -333,13 +356,18 @@ def it_mode_complex(ctx: Context) -> Iterator[Finding]:
         )
 
 
+@judges(ItInfusion, PumpImplant, only_if=lambda facts, child: bool(facts.patient.conditions))
 def it_implant_centre(ctx: Context) -> Iterator[Finding]:
     starting = isinstance(ctx.proposal, PumpImplant) or (
         isinstance(ctx.proposal, ItInfusion) and ctx.infusion_active is None
     )
-    infections = set(ctx.pack.rule("IT-IMPLANT-CENTRE").code_list("conditions"))
-    if starting and ctx.patient.conditions & infections:
+    if starting and ctx.patient.conditions & _implant_infections(ctx.pack):
         yield ctx.say("IT-IMPLANT-CENTRE", "infection")
+
+
+@per_pack
+def _implant_infections(pack: Pack) -> frozenset[str]:
+    return frozenset(pack.rule("IT-IMPLANT-CENTRE").code_list("conditions"))
 
 
 CHECKS = (

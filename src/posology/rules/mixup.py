@@ -17,6 +17,7 @@ from ..model.events import ItInfusion, ItTestDose, OralRegimen, PumpRefill
 from ..model.finding import Finding
 from ..units import Quantity
 from .context import Context
+from .kinds import judges
 from .per_pack import per_pack
 
 
@@ -26,18 +27,29 @@ def _envelope(ranges: list[Range[Quantity]]) -> Range[Quantity]:
 
 def oral_envelope(ctx: Context) -> Range[Quantity]:
     pack = ctx.pack
-    ranges = [
+    if not (ctx.is_child and ctx.patient.weight is not None):
+        return _adult_oral_envelope(pack)
+    ranges = _adult_oral_ranges(pack)
+    paed = pack.rule("SUP-PO-PAED")
+    start = paed.quantity("start") * ctx.patient.weight
+    ranges.append(Range(start.to("mg/d"), paed.quantity("max_from_8")))
+    return _envelope(ranges)
+
+
+def _adult_oral_ranges(pack: Pack) -> list[Range[Quantity]]:
+    return [
         pack.rule("PO-DAILY-RANGE").range("daily"),
         Range(
             pack.rule("SUP-PO-RENAL").quantity("renal_daily"),
             pack.rule("PO-MAX").quantity("max_daily_outpatient"),
         ),
     ]
-    if ctx.is_child and ctx.patient.weight is not None:
-        paed = pack.rule("SUP-PO-PAED")
-        start = paed.quantity("start") * ctx.patient.weight
-        ranges.append(Range(start.to("mg/d"), paed.quantity("max_from_8")))
-    return _envelope(ranges)
+
+
+@per_pack
+def _adult_oral_envelope(pack: Pack) -> Range[Quantity]:
+    """The oral envelope without a child's weight-based start (the same for every adult)."""
+    return _envelope(_adult_oral_ranges(pack))
 
 
 def intrathecal_daily_envelope(ctx: Context) -> Range[Quantity]:
@@ -76,18 +88,25 @@ def _concentration_envelope(pack: Pack) -> Range[Quantity]:
     return Range(min(marketed), max(marketed))
 
 
-def _written(ctx: Context) -> tuple[str, Quantity, Quantity, Range[Quantity]] | None:
-    """What to test: a label, the amount as written, the amount judged, and its envelope."""
+def _written(ctx: Context) -> tuple[str, Quantity, Range[Quantity]] | None:
+    """What to test: a label, the amount judged, and its envelope (the amount as written is
+    :func:`_shown`, worked out only for a finding)."""
     p = ctx.proposal
     if isinstance(p, OralRegimen):
-        return "oral", max(p.doses), p.daily_dose, oral_envelope(ctx)
+        return "oral", p.daily_dose, oral_envelope(ctx)
     if isinstance(p, ItTestDose):
-        return "test_dose", p.dose, p.dose, test_dose_envelope(ctx)
+        return "test_dose", p.dose, test_dose_envelope(ctx)
     if isinstance(p, ItInfusion):
-        return "intrathecal", p.daily_dose, p.daily_dose, intrathecal_daily_envelope(ctx)
+        return "intrathecal", p.daily_dose, intrathecal_daily_envelope(ctx)
     if isinstance(p, PumpRefill):
-        return "concentration", p.concentration, p.concentration, concentration_envelope(ctx)
+        return "concentration", p.concentration, concentration_envelope(ctx)
     return None
+
+
+def _shown(ctx: Context, judged: Quantity) -> Quantity:
+    """The amount as written: an oral regimen's largest administration, else the amount."""
+    p = ctx.proposal
+    return max(p.doses) if isinstance(p, OralRegimen) else judged
 
 
 def mixup_fits(ctx: Context) -> bool:
@@ -102,17 +121,18 @@ def _mixup(ctx: Context) -> tuple[str, str, Quantity, Quantity, Range[Quantity],
     written = _written(ctx)
     if written is None:
         return None
-    label, shown, judged, envelope = written
+    label, judged, envelope = written
     if judged in envelope:
         return None
     factor = ctx.pack.rule("SUP-UNIT-MIXUP").count("factor")
     if judged > envelope.high and judged / factor in envelope:
-        return "too_high", label, shown, judged, envelope, factor
+        return "too_high", label, _shown(ctx, judged), judged, envelope, factor
     if judged < envelope.low and judged * factor in envelope:
-        return "too_low", label, shown, judged, envelope, factor
+        return "too_low", label, _shown(ctx, judged), judged, envelope, factor
     return None
 
 
+@judges(OralRegimen, ItTestDose, ItInfusion, PumpRefill)
 def sup_unit_mixup(ctx: Context) -> Iterator[Finding]:
     found = _mixup(ctx)
     if found is None:

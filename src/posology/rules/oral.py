@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..knowledge.schema import Pack, Range
 from ..model.events import OralRegimen
 from ..model.finding import Finding
 from ..units import Quantity, format_percent
 from .context import Context, ceil_fraction, ceil_to, duration_text, floor_to, since
+from .kinds import judges
 from .limits import paediatric_max, renal_target
+from .per_pack import per_pack
 
 
 def _proposal(ctx: Context) -> OralRegimen | None:
@@ -31,14 +34,12 @@ def _reduces(ctx: Context, regimen: OralRegimen) -> bool:
     return ctx.oral_active is not None and regimen.daily_dose < ctx.oral_active.daily_dose
 
 
+@judges(OralRegimen, only_if=lambda facts, child: not child)
 def po_daily_range(ctx: Context) -> Iterator[Finding]:
     regimen = _proposal(ctx)
     if regimen is None or ctx.is_child:
         return
-    rule = ctx.pack.rule("PO-DAILY-RANGE")
-    daily = rule.range("daily")
-    per_day = rule.count("administrations_per_day")
-    per_admin_max = daily.high * Quantity.of(1, "d") / per_day
+    daily, per_day, per_admin_max = _daily_range(ctx.pack)
     if regimen.daily_dose < daily.low:
         yield ctx.say(
             "PO-DAILY-RANGE", "below", daily=regimen.daily_dose.text(), range=daily.text()
@@ -55,6 +56,17 @@ def po_daily_range(ctx: Context) -> Iterator[Finding]:
         )
 
 
+@per_pack
+def _daily_range(pack: Pack) -> tuple[Range[Quantity], int, Quantity]:
+    """PO-DAILY-RANGE's daily range, its administrations a day, and the largest single
+    administration that fits the range's top."""
+    rule = pack.rule("PO-DAILY-RANGE")
+    daily = rule.range("daily")
+    per_day = rule.count("administrations_per_day")
+    return daily, per_day, daily.high * Quantity.of(1, "d") / per_day
+
+
+@judges(OralRegimen)
 def po_start(ctx: Context) -> Iterator[Finding]:
     """A first start is judged against PO-START; a restart after a short interruption against
     the daily dose taken before the stop (PO-START's ``restart_window`` reading)."""
@@ -88,10 +100,14 @@ def po_start(ctx: Context) -> Iterator[Finding]:
         )
 
 
+@judges(OralRegimen, only_if=lambda facts, child: not child)
 def po_titration(ctx: Context) -> Iterator[Finding]:
     regimen = _proposal(ctx)
     if regimen is None or ctx.is_child:
         return
+    before = ctx.oral_active
+    if before is None or regimen.daily_dose <= before.daily_dose:
+        return  # no rise: nothing to pace
     rule = ctx.pack.rule("PO-TITRATION")
     min_interval = rule.quantity("min_interval")
     rise = _increase_since_change(ctx, regimen, min_interval)
@@ -113,20 +129,22 @@ def po_titration(ctx: Context) -> Iterator[Finding]:
         )
 
 
+@judges(OralRegimen, only_if=lambda facts, child: not child)
 def po_usual(ctx: Context) -> Iterator[Finding]:
     regimen = _proposal(ctx)
     if regimen is None or ctx.is_child:
         return
-    usual = ctx.pack.rule("PO-USUAL").quantity("usual_max")
+    usual = _oral_limits(ctx.pack)[0]
     if regimen.daily_dose > usual:
         yield ctx.say("PO-USUAL", "above", daily=regimen.daily_dose.text(), usual=usual.text())
 
 
+@judges(OralRegimen, only_if=lambda facts, child: not child)
 def po_max(ctx: Context) -> Iterator[Finding]:
     regimen = _proposal(ctx)
     if regimen is None or ctx.is_child:
         return
-    limit = ctx.pack.rule("PO-MAX").quantity("max_daily_outpatient")
+    limit = _oral_limits(ctx.pack)[1]
     if regimen.daily_dose <= limit:
         return
     if _reduces(ctx, regimen):
@@ -138,6 +156,16 @@ def po_max(ctx: Context) -> Iterator[Finding]:
     yield ctx.say("PO-MAX", key, daily=regimen.daily_dose.text(), maximum=limit.text())
 
 
+@per_pack
+def _oral_limits(pack: Pack) -> tuple[Quantity, Quantity]:
+    """PO-USUAL's usual maximum and PO-MAX's outpatient maximum (daily doses)."""
+    return (
+        pack.rule("PO-USUAL").quantity("usual_max"),
+        pack.rule("PO-MAX").quantity("max_daily_outpatient"),
+    )
+
+
+@judges(OralRegimen, only_if=lambda facts, child: child)
 def sup_po_paed(ctx: Context) -> Iterator[Finding]:
     regimen = _proposal(ctx)
     if regimen is None or not ctx.is_child or ctx.age is None:
@@ -220,29 +248,40 @@ def _paediatric_weight_checks(
         yield ctx.say("SUP-PO-PAED", "tablet_under_weight", min_weight=min_weight.text())
 
 
+@judges(OralRegimen, only_if=lambda facts, child: bool(facts.patient.conditions))
 def sup_po_renal(ctx: Context) -> Iterator[Finding]:
     regimen = _proposal(ctx)
     if regimen is None:
         return
-    rule = ctx.pack.rule("SUP-PO-RENAL")
     conditions = ctx.patient.conditions
-    low_dose = rule.quantity("renal_daily")
-    if conditions & set(rule.code_list("dialysis")):
+    if not conditions:  # neither dialysis nor a renal condition
+        return
+    dialysis, renal = _renal_codes(ctx.pack)
+    low_dose = ctx.pack.rule("SUP-PO-RENAL").quantity("renal_daily")
+    if conditions & dialysis:
         if regimen.daily_dose > low_dose:
             yield ctx.say(
                 "SUP-PO-RENAL", "above", renal=low_dose.text(), daily=regimen.daily_dose.text()
             )
         return
-    if conditions & set(rule.code_list("renal")) and ctx.patient.creatinine_clearance is None:
+    if conditions & renal and ctx.patient.creatinine_clearance is None:
         yield ctx.say("SUP-PO-RENAL", "clearance_unknown")
 
 
+@per_pack
+def _renal_codes(pack: Pack) -> tuple[frozenset[str], frozenset[str]]:
+    """SUP-PO-RENAL's conditions of dialysis and of renal impairment."""
+    rule = pack.rule("SUP-PO-RENAL")
+    return frozenset(rule.code_list("dialysis")), frozenset(rule.code_list("renal"))
+
+
+@judges(OralRegimen, only_if=lambda facts, child: facts.patient.creatinine_clearance is not None)
 def sup_po_renal_crcl(ctx: Context) -> Iterator[Finding]:
     regimen = _proposal(ctx)
     clearance = ctx.patient.creatinine_clearance
     if regimen is None or clearance is None:
         return
-    if ctx.patient.conditions & set(ctx.pack.rule("SUP-PO-RENAL").code_list("dialysis")):
+    if ctx.patient.conditions & _renal_codes(ctx.pack)[0]:
         return
     target = renal_target(ctx.pack, clearance)
     if target is not None and regimen.daily_dose > target[0]:
@@ -260,6 +299,7 @@ def _listed(quantities: tuple[Quantity, ...]) -> str:
     return ", ".join(q.text() for q in quantities)
 
 
+@judges(OralRegimen)
 def sup_po_strengths(ctx: Context) -> Iterator[Finding]:
     regimen = _proposal(ctx)
     if regimen is None or regimen.form is None:
@@ -307,6 +347,7 @@ def sup_po_strengths(ctx: Context) -> Iterator[Finding]:
             return
 
 
+@judges(OralRegimen)
 def sup_it_oral_wean(ctx: Context) -> Iterator[Finding]:
     regimen = _proposal(ctx)
     before = ctx.oral_active

@@ -14,10 +14,9 @@ states), so a planner that needs the events themselves still has them; the rules
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from ..knowledge.schema import Pack
 from ..model.events import (
@@ -31,10 +30,10 @@ from ..model.events import (
     PumpImplant,
     PumpRefill,
 )
-from ..units import Quantity
+from ..units import Quantity, unit
 from .limits import Screening, Taper
 from .per_pack import per_pack
-from .spans import hours_between
+from .spans import microseconds_between
 
 Events: TypeAlias = "tuple[Event, Events] | None"
 """A persistent list of events, newest first: ``(newest, older)``, ``None`` when empty."""
@@ -86,7 +85,7 @@ class Drain:
         """mL per hour delivered under an infusion state: daily dose over the concentration."""
         if isinstance(event, ItInfusion):
             return event.daily_dose.base / self._refill.concentration.base
-        return Fraction(0)
+        return _NONE
 
     def state(self) -> tuple[Fraction, datetime, Fraction]:
         """The volume left (mL) at the node's instant, that instant, and the rate (mL/h) from
@@ -102,7 +101,7 @@ class Drain:
         for step in reversed(waiting):
             event = step._event
             assert event is not None
-            left -= rate * hours_between(cursor, event.at)
+            left = _drained(left, rate, cursor, event.at)
             cursor = event.at
             rate = self._rate(event)
             step._state = (left, cursor, rate)
@@ -112,12 +111,27 @@ class Drain:
         """The volume left in the reservoir at ``when`` (not before the node). Never below 0."""
         left, cursor, rate = self.state()
         if when > cursor:
-            left -= rate * hours_between(cursor, when)
-        return Quantity.of(max(left, Fraction(0)), "mL")
+            left = _drained(left, rate, cursor, when)
+        return Quantity(left if left.numerator > 0 else _NONE, _ML)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Past:
+_NONE = Fraction(0)
+_ML = unit("mL")
+_US_PER_HOUR = 3_600_000_000
+
+
+def _drained(left: Fraction, rate: Fraction, earlier: datetime, later: datetime) -> Fraction:
+    """``left - rate × hours_between(earlier, later)`` (mL, mL/h), exactly, in one step of
+    whole-number arithmetic: the same value as the three rational operations it replaces."""
+    if not rate.numerator:
+        return left
+    elapsed = microseconds_between(earlier, later)
+    rn, rd = rate.numerator, rate.denominator
+    ln, ld = left.numerator, left.denominator
+    return Fraction(ln * rd * _US_PER_HOUR - rn * elapsed * ld, ld * rd * _US_PER_HOUR)
+
+
+class Past(NamedTuple):
     """What the history says, for the rules: the facts after the events read so far.
 
     Build with :meth:`empty` and :meth:`advance`, or :meth:`of` for a whole history; each
@@ -125,14 +139,15 @@ class Past:
     (the checker gives them sorted by time). The pack is part of the value because one running
     fact depends on it (a screening dose at or above IT-SCREEN-NONRESPONDER's highest).
 
-    Two pasts are equal only if they are the same value (``eq=False``): comparing field by
-    field would walk the whole history chain, and the questions worth asking of two pasts are
-    the rules' answers, not their equality.
+    An immutable record (a named tuple: judging a history makes one per event, and a tuple is
+    made in one step where a frozen class sets its fields one by one). Two pasts are equal only
+    if they are the same value: comparing field by field would walk the whole history chain,
+    and the questions worth asking of two pasts are the rules' answers, not their equality.
     """
 
     pack: Pack
-    count: int = 0
-    events: Events = field(default=None, repr=False)  # a chain as deep as the history
+    count: int = 0  # type: ignore[assignment]  # events read (shadows the tuple's count())
+    events: Events = None  # a chain as deep as the history
     any_baclofen_before: bool = False
     # oral
     oral_active: OralRegimen | None = None
@@ -140,7 +155,7 @@ class Past:
     oral_stop: OralStop | None = None
     oral_before_stop: OralRegimen | None = None
     # the run of successive oral reductions ending at the last oral event (STOP-GRADUAL)
-    oral_tail: Fraction | None = None  # the last oral daily dose (base units), None after a stop
+    oral_tail: Quantity | None = None  # the last oral daily dose, None after a stop
     oral_reductions: int = 0
     oral_first_reduction: datetime | None = None
     # screening: every test dose, then the current episode (since the last infusion event or
@@ -151,7 +166,7 @@ class Past:
     episode_last: ItTestDose | None = None
     episode_failed: ItTestDose | None = None
     # intrathecal infusion
-    infusions: Infusions = field(default=None, repr=False)
+    infusions: Infusions = None
     infusion_active: ItInfusion | None = None
     course_start: ItInfusion | None = None
     last_infusion_change: ItInfusion | None = None
@@ -159,7 +174,7 @@ class Past:
     stable_at: datetime | None = None
     infusion_stop: ItStop | None = None
     infusion_before_stop: ItInfusion | None = None
-    infusion_tail: Fraction | None = None  # the last infusion daily dose, None after a stop
+    infusion_tail: Quantity | None = None  # the last infusion daily dose, None after a stop
     infusion_reductions: int = 0
     infusion_first_reduction: datetime | None = None
     # the run as it stood before the last infusion event (the taper that ended at a stop)
@@ -167,7 +182,19 @@ class Past:
     first_reduction_before_last: datetime | None = None
     # pump
     last_refill: PumpRefill | None = None
-    drain: Drain | None = field(default=None, repr=False)
+    drain: Drain | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return f"Past(count={self.count}, pack={self.pack.medicine}/{self.pack.profile})"
 
     @classmethod
     def empty(cls, pack: Pack) -> Past:
@@ -176,8 +203,24 @@ class Past:
 
     @classmethod
     def of(cls, pack: Pack, events: Iterable[Event]) -> Past:
-        """The past after ``events``, read in one pass."""
-        return _empty(pack).extended(events)
+        """The past after ``events``, read in one pass.
+
+        Every check of a patient reads the same history again (the document reader gives
+        the same event values for the same events), so the pasts of recent histories are kept
+        in a bounded memo keyed by the identities of the pack and of each event, in order: a
+        key names only live values (the memo holds them), so a hit is the very same input,
+        and a past is an immutable value.
+        """
+        read = tuple(events)
+        key = (id(pack), *map(id, read))
+        hit = _PASTS.get(key)
+        if hit is not None:
+            return hit[2]
+        past = _empty(pack).extended(read)
+        if len(_PASTS) >= _PASTS_KEPT:
+            _PASTS.clear()  # one step, safe between threads
+        _PASTS[key] = (pack, read, past)
+        return past
 
     def advance(self, event: Event) -> Past:
         """The past with one more event, the latest."""
@@ -265,6 +308,12 @@ def _empty(pack: Pack) -> Past:
     return Past(pack)
 
 
+_new_past = tuple.__new__  # a snapshot in one step: every field is given, in order
+_PASTS: dict[tuple[int, ...], tuple[Pack, tuple[Event, ...], Past]] = {}
+_PASTS_KEPT = 256
+"""Histories whose pasts are kept at once (``Past.of``)."""
+
+
 def _read(past: Past, events: Iterable[Event], each: bool) -> Iterator[Past]:
     """THE reading of a history: the facts after each event (``each``) or after the last.
 
@@ -299,38 +348,41 @@ def _read(past: Past, events: Iterable[Event], each: bool) -> Iterator[Past]:
     last_refill, drain = past.last_refill, past.drain
 
     def snapshot() -> Past:
-        return Past(
-            pack,
-            count,
-            chain,
-            any_baclofen,
-            oral_active,
-            oral_last_change,
-            oral_stop,
-            oral_before_stop,
-            oral_tail,
-            oral_n,
-            oral_first,
-            first_response,
-            last_test,
-            tested_to_max,
-            episode_last,
-            episode_failed,
-            infusions,
-            active,
-            course_start,
-            last_change,
-            first_infusion,
-            stable_at,
-            infusion_stop,
-            before_stop,
-            it_tail,
-            it_n,
-            it_first,
-            prev_n,
-            prev_first,
-            last_refill,
-            drain,
+        return _new_past(
+            Past,
+            (
+                pack,
+                count,
+                chain,
+                any_baclofen,
+                oral_active,
+                oral_last_change,
+                oral_stop,
+                oral_before_stop,
+                oral_tail,
+                oral_n,
+                oral_first,
+                first_response,
+                last_test,
+                tested_to_max,
+                episode_last,
+                episode_failed,
+                infusions,
+                active,
+                course_start,
+                last_change,
+                first_infusion,
+                stable_at,
+                infusion_stop,
+                before_stop,
+                it_tail,
+                it_n,
+                it_first,
+                prev_n,
+                prev_first,
+                last_refill,
+                drain,
+            ),
         )
 
     for event in events:
@@ -338,9 +390,10 @@ def _read(past: Past, events: Iterable[Event], each: bool) -> Iterator[Past]:
         chain = (event, chain)
         if isinstance(event, OralRegimen):
             any_baclofen = True
-            # daily doses are all of one kind: their base magnitudes compare as they do
-            dose = event.daily_dose.base
-            if oral_active is None or dose != oral_active.daily_dose.base:
+            # daily doses are all of one kind (a mass a day): they compare as their base
+            # magnitudes do
+            dose = event.daily_dose
+            if oral_active is None or dose != oral_active.daily_dose:
                 oral_last_change = event
             oral_active = event
             # a reduction extends the run; a rise, or a dose after a stop, starts none
@@ -372,13 +425,13 @@ def _read(past: Past, events: Iterable[Event], each: bool) -> Iterator[Past]:
             prev_n, prev_first = it_n, it_first
             if isinstance(event, ItInfusion):
                 any_baclofen = True
-                dose = event.daily_dose.base
+                dose = event.daily_dose
                 if first_infusion is None:
                     first_infusion = event
                 if active is None:
                     course_start = last_change = event
                     stable_at = None
-                elif dose != active.daily_dose.base:
+                elif dose != active.daily_dose:
                     last_change = event
                 active = event
                 if it_tail is None or dose > it_tail:

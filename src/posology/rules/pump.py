@@ -8,8 +8,9 @@ from fractions import Fraction
 from ..knowledge.schema import Pack
 from ..model.events import ItStop, PumpRefill
 from ..model.finding import Finding
-from ..units import Quantity, format_number
+from ..units import CONCENTRATION, MASS_RATE, TIME, VOLUME, Quantity, format_number
 from .context import INTRATHECAL_KINDS, Context, ceil_to, floor_to, since
+from .kinds import judges
 from .limits import alarm_volume
 from .mixup import mixup_fits
 from .per_pack import per_pack
@@ -37,6 +38,7 @@ def _strongest_marketed(pack: Pack) -> Quantity:
     return max(pack.rule("SUP-IT-CONC").quantities("marketed"))
 
 
+@judges(PumpRefill)
 def sup_it_conc(ctx: Context) -> Iterator[Finding]:
     """The refill's concentration is one of the pump solutions, or a dilution below them."""
     refill = _refill(ctx)
@@ -71,6 +73,7 @@ def _listed(quantities: tuple[Quantity, ...]) -> str:
     return ", ".join(q.text() for q in quantities)
 
 
+@judges(PumpRefill)
 def it_delivery_conc(ctx: Context) -> Iterator[Finding]:
     """IT-DELIVERY-CONC: at the dose running, a fill that reaches the alarm sooner than
     ``min_refill_interval`` while a more concentrated pump solution exists means frequent
@@ -79,15 +82,20 @@ def it_delivery_conc(ctx: Context) -> Iterator[Finding]:
     running = ctx.infusion_active
     if refill is None or running is None or _above_market(ctx, refill.concentration):
         return
-    rule = ctx.pack.rule("IT-DELIVERY-CONC")
-    shortest = rule.quantity("min_refill_interval")
-    usable = refill.volume - alarm_volume(ctx.pack, refill, ctx.patient.pump)
-    amount = Quantity.of(max(usable.base, Fraction(0)), "mL") * refill.concentration
-    lasts = (amount / running.daily_dose).to("d")
     stronger = [
         q for q in ctx.pack.rule("SUP-IT-CONC").quantities("pump") if q > refill.concentration
     ]
-    if lasts < shortest and stronger:
+    if not stronger:  # no more concentrated solution to suggest
+        return
+    shortest = ctx.pack.rule("IT-DELIVERY-CONC").quantity("min_refill_interval")
+    alarm = alarm_volume(ctx.pack, refill, ctx.patient.pump)
+    hours = _hours_to_alarm(refill, alarm, running.daily_dose)
+    if hours is not None and shortest.dim == TIME and not hours < shortest.base:
+        return  # the fill lasts long enough (decided on exact base magnitudes)
+    usable = refill.volume - alarm
+    amount = Quantity.of(max(usable.base, Fraction(0)), "mL") * refill.concentration
+    lasts = (amount / running.daily_dose).to("d")
+    if lasts < shortest:
         yield ctx.say(
             "IT-DELIVERY-CONC",
             "frequent_refills",
@@ -99,6 +107,22 @@ def it_delivery_conc(ctx: Context) -> Iterator[Finding]:
         )
 
 
+def _hours_to_alarm(refill: PumpRefill, alarm: Quantity, daily: Quantity) -> Fraction | None:
+    """Hours a fill delivers ``daily`` before the reservoir reaches the alarm volume, in exact
+    base magnitudes (mL, µg/mL, µg/h): what ``((volume - alarm) × concentration / daily)``
+    works out as quantities, without building them. None for quantities of other kinds (the
+    quantities' own arithmetic then refuses them)."""
+    volume, concentration = refill.volume, refill.concentration
+    if (volume.dim, alarm.dim, concentration.dim, daily.dim) != _FILL_KINDS:
+        return None
+    left = volume.base - alarm.base
+    return (left if left > 0 else Fraction(0)) * concentration.base / daily.base
+
+
+_FILL_KINDS = (VOLUME, VOLUME, CONCENTRATION, MASS_RATE)
+
+
+@judges(PumpRefill)
 def sup_it_bridge(ctx: Context) -> Iterator[Finding]:
     refill = _refill(ctx)
     previous = ctx.past.last_refill
@@ -115,6 +139,7 @@ def sup_it_bridge(ctx: Context) -> Iterator[Finding]:
         )
 
 
+@judges(*INTRATHECAL_KINDS)
 def sup_it_max_interval(ctx: Context) -> Iterator[Finding]:
     last = ctx.past.last_refill
     if not isinstance(ctx.proposal, INTRATHECAL_KINDS) or last is None:
@@ -132,6 +157,7 @@ def sup_it_max_interval(ctx: Context) -> Iterator[Finding]:
         )
 
 
+@judges(*INTRATHECAL_KINDS)
 def sup_it_refill(ctx: Context) -> Iterator[Finding]:
     refill = _refill(ctx)
     if refill is not None:

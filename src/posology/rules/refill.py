@@ -15,6 +15,7 @@ from ..model.events import ItInfusion, ItStop, PumpRefill
 from ..model.finding import Finding
 from ..units import Quantity, format_percent
 from .context import Context, ceil_fraction, floor_fraction
+from .kinds import judges
 from .limits import reservoir_at
 
 DIRECTIONS = ("within", "less", "more")
@@ -84,6 +85,7 @@ def discrepancy_text(share: Fraction) -> str:
     return "-" + format_percent(ceil_fraction(-share))
 
 
+@judges(PumpRefill)
 def sup_it_residual(ctx: Context) -> Iterator[Finding]:
     refill = ctx.proposal if isinstance(ctx.proposal, PumpRefill) else None
     previous = ctx.past.last_refill

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..knowledge.schema import Pack
 from ..model.events import ItInfusion, ItTestDose, PumpImplant
 from ..model.finding import Finding
 from ..units import format_number
 from .context import Context, floor_to, since
+from .kinds import judges
+from .per_pack import per_pack
 
 
 def _test_dose(ctx: Context) -> ItTestDose | None:
     return ctx.proposal if isinstance(ctx.proposal, ItTestDose) else None
 
 
+@judges(ItTestDose, PumpImplant, ItInfusion)
 def it_paed_under4(ctx: Context) -> Iterator[Finding]:
     if not isinstance(ctx.proposal, (ItTestDose, PumpImplant, ItInfusion)):
         return
@@ -31,6 +35,7 @@ def it_paed_under4(ctx: Context) -> Iterator[Finding]:
     yield ctx.say("IT-PAED-UNDER4", key, min_age=format_number(min_age.in_("a")))
 
 
+@judges(ItTestDose, only_if=lambda facts, child: bool(facts.patient.conditions))
 def it_screen_infection(ctx: Context) -> Iterator[Finding]:
     if _test_dose(ctx) is None:
         return
@@ -39,6 +44,7 @@ def it_screen_infection(ctx: Context) -> Iterator[Finding]:
         yield ctx.say("IT-SCREEN-INFECTION", "infection")
 
 
+@judges(ItTestDose)
 def it_screen_start(ctx: Context) -> Iterator[Finding]:
     dose = _test_dose(ctx)
     if dose is None or ctx.past.episode_last is not None:
@@ -53,6 +59,7 @@ def it_screen_start(ctx: Context) -> Iterator[Finding]:
         )
 
 
+@judges(ItTestDose)
 def it_screen_resus(ctx: Context) -> Iterator[Finding]:
     if _test_dose(ctx) is None or ctx.past.episode_last is not None:
         return
@@ -60,6 +67,7 @@ def it_screen_resus(ctx: Context) -> Iterator[Finding]:
     yield ctx.say("IT-SCREEN-RESUS", "first_dose", coma_dose=coma.text())
 
 
+@judges(ItTestDose)
 def it_screen_step(ctx: Context) -> Iterator[Finding]:
     dose = _test_dose(ctx)
     previous = ctx.past.episode_last
@@ -88,6 +96,7 @@ def it_screen_step(ctx: Context) -> Iterator[Finding]:
         )
 
 
+@judges(ItTestDose)
 def it_screen_nonresponder(ctx: Context) -> Iterator[Finding]:
     dose = _test_dose(ctx)
     if dose is None:
@@ -106,16 +115,30 @@ def it_screen_nonresponder(ctx: Context) -> Iterator[Finding]:
         yield ctx.say("IT-SCREEN-NONRESPONDER", "further_dose", dose=failed.dose.to("ug").text())
 
 
+@judges(
+    ItTestDose,
+    ItInfusion,
+    only_if=lambda facts, child: bool(facts.patient.conditions or facts.patient.medications),
+)
 def it_monitor_risk(ctx: Context) -> Iterator[Finding]:
     if not isinstance(ctx.proposal, (ItTestDose, ItInfusion)):
         return
-    rule = ctx.pack.rule("IT-MONITOR-RISK")
-    present = sorted(
-        (ctx.patient.conditions & set(rule.code_list("risk_conditions")))
-        | (ctx.patient.medications & set(rule.code_list("risk_medications")))
-    )
+    patient = ctx.patient
+    if not patient.conditions and not patient.medications:
+        return
+    conditions, medications = _risks(ctx.pack)
+    present = sorted((patient.conditions & conditions) | (patient.medications & medications))
     if present:
         yield ctx.say("IT-MONITOR-RISK", "risk", present=", ".join(present))
+
+
+@per_pack
+def _risks(pack: Pack) -> tuple[frozenset[str], frozenset[str]]:
+    """IT-MONITOR-RISK's conditions and medications that call for closer monitoring."""
+    rule = pack.rule("IT-MONITOR-RISK")
+    return frozenset(rule.code_list("risk_conditions")), frozenset(
+        rule.code_list("risk_medications")
+    )
 
 
 CHECKS = (

@@ -21,6 +21,12 @@ def _microseconds(delta: timedelta) -> int:
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def microseconds_between(earlier: datetime, later: datetime) -> int:
+    """Exact elapsed microseconds from one instant to a later one (``hours_between`` times
+    3,600,000,000, as a whole number)."""
+    return _microseconds(later - earlier)
+
+
 def hours_between(earlier: datetime, later: datetime) -> Fraction:
     """Exact hours from one instant to a later one."""
     return Fraction(_microseconds(later - earlier), _MICROSECONDS_PER_HOUR)

@@ -110,3 +110,8 @@ class Adapter(Protocol):
         ...
 
     def map_event(self, row: Row, context: Any, codes: Codes) -> list[Mapped]: ...
+
+    # An adapter may also offer ``event_shape(names) -> (at_column, key_columns) | None``: a
+    # promise that ``map_event`` gives rows equal in ``key_columns`` the same documents but
+    # for ``at``, which is the text of ``at_column`` as written. The audit then reads each
+    # shape once (``patient_audit``); without it every row is mapped on its own.

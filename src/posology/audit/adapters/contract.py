@@ -12,6 +12,7 @@ the input unusable (exit 2), after every other row has been judged.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +60,23 @@ def _patient_key(obj: Any) -> dict[str, str | None]:
 def _cell(key: str, text: str) -> Any:
     if key not in JSON_FIELDS:
         return text
+    known = _SCALARS.get(text)
+    if known is not None:
+        return known
     try:
-        return load_json(text)
+        value = load_json(text)
     except InputError:
         return text  # the document reader refuses it with the field's own words
+    if type(value) in (bool, int, Decimal) and len(_SCALARS) < _SCALARS_KEPT:
+        _SCALARS[text] = value  # immutable: one value serves every cell of that text
+    return value
+
+
+_SCALARS: dict[str, Any] = {}
+"""JSON cells already read that hold a number or a boolean (``3``, ``true``, ``70.5``): a
+column of them repeats a few texts, read once each. Lists and objects are read every time
+(each document gets its own)."""
+_SCALARS_KEPT = 10_000
 
 
 class ContractAdapter:
@@ -111,6 +125,15 @@ class ContractAdapter:
         self, row: Row, context: Any, codes: Codes, others: Sequence[Row] = ()
     ) -> dict[str, Any]:
         return self._document(row)
+
+    def event_shape(self, names: Sequence[str]) -> tuple[str, tuple[str, ...]] | None:
+        """The column of a row's instant and the columns that decide everything else: a CSV or
+        Parquet row's document is its cells, ``at`` passed on as written, so rows equal in
+        every other column map to the same event at their own instants. None for NDJSON
+        (a line is read whole)."""
+        if "_doc" in names or "at" not in names:
+            return None
+        return "at", tuple(n for n in names if n not in PLACE and n != "at")
 
     def map_event(self, row: Row, context: Any, codes: Codes) -> list[Mapped]:
         doc = self._document(row)
