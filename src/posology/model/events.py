@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
-from typing import ClassVar, Union
+from typing import ClassVar, Union, get_args
 
 from ..units import Quantity, per_day
 
@@ -182,19 +182,11 @@ def with_instant(event: Event, at: datetime) -> Event:
     return clone
 
 
+EVENT_TYPES: tuple[type, ...] = get_args(Event)
+"""Every event type a document can be, in the order of :data:`Event`."""
+
 _OTHER_SLOTS: dict[type, tuple[str, ...]] = {
-    kind: tuple(name for name in kind.__slots__ if name != "at")
-    for kind in (
-        OralRegimen,
-        OralStop,
-        ItTestDose,
-        PumpImplant,
-        ItInfusion,
-        PumpRefill,
-        ItStable,
-        ItStop,
-        Review,
-    )
+    kind: tuple(name for name in vars(kind)["__slots__"] if name != "at") for kind in EVENT_TYPES
 }
 
 

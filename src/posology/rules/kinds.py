@@ -21,15 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..model.events import (
-    ItInfusion,
-    ItStable,
-    ItStop,
-    ItTestDose,
-    OralRegimen,
-    OralStop,
-    PumpImplant,
-    PumpRefill,
-    Review,
+    EVENT_TYPES,
 )
 from ..model.finding import Finding
 
@@ -41,18 +33,6 @@ C = TypeVar("C", bound=Check)
 Precondition = Callable[["PatientFacts", bool], bool]
 """``only_if(facts, is_child)``: False when the check cannot speak for this patient."""
 
-EVENT_TYPES: tuple[type, ...] = (
-    OralRegimen,
-    OralStop,
-    ItTestDose,
-    PumpImplant,
-    ItInfusion,
-    PumpRefill,
-    ItStable,
-    ItStop,
-    Review,
-)
-"""Every event type a proposal can be."""
 
 _MARKS: dict[Check, frozenset[type]] = {}
 _ONLY_IF: dict[Check, Precondition] = {}
