@@ -71,6 +71,22 @@ class UnknownRuleError(PosologyError, KeyError):
         return str(self.args[0])
 
 
+class MissingRoleError(PosologyError, KeyError):
+    """A role that the medicine's pack does not fill: the engine was asked for, say, the pump's
+    refill rule of a medicine that has no pump. A broken or partial pack, not bad input."""
+
+    def __init__(self, medicine: str, role: str) -> None:
+        super().__init__(
+            f"the {medicine or 'unnamed'} pack has no rule in the role {role!r}; "
+            "docs/knowledge-format.md lists the roles and kinds"
+        )
+        self.medicine = medicine
+        self.role = role
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 # -- what the server answers with (its status code in each docstring) --
 
 

@@ -52,7 +52,11 @@ _RULE_KEYS = {
     "texts",
     "severity",
     "interpretation",
+    "kind",
+    "role",
 }
+ROLE = re.compile(r"^[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*$")
+"""A role or kind: lower-case words joined by hyphens, roles in dotted parts (``oral.max``)."""
 _OVERRIDE_KEYS = {"source", "quote", "numbers", "codes", "texts", "severity", "interpretation"}
 _SOURCE_KEYS = {"name", "title", "url", "file", "evidence"}
 
@@ -334,6 +338,12 @@ def _rule(
     numbers, codes, texts, severities = _typed_sections(body, file, rule_id)
     _check_evidence_cap(file, rule_id, citation.evidence, severities)
     interpretation = body.get("interpretation")
+    for name in ("kind", "role"):
+        given = body.get(name)
+        if given is not None and not (isinstance(given, str) and ROLE.match(given)):
+            raise PackError(
+                file, rule_id, name, "lower-case words joined by hyphens, roles in dotted parts"
+            )
     return Rule(
         id=rule_id,
         title=str(body["title"]).strip(),
@@ -348,6 +358,8 @@ def _rule(
         severities=MappingProxyType(severities),
         interpretation=str(interpretation).strip() if interpretation else None,
         file=file,
+        kind=body.get("kind"),
+        role=body.get("role"),
     )
 
 
@@ -488,6 +500,15 @@ def _load(path: Path, reads: _Reads) -> Pack:
     readings = tuple(base.readings) if base else ()
     readings += _readings(data.get("readings"), file, rules)
     page_key = next((k for k, s in sources.items() if s.file), None)
+    roles: dict[str, str] = {}
+    for rule in rules.values():
+        if rule.role is None:
+            continue
+        if rule.role in roles:
+            raise PackError(
+                file, rule.id, "role", f"the role {rule.role!r} is already {roles[rule.role]}'s"
+            )
+        roles[rule.role] = rule.id
     return Pack(
         medicine=str(data.get("medicine") or (base.medicine if base else "")),
         profile=str(data.get("profile") or "default"),
@@ -497,6 +518,7 @@ def _load(path: Path, reads: _Reads) -> Pack:
         readings=readings,
         page_text=texts_by_source.get(page_key, "") if page_key else "",
         files=((base.files if base else ()) + (file,)),
+        roles=MappingProxyType(roles),
     )
 
 

@@ -8,12 +8,13 @@ and a pack that stores the wrong kind of value fails loudly instead of giving a 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from fractions import Fraction
+from types import MappingProxyType
 from typing import Generic, TypeVar, Union
 
-from ..errors import PackError, UnknownRuleError
+from ..errors import MissingRoleError, PackError, UnknownRuleError
 from ..units import NONE, Quantity
 
 T = TypeVar("T", Quantity, Fraction)
@@ -124,6 +125,14 @@ class Rule:
     severities: Mapping[str, Severity]
     interpretation: str | None
     file: str
+    kind: str | None = None
+    """The kind of rule the engine judges or plans it as (``dose-range``, ``step-limit``...):
+    the code implements kinds, the pack says which kind each rule is (docs/knowledge-format.md)."""
+    role: str | None = None
+    """The medicine-neutral place the engine looks this rule up by (``oral.max``,
+    ``intrathecal.screening.step``): planners and pages ask a pack for the rule in a role, so no
+    medicine's rule ID is written in the code, and a second medicine's pack fills the same
+    roles with its own rules."""
 
     @property
     def evidence(self) -> str:
@@ -251,6 +260,8 @@ class Pack:
     readings: tuple[Reading, ...]
     page_text: str
     files: tuple[str, ...]
+    roles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Each role the pack fills, with the ID of the rule that fills it."""
 
     def rule(self, rule_id: str) -> Rule:
         try:
@@ -260,6 +271,22 @@ class Pack:
 
             close = difflib.get_close_matches(rule_id.upper(), list(self.rules), n=1)
             raise UnknownRuleError(rule_id, close[0] if close else None) from None
+
+    def role(self, name: str) -> Rule:
+        """The rule that fills a role (``pack.role("oral.max")``); a role the pack does not fill
+        is a :class:`~posology.errors.MissingRoleError` naming the medicine and the role."""
+        try:
+            return self.rules[self.roles[name]]
+        except KeyError:
+            raise MissingRoleError(self.medicine, name) from None
+
+    def has_role(self, name: str) -> bool:
+        """True when the pack fills this role (a medicine without a pump fills no pump role)."""
+        return name in self.roles
+
+    def of_kind(self, kind: str) -> tuple[Rule, ...]:
+        """The rules of one kind, in the pack's order."""
+        return tuple(r for r in self.rules.values() if r.kind == kind)
 
     def by_route(self, route: str | None) -> tuple[Rule, ...]:
         """Rules of a route (``general`` rules apply to both and are always included)."""
