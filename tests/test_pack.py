@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from casebuild import FIXTURES
-from posology.errors import PackError, UnknownRuleError
+from posology.errors import MissingRoleError, PackError, UnknownRuleError
 from posology.knowledge import Pack, data_folder, load_pack, load_pack_file
 from posology.knowledge.derived import treatment_fields
 from posology.knowledge.schema import Severity
@@ -275,3 +275,34 @@ def test_wrong_type_access_names_the_rule_and_field(pack: Pack) -> None:
         pack.rule("PO-MAX").range("max_daily_outpatient")
     with pytest.raises(PackError, match=r"field numbers\.nothing: missing"):
         pack.rule("PO-MAX").quantity("nothing")
+
+
+# -- roles ----------------------------------------------------------------------------------
+
+ROLED_RULE = GOOD_RULE.replace("    title: Max\n", "    title: Max\n    role: oral.max\n")
+
+
+def test_a_rule_is_found_by_its_role_and_a_missing_role_names_medicine_and_role(
+    tmp_path: Path,
+) -> None:
+    pack = load_pack_file(_write_pack(tmp_path, ROLED_RULE))
+    assert pack.role("oral.max") is pack.rule("PO-MAX")
+    assert pack.has_role("oral.max") and not pack.has_role("intrathecal.pump.refill")
+    with pytest.raises(MissingRoleError, match=r"the test pack has no rule in the role 'oral\.x'"):
+        pack.role("oral.x")
+
+
+def test_two_rules_in_one_role_fail_naming_the_second_and_the_first(tmp_path: Path) -> None:
+    second = ROLED_RULE.replace("  PO-MAX:", "  PO-MAX-TWO:")
+    with pytest.raises(PackError, match=r"rule PO-MAX-TWO.*field role.*already PO-MAX's"):
+        load_pack_file(_write_pack(tmp_path, ROLED_RULE + second))
+
+
+@pytest.mark.parametrize("role", ["Oral.Max", "oral..max", "oral max", "1oral"])
+def test_a_misspelt_role_fails_naming_the_field(tmp_path: Path, role: str) -> None:
+    with pytest.raises(PackError, match=r"rule PO-MAX.*field role.*lower-case words"):
+        load_pack_file(_write_pack(tmp_path, ROLED_RULE.replace("oral.max", f'"{role}"')))
+
+
+def test_every_shipped_rule_fills_a_role(pack: Pack) -> None:
+    assert sorted(pack.roles.values()) == sorted(pack.rules)
