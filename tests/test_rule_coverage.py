@@ -743,3 +743,40 @@ def test_every_plan_rule_shapes_a_plan_made_here(pack: Pack) -> None:
         named |= {r for s in result.steps for r in s.rules} | {f.rule for f in result.findings}
     planned = {r.id for r in pack.rules.values() if "plan" in r.engine}
     assert sorted(planned - named) == []
+
+
+def test_every_rule_names_a_kind_and_every_check_rule_a_kind_the_checker_implements(
+    pack: Pack,
+) -> None:
+    """The checker runs a rule by its kind: a check rule of no implemented kind would never
+    speak (the checker refuses such a pack), and a rule with no finding of its own is advice."""
+    from posology.rules.kinds import ADVICE_KINDS, implemented_kinds
+
+    kinds = implemented_kinds()
+    assert [r.id for r in pack.rules.values() if r.kind is None] == []
+    checked = [r for r in pack.rules.values() if "check" in r.engine]
+    assert sorted(r.id for r in checked if r.kind not in kinds) == sorted(NO_FINDING_OF_THEIR_OWN)
+    assert {r.kind for r in checked if r.kind not in kinds} <= ADVICE_KINDS
+    assert {r.kind for r in checked} - ADVICE_KINDS <= set(kinds)
+
+
+def test_every_kind_the_checker_implements_is_documented_in_the_pack_format() -> None:
+    from pathlib import Path
+
+    from posology.rules.kinds import implemented_kinds
+
+    text = (Path(__file__).parent.parent / "docs" / "knowledge-format.md").read_text("utf-8")
+    assert [k for k in implemented_kinds() if f"#### `{k}`" not in text] == []
+
+
+def test_no_rule_id_is_written_in_the_checker(pack: Pack) -> None:
+    """The checker finds a rule by its kind and its role, never by its ID (knowledge is data):
+    no ID of the pack appears in ``posology/rules`` or the pack's derived values."""
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).parent.parent / "src" / "posology"
+    files = [*sorted((src / "rules").glob("*.py")), src / "knowledge" / "derived.py"]
+    ids = re.compile(r"\b(" + "|".join(map(re.escape, sorted(pack.rules))) + r")\b")
+    found = [(p.name, m.group(0)) for p in files for m in ids.finditer(p.read_text("utf-8"))]
+    assert found == []

@@ -1,8 +1,10 @@
 """The checker: ``check(patient, history, proposal, pack)`` → findings, a pure function.
 
-Every rule marked ``check`` in the pack has a function in one of the modules here; each reads
+The modules here implement kinds of rules (``rules.kinds``); every rule marked ``check`` in the
+pack names its kind, and the checker runs that kind's implementation with that rule. Each reads
 the :class:`~posology.rules.context.Context` built once from the sorted history, and yields
-findings that carry the rule's ID, its severity from the pack and its citation.
+findings that carry the rule's ID, its severity from the pack and its citation, so a new
+medicine's pack is checked by the same code with its own rules.
 
 ``judge_history(patient, history, pack)`` judges every event of a history as the proposal after
 the ones before it, in O(n): the history's facts (a :class:`~posology.rules.past.Past`) are
@@ -20,19 +22,11 @@ from ..model.finding import Finding
 from ..model.patient import Patient
 from . import general, infusion, mixup, oral, pump, refill, screening
 from .context import Context, build_context, context_for
-from .kinds import by_kind, for_patient
+from .kinds import Bound, checks_for, for_patient
 from .past import Past
-from .per_pack import per_pack
 
-CHECKS = (
-    mixup.CHECKS
-    + general.CHECKS
-    + oral.CHECKS
-    + screening.CHECKS
-    + infusion.CHECKS
-    + pump.CHECKS
-    + refill.CHECKS
-)
+MODULES = (mixup, general, oral, screening, infusion, pump, refill)
+"""The modules that implement kinds of rules (importing them registers their kinds)."""
 
 
 def check(
@@ -51,9 +45,10 @@ def check(
     ...                  "dose": "30 mg", "times_per_day": 3}],
     ...     "proposal": {"at": "2026-12-20T08:00", "kind": "oral-regimen",
     ...                  "dose": "35 mg", "times_per_day": 3}})
-    >>> [(f.rule, f.severity.value)
-    ...  for f in check(case.patient, case.history, case.proposal, load_pack())]
-    [('PO-MAX', 'error'), ('PO-DAILY-RANGE', 'warning'), ('PO-USUAL', 'info')]
+    >>> pack = load_pack()
+    >>> [(pack.rules[f.rule].role, f.severity.value)
+    ...  for f in check(case.patient, case.history, case.proposal, pack)]
+    [('oral.max', 'error'), ('oral.daily-range', 'warning'), ('oral.usual', 'info')]
     """
     ordered = tuple(sorted(history, key=_instant))
     return judge(build_context(patient, ordered, proposal, pack))
@@ -87,51 +82,50 @@ def judge_history(patient: Patient, history: Iterable[Event], pack: Pack) -> Jud
     return tuple(judged)
 
 
-_CHECKS_FOR = by_kind(CHECKS)
-"""For each event type, the checks that can speak about a proposal of it (``kinds``)."""
-
-
 def judge(ctx: Context) -> tuple[Finding, ...]:
-    """Run every check that can speak about the proposal, for this patient, on a prepared
-    context (``kinds``: the others would return at once)."""
+    """Run every check of the pack that can speak about the proposal, for this patient, on a
+    prepared context: each check rule by its kind's implementation (``kinds``: the others would
+    return at once, so they are left out, once per pack and event type, then once per patient).
+    """
     kind = type(ctx.proposal)
     facts = ctx.facts
     if facts is None:
-        checks = _CHECKS_FOR.get(kind, CHECKS)
+        table = checks_for(ctx.pack)
+        checks = table.by_event.get(kind, table.every)
     else:
         plan = (kind, ctx.is_child)
         found = facts.plans.get(plan)
         if found is None:
+            table = checks_for(ctx.pack)
             found = facts.plans[plan] = for_patient(
-                _CHECKS_FOR.get(kind, CHECKS), facts, ctx.is_child
+                table.by_event.get(kind, table.every), facts, ctx.is_child
             )
         checks = found
-    return _ordered([f for rule_check in checks for f in rule_check(ctx)], ctx.pack)
+    return _ordered([f for run, rule, _ in checks for f in run(ctx, rule)])
 
 
 def judge_every_check(ctx: Context) -> tuple[Finding, ...]:
-    """:func:`judge` calling every check, whatever the proposal: the reference the checks'
-    kind marks are tested against."""
-    return _ordered([f for rule_check in CHECKS for f in rule_check(ctx)], ctx.pack)
+    """:func:`judge` calling every check of the pack, whatever the proposal and the patient:
+    the reference the kinds' marks are tested against."""
+    checks: tuple[Bound, ...] = checks_for(ctx.pack).every
+    return _ordered([f for run, rule, _ in checks for f in run(ctx, rule)])
 
 
-def _ordered(findings: list[Finding], pack: Pack) -> tuple[Finding, ...]:
-    """Most severe first, then in the pack's order of rules (a stable sort keeps a rule's
-    findings in the order the rule gave them)."""
+def _severity(finding: Finding) -> int:
+    return -finding.severity.rank
+
+
+def _ordered(findings: list[Finding]) -> tuple[Finding, ...]:
+    """Most severe first, then in the pack's order of rules: the checks run in the pack's
+    order and each speaks only under its own rule, so a stable sort by severity keeps the
+    pack's order, and a rule's findings in the order the rule gave them."""
     if len(findings) > 1:
-        order = _rule_order(pack)
-        findings.sort(key=lambda f: (-f.severity.rank, order.get(f.rule, 0)))
+        findings.sort(key=_severity)
     return tuple(findings)
 
 
-@per_pack
-def _rule_order(pack: Pack) -> dict[str, int]:
-    """Each rule's position in the pack (findings of one severity come in this order)."""
-    return {rule_id: i for i, rule_id in enumerate(pack.rules)}
-
-
 __all__ = [
-    "CHECKS",
+    "MODULES",
     "Context",
     "Judged",
     "Past",

@@ -15,7 +15,8 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from ..knowledge.schema import Pack, Severity
+from ..errors import PackError
+from ..knowledge.schema import Pack, Rule, Severity
 from ..model.events import (
     Event,
     ItInfusion,
@@ -144,48 +145,78 @@ class Context:
         """True once the clinician has declared the current infusion course stable."""
         return self.past.stable_at is not None
 
-    def finding(self, rule_id: str, severity_key: str, message: str) -> Finding:
+    def finding(self, rule: Rule | str, severity_key: str, message: str) -> Finding:
         """A finding of a rule, its severity read from the pack, its citation the rule's."""
-        rule = self.pack.rule(rule_id)
+        if isinstance(rule, str):
+            rule = self.pack.rule(rule)
         severity = rule.severity(severity_key)
         if rule.evidence == "study" and severity > Severity.WARNING:
             severity = Severity.WARNING
-        return Finding(rule_id, severity, message, rule.citation)
+        return Finding(rule.id, severity, message, rule.citation)
 
     def say(
-        self, rule_id: str, severity_key: str, text: str | None = None, **values: object
+        self, rule: Rule | str, severity_key: str, text: str | None = None, **values: object
     ) -> Finding:
         """A finding whose words are the pack's: the rule's text ``finding_<text>`` (by default
         ``text`` is the severity key) with its placeholders filled by ``values``.
 
         The checker supplies numbers only; every clinical word a user reads is reviewed in the
         pack with the rule it belongs to. The ``finding_`` prefix keeps the checker's sentences
-        apart from the planner's texts of the same rule.
+        apart from the planner's texts of the same rule. ``rule`` is the rule a kind judges (an
+        ID is looked up in the pack, for callers outside the checker).
         """
-        message = self.pack.rule(rule_id).phrase(f"finding_{text or severity_key}", **values)
-        return self.finding(rule_id, severity_key, message)
+        if isinstance(rule, str):
+            rule = self.pack.rule(rule)
+        message = rule.phrase(f"finding_{text or severity_key}", **values)
+        return self.finding(rule, severity_key, message)
 
     def oral_restart_of(self) -> OralRegimen | None:
         """The regimen an oral proposal resumes after a short interruption, if it is one.
 
-        PO-START's reading: a regimen started within ``restart_window`` of an oral stop is the
-        same treatment resumed, judged against the daily dose taken before the stop.
+        The oral start's reading (the rule in the role ``oral.start``): a regimen started within
+        its ``restart_window`` of an oral stop is the same treatment resumed, judged against the
+        daily dose taken before the stop. A pack with no such window knows no restart.
         """
         past = self.past
         stop, before = past.oral_stop, past.oral_before_stop
         if past.oral_active is not None or stop is None or before is None:
             return None
-        window = self.pack.rule("PO-START").quantity("restart_window")
+        window = _restart_window(self.pack)
+        if window is None:
+            return None
         return before if compare_span(stop.at, self.proposal.at, window) <= 0 else None
 
-    def infusion_gap(self) -> Quantity | None:
-        """The time since the last intrathecal stop, for an infusion proposed while none runs."""
+    def infusion_gap(self, window: Quantity | None = None) -> Quantity | None:
+        """The time since the last intrathecal stop, for an infusion proposed while none runs,
+        counted as ``window`` is (by default the tolerance rule's ``interruption_max``, the rule
+        in the role ``intrathecal.tolerance``; in hours when the pack has none)."""
         past = self.past
         stop = past.infusion_stop
         if past.infusion_active is not None or stop is None or past.infusion_before_stop is None:
             return None
-        window = self.pack.rule("IT-TOLERANCE").quantity("interruption_max")
+        if window is None:
+            window = _interruption_window(self.pack)
         return since(stop.at, self.proposal.at, window)
+
+
+@per_pack
+def _restart_window(pack: Pack) -> Quantity | None:
+    """The oral start's ``restart_window``, None when the pack has none."""
+    if not pack.has_role("oral.start"):
+        return None
+    rule = pack.role("oral.start")
+    return rule.quantity("restart_window") if "restart_window" in rule.numbers else None
+
+
+_HOUR = Quantity.of(1, "h")
+
+
+@per_pack
+def _interruption_window(pack: Pack) -> Quantity:
+    """The intrathecal tolerance rule's ``interruption_max`` (how a gap is counted)."""
+    if pack.has_role("intrathecal.tolerance"):
+        return pack.role("intrathecal.tolerance").quantity("interruption_max")
+    return _HOUR
 
 
 def build_context(
@@ -222,10 +253,12 @@ _AtAge = tuple[Fraction | None, bool, Quantity | None]
 
 
 def _at_age(age: Fraction | None, pack: Pack) -> _AtAge:
-    """An age, whether it is a child's (IND-POPULATION), and the age as a duration."""
+    """An age, whether it is a child's (the population rule's adult age), and the age as a
+    duration."""
+    adult = _adult_age(pack)
     return (
         age,
-        age is not None and age < _adult_age(pack),
+        age is not None and adult is not None and age < adult,
         None if age is None else Quantity(Fraction(age), _YEARS),
     )
 
@@ -242,7 +275,9 @@ class PatientFacts:
     def __init__(self, patient: Patient, pack: Pack) -> None:
         self.patient = patient
         self.pack = pack
-        self.origin = origin_of(patient, pack)
+        # the origin from the diagnosis is the origin rule's (role ``indication.origin``)
+        has_origin = pack.has_role("indication.origin")
+        self.origin = origin_of(patient, pack) if has_origin else patient.origin
         self.at_age: _AtAge = (None, False, None)
         self.plans: dict[tuple[type, bool], tuple[Any, ...]] = {}
 
@@ -253,9 +288,29 @@ _FACTS_KEPT = 4_096
 
 
 @per_pack
-def _adult_age(pack: Pack) -> Fraction:
-    """IND-POPULATION's adult age, in years."""
-    return pack.rule("IND-POPULATION").quantity("adult_age").in_("a")
+def _adult_age(pack: Pack) -> Fraction | None:
+    """The adult age of the rule in the role ``indication.population``, in years; None when the
+    pack names none (every patient is then judged by the rules for all ages and adults)."""
+    if not pack.has_role("indication.population"):
+        return None
+    return pack.role("indication.population").quantity("adult_age").in_("a")
+
+
+POPULATIONS = ("all", "adults", "children")
+"""What a rule's ``population`` code may say: whom the rule speaks for (``all`` when absent)."""
+
+
+def for_population(rule: Rule, is_child: bool) -> bool:
+    """True when ``rule`` speaks for a child (``is_child``) or an adult: its ``population``
+    code is ``all`` (or absent), ``adults`` or ``children``."""
+    population = rule.codes.get("population", "all")
+    if population == "all":
+        return True
+    if population not in POPULATIONS:
+        raise PackError(
+            rule.file, rule.id, "codes.population", f"must be one of {', '.join(POPULATIONS)}"
+        )
+    return is_child == (population == "children")
 
 
 def floor_to(q: Quantity, places: int = 1) -> Quantity:
@@ -311,6 +366,7 @@ __all__ = [
     "elapsed",
     "floor_fraction",
     "floor_to",
+    "for_population",
     "hours_between",
     "since",
 ]

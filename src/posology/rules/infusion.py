@@ -1,21 +1,27 @@
-"""Rules for the intrathecal infusion: the start, the pace and size of changes, the ranges,
-flex delivery, tolerance holidays and the patterns over time that point at the pump.
+"""Kinds of infusion rules: the start, the pace and size of changes, the ranges, flex
+delivery, tolerance holidays and the patterns over time that point at the pump.
+
+Each kind reads its numbers, codes and words from the rule it is given; where it needs another
+rule's values (the hold after a start, the signs of withdrawal) it asks the pack for the rule in
+that role, and does without when the medicine has none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from fractions import Fraction
 
-from ..knowledge.schema import Pack, Range
+from ..errors import PackError
+from ..knowledge.schema import Pack, Range, Rule
 from ..model.events import ItInfusion, PumpImplant
 from ..model.finding import Finding
 from ..units import Quantity, format_number, format_percent
 from .context import Context, ceil_fraction, duration_text, floor_to, since
-from .kinds import judges
-from .limits import ORIGINS, initial_infusion_dose, is_gradual, maintenance_ranges, step_limit
+from .kinds import implements
+from .limits import ORIGINS, initial_infusion_dose, is_gradual, maintenance_ranges, step_limit_of
 from .past import infusions_newest_first
-from .per_pack import per_pack
+from .per_pack import per_pack, per_rule
 from .spans import compare_span, reaches, surely_before
 
 
@@ -38,33 +44,33 @@ def _increase(ctx: Context) -> tuple[ItInfusion, ItInfusion] | None:
     return change
 
 
-@judges(ItInfusion, PumpImplant)
-def it_screen_required(ctx: Context) -> Iterator[Finding]:
-    """An infusion (or implant) with no prior infusion needs a responder in the history; a
-    resumption after a stop does not screen again."""
+@implements("required-earlier-event", ItInfusion, PumpImplant)
+def required_earlier_event(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """The first infusion (or an implant) with no responding test dose before it
+    (``no_responder``, worded for each); a patient who had no effect at the highest test dose
+    is the ladder ceiling's to name. A resumption after a stop does not screen again."""
     if not isinstance(ctx.proposal, (ItInfusion, PumpImplant)) or ctx.first_infusion is not None:
         return
-    status = ctx.past.screening
-    text = "infusion" if isinstance(ctx.proposal, ItInfusion) else "implant"
-    if status.state == "non-responder":
-        yield ctx.say("IT-SCREEN-NONRESPONDER", "infusion", f"infusion_{text}")
-    elif status.state != "responder":
-        yield ctx.say("IT-SCREEN-REQUIRED", "no_responder", f"no_responder_{text}")
+    if ctx.past.screening.state not in ("responder", "non-responder"):
+        text = "infusion" if isinstance(ctx.proposal, ItInfusion) else "implant"
+        yield ctx.say(rule, "no_responder", f"no_responder_{text}")
 
 
-@judges(ItInfusion)
-def it_titr_start(ctx: Context) -> Iterator[Finding]:
+@implements("start-from-test-dose", ItInfusion)
+def start_from_test_dose(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """The first infusion at a daily dose other than ``factor`` times the responding test
+    dose over ``period`` (``prolonged_factor`` when its effect outlasted ``prolonged_effect``)
+    (``other``)."""
     infusion = _infusion(ctx)
     if infusion is None or ctx.first_infusion is not None:
         return
     status = ctx.past.screening
     if status.responding is None:
         return
-    expected, prolonged = initial_infusion_dose(status.responding, ctx.pack)
+    expected, prolonged = initial_infusion_dose(status.responding, ctx.pack, rule)
     if infusion.daily_dose != expected:
-        rule = ctx.pack.rule("IT-TITR-START")
         yield ctx.say(
-            "IT-TITR-START",
+            rule,
             "other",
             "other_prolonged" if prolonged else "other_doubled",
             daily=infusion.daily_dose.text(),
@@ -76,32 +82,52 @@ def it_titr_start(ctx: Context) -> Iterator[Finding]:
         )
 
 
-def _holiday_ended(ctx: Context, gap: Quantity) -> bool:
-    """True when the stop before this resumption was IT-TOLERANCE's planned holiday: a gradual
-    stop (STOP-GRADUAL over the taper span), or a gap of at least ``resume_after``."""
-    rule = ctx.pack.rule("IT-TOLERANCE")
+def _holiday_ended(ctx: Context, rule: Rule, gap: Quantity) -> bool:
+    """True when the stop before this resumption was the planned holiday: a gradual stop (the
+    gradual stop's ``min_reductions``, role ``stop.gradual``, over ``taper_span``), or a gap of
+    at least ``resume_after``."""
     if gap >= rule.quantity("resume_after"):
         return True
+    if not ctx.pack.has_role("stop.gradual"):
+        return False
     # the run of reductions that ended at the stop (the stop itself is the last event)
     taper = ctx.past.infusion_taper_before_last
     stop = ctx.infusion_stop
-    min_reductions = ctx.pack.rule("STOP-GRADUAL").count("min_reductions")
+    min_reductions = ctx.pack.role("stop.gradual").count("min_reductions")
     span = rule.range("taper_span").low
     return stop is not None and is_gradual(taper, stop.at, min_reductions, span)
 
 
-@judges(ItInfusion)
-def it_tolerance(ctx: Context) -> Iterator[Finding]:
-    """A resumption after a planned holiday goes back to the first continuous infusion dose;
-    a restart after an interruption (an abrupt stop, a short gap) is judged against the dose
-    in force before the stop (IT-TOLERANCE's interruption reading)."""
+@per_pack
+def _early_signs(pack: Pack) -> str:
+    """The early signs of withdrawal (role ``intrathecal.withdrawal``), "" without one."""
+    if not pack.has_role("intrathecal.withdrawal"):
+        return ""
+    return ", ".join(pack.role("intrathecal.withdrawal").code_list("early_signs"))
+
+
+@per_pack
+def _largest_cut(pack: Pack) -> Fraction:
+    """The largest reduction for side effects (role ``intrathecal.side-effect-reduction``),
+    0 without one."""
+    if not pack.has_role("intrathecal.side-effect-reduction"):
+        return Fraction(0)
+    return pack.role("intrathecal.side-effect-reduction").fraction_range("reduction").high
+
+
+@implements("tolerance-holiday", ItInfusion)
+def tolerance_holiday(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A resumption after a planned holiday goes back to the first continuous infusion dose
+    (``resume_other``); a restart after an interruption (an abrupt stop, a gap shorter than
+    ``resume_after``) is judged against the dose in force before the stop (``restart``,
+    ``restart_above``, ``restart_below``, ``restart_after_gap``, ``restart_after_gap_lower``
+    by ``interruption_max``)."""
     infusion = _infusion(ctx)
     first = ctx.first_infusion
     before = ctx.infusion_before_stop
-    gap = ctx.infusion_gap()
+    gap = ctx.infusion_gap(rule.quantity("interruption_max"))
     if infusion is None or first is None or before is None or gap is None:
         return
-    rule = ctx.pack.rule("IT-TOLERANCE")
     stop = ctx.infusion_stop
     assert stop is not None
     values = {
@@ -109,86 +135,111 @@ def it_tolerance(ctx: Context) -> Iterator[Finding]:
         "before": before.daily_dose.text(),
         "initial": first.daily_dose.text(),
         "gap": duration_text(stop.at, infusion.at),
-        "early_signs": ", ".join(ctx.pack.rule("SUP-IT-WITHDRAWAL").code_list("early_signs")),
+        "early_signs": _early_signs(ctx.pack),
     }
-    if _holiday_ended(ctx, gap):
+    if _holiday_ended(ctx, rule, gap):
         if infusion.daily_dose != first.daily_dose:
             above = infusion.daily_dose > first.daily_dose
             yield ctx.say(
-                "IT-TOLERANCE",
+                rule,
                 "resume_other",
                 "resume_above" if above else "resume_below",
                 **values,
             )
         return
-    cut = ctx.pack.rule("IT-SIDE-EFFECT-REDUCE").fraction_range("reduction").high
-    near = before.daily_dose * (1 - cut)
+    near = before.daily_dose * (1 - _largest_cut(ctx.pack))
     values["near"] = floor_to(near, 1).text()
     if infusion.daily_dose > before.daily_dose:
-        yield ctx.say("IT-TOLERANCE", "restart_above", **values)
+        yield ctx.say(rule, "restart_above", **values)
     elif gap <= rule.quantity("interruption_max"):
         key = "restart_below" if infusion.daily_dose < near else "restart"
-        yield ctx.say("IT-TOLERANCE", key, **values)
+        yield ctx.say(rule, key, **values)
     else:
         key = "restart_after_gap" if infusion.daily_dose >= near else "restart_after_gap_lower"
-        yield ctx.say("IT-TOLERANCE", key, **values)
+        yield ctx.say(rule, key, **values)
 
 
-@judges(ItInfusion)
-def it_titr_hold24(ctx: Context) -> Iterator[Finding]:
+@implements("hold-after-start", ItInfusion)
+def hold_after_start(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """An increase sooner than ``hold`` after the course began (``too_soon``)."""
     change = _increase(ctx)
     if change is None or ctx.course_start is None:
         return
-    hold = ctx.pack.rule("IT-TITR-HOLD24").quantity("hold")
+    hold = rule.quantity("hold")
     if not reaches(ctx.course_start.at, change[0].at, hold):
         waited = since(ctx.course_start.at, change[0].at, hold)
         yield ctx.say(
-            "IT-TITR-HOLD24",
+            rule,
             "too_soon",
             elapsed=floor_to(waited.to("h"), 1).text(),
             hold=hold.text(),
         )
 
 
-@judges(ItInfusion)
-def it_titr_interval(ctx: Context) -> Iterator[Finding]:
+@per_pack
+def _hold(pack: Pack) -> Quantity | None:
+    """The hold after a start (role ``intrathecal.titration.hold``), None without one."""
+    if not pack.has_role("intrathecal.titration.hold"):
+        return None
+    return pack.role("intrathecal.titration.hold").quantity("hold")
+
+
+@implements("step-interval", ItInfusion)
+def step_interval(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """An increase sooner after the last change than the interval of the patient's pump
+    (``programmable`` or ``non_programmable``: ``<pump>_too_soon``; the pump not known:
+    ``pump_unknown``, judged as a fixed-rate pump). An increase within the hold after a start
+    is the hold's to judge."""
     change = _increase(ctx)
     if change is None or ctx.last_infusion_change is None or ctx.course_start is None:
         return
-    rule = ctx.pack.rule("IT-TITR-INTERVAL")
-    hold = ctx.pack.rule("IT-TITR-HOLD24").quantity("hold")
-    if not reaches(ctx.course_start.at, change[0].at, hold):
-        return  # IT-TITR-HOLD24 speaks for this increase
+    hold = _hold(ctx.pack)
+    if hold is not None and not reaches(ctx.course_start.at, change[0].at, hold):
+        return  # the hold after a start speaks for this increase
     pump = ctx.patient.pump
     programmable = pump.programmable if pump else None
     if programmable is None:
-        yield ctx.say("IT-TITR-INTERVAL", "pump_unknown")
+        yield ctx.say(rule, "pump_unknown")
     key = "programmable" if programmable else "non_programmable"
     interval = rule.quantity(key)
     if not reaches(ctx.last_infusion_change.at, change[0].at, interval):
         waited = since(ctx.last_infusion_change.at, change[0].at, interval)
         yield ctx.say(
-            "IT-TITR-INTERVAL",
+            rule,
             f"{key}_too_soon",
             elapsed=floor_to(waited.to("h"), 1).text(),
             interval=interval.text(),
         )
 
 
-@judges(ItInfusion)
-def it_step(ctx: Context) -> Iterator[Finding]:
-    """IT-TITR-STEP during titration, IT-CHRONIC-STEP in maintenance."""
+PHASES = ("titration", "maintenance")
+"""The phases of an infusion course: titration until declared stable, maintenance after."""
+
+
+def _in_phase(ctx: Context, rule: Rule) -> bool:
+    """True when the course is in the rule's ``phase`` (a code: titration or maintenance)."""
+    phase = rule.code("phase")
+    if phase not in PHASES:
+        raise PackError(rule.file, rule.id, "codes.phase", f"must be one of {', '.join(PHASES)}")
+    return ctx.maintenance == (phase == "maintenance")
+
+
+@implements("percent-step-limit", ItInfusion)
+def percent_step_limit(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """In the rule's ``phase``, an increase above the top of the origin's range of steps (a
+    fraction of the previous daily dose; the smaller of the origins' when the origin is not
+    known) (``above``, worded for a known or an unknown origin)."""
     change = _increase(ctx)
-    if change is None:
+    if change is None or not _in_phase(ctx, rule):
         return
     new, old = change
-    limit, rule_id = step_limit(ctx.pack, ctx.origin, ctx.maintenance)
+    limit = step_limit_of(rule, ctx.origin)
     rise = new.daily_dose.ratio(old.daily_dose) - 1
     if rise > limit:
         origin = "origin_known" if ctx.origin else "origin_unknown"
         ceiling = old.daily_dose * (1 + limit)
         yield ctx.say(
-            rule_id,
+            rule,
             "above",
             f"above_{origin}",
             rise=format_percent(ceil_fraction(rise)),
@@ -200,30 +251,31 @@ def it_step(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@judges(ItInfusion)
-def it_titr_noeffect(ctx: Context) -> Iterator[Finding]:
+@implements("no-effect-pattern", ItInfusion)
+def no_effect_pattern(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """During titration, a further increase once the dose in force is ``significant_rise``
+    above the course's start (``pattern``)."""
     change = _increase(ctx)
     if change is None or ctx.maintenance or ctx.course_start is None:
         return
-    significant = ctx.pack.rule("IT-TITR-NOEFFECT").number("significant_rise")
+    significant = rule.number("significant_rise")
     start = ctx.course_start.daily_dose
     if change[1].daily_dose.ratio(start) - 1 >= significant:
-        yield ctx.say(
-            "IT-TITR-NOEFFECT", "pattern", start=start.text(), daily=change[1].daily_dose.text()
-        )
+        yield ctx.say(rule, "pattern", start=start.text(), daily=change[1].daily_dose.text())
 
 
-@judges(ItInfusion)
-def it_escalation_alert(ctx: Context) -> Iterator[Finding]:
+@implements("escalation-pattern", ItInfusion)
+def escalation_pattern(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """In maintenance, an increase to ``rise`` or more above the lowest daily dose in force
+    within ``window`` (``pattern``)."""
     change = _increase(ctx)
     if change is None or not ctx.maintenance:
         return
-    rule = ctx.pack.rule("IT-ESCALATION-ALERT")
     window = rule.quantity("window")
     lowest = _lowest_since(ctx, change[0].at, window)
     if lowest is not None and change[0].daily_dose.ratio(lowest) - 1 >= rule.number("rise"):
         yield ctx.say(
-            "IT-ESCALATION-ALERT",
+            rule,
             "pattern",
             lowest=lowest.text(),
             daily=change[0].daily_dose.text(),
@@ -260,55 +312,58 @@ def _lowest_since(ctx: Context, at: datetime, window: Quantity) -> Quantity | No
     return lowest
 
 
-@judges(ItInfusion)
-def it_side_effect_reduce(ctx: Context) -> Iterator[Finding]:
+@implements("reduction-limit", ItInfusion)
+def reduction_limit(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A cut of the daily dose larger than the top of ``reduction`` (``too_large``)."""
     change = _change(ctx)
     if change is None or change[0].daily_dose >= change[1].daily_dose:
         return
-    limit = ctx.pack.rule("IT-SIDE-EFFECT-REDUCE").fraction_range("reduction").high
+    limit = rule.fraction_range("reduction").high
     cut = 1 - change[0].daily_dose.ratio(change[1].daily_dose)
     if cut > limit:
         yield ctx.say(
-            "IT-SIDE-EFFECT-REDUCE",
+            rule,
             "too_large",
             cut=format_percent(ceil_fraction(cut)),
             limit=format_percent(limit, 0),
         )
 
 
-@judges(ItInfusion, only_if=lambda facts, child: bool(facts.patient.tone_supports_function))
-def it_function_caution(ctx: Context) -> Iterator[Finding]:
+@implements(
+    "increase-caution",
+    ItInfusion,
+    only_if=lambda facts, child, rule: bool(facts.patient.tone_supports_function),
+)
+def increase_caution(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """An increase for a patient whose tone supports function (``increase``)."""
     if _increase(ctx) is not None and ctx.patient.tone_supports_function:
-        yield ctx.say("IT-FUNCTION-CAUTION", "increase")
+        yield ctx.say(rule, "increase")
 
 
-@judges(ItInfusion)
-def it_ranges(ctx: Context) -> Iterator[Finding]:
-    """IT-DAILY-RANGE, the adult maintenance ranges, the children's range, IT-HIGH-DOSE."""
+def _known_origin(ctx: Context) -> str | None:
+    """The patient's origin, None for an unknown one (any other reads as unknown)."""
+    return ctx.origin if ctx.origin in ORIGINS else None
+
+
+@implements("infusion-range", ItInfusion)
+def infusion_range(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A daily dose outside the ``daily`` range: ``within_maintenance`` when an adult's
+    maintenance ranges for the origin (the rules in the roles
+    ``intrathecal.maintenance.<origin>``) all hold it, else ``outside``."""
     infusion = _infusion(ctx)
     if infusion is None:
         return
     daily = infusion.daily_dose
-    pack = ctx.pack
-    child = ctx.is_child
-    origin = ctx.origin if ctx.origin in ORIGINS else None  # any other reads as unknown
-    ranges = [] if child else _maintenance_ranges(pack)[origin]
-    broken = [(rid, r) for rid, r in ranges if daily not in r]
-    page_range = pack.rule("IT-DAILY-RANGE").range("daily")
+    page_range = rule.range("daily")
     if daily not in page_range:
-        covered = bool(ranges) and not broken
+        ranges = [] if ctx.is_child else _maintenance_ranges(ctx.pack)[_known_origin(ctx)]
+        covered = bool(ranges) and all(daily in r for _, r in ranges)
         yield ctx.say(
-            "IT-DAILY-RANGE",
+            rule,
             "within_maintenance" if covered else "outside",
             daily=daily.text(),
             range=page_range.text(),
         )
-    for rule_id, r in broken:
-        yield ctx.say(rule_id, "outside", daily=daily.text(), range=r.text())
-    yield from _paediatric_range(ctx, infusion)  # by IT-PAED-MAINT's own ages
-    threshold = pack.rule("IT-HIGH-DOSE").quantity("threshold")
-    if daily > threshold:
-        yield ctx.say("IT-HIGH-DOSE", "above", daily=daily.text(), threshold=threshold.text())
 
 
 @per_pack
@@ -318,8 +373,39 @@ def _maintenance_ranges(pack: Pack) -> dict[str | None, list[tuple[str, Range[Qu
     return {origin: maintenance_ranges(pack, origin) for origin in (*ORIGINS, None)}
 
 
-def _paediatric_range(ctx: Context, infusion: ItInfusion) -> Iterator[Finding]:
-    rule = ctx.pack.rule("IT-PAED-MAINT")
+@implements("maintenance-range", ItInfusion, only_if=lambda facts, child, rule: not child)
+def maintenance_range(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """An adult's daily dose outside the ``range`` of the rule's ``origin`` (``outside``),
+    judged for a patient of that origin or of an unknown one."""
+    infusion = _infusion(ctx)
+    if infusion is None or ctx.is_child:
+        return
+    origin = _known_origin(ctx)
+    if origin is not None and origin != rule.code("origin"):
+        return
+    r = rule.range("range")
+    if infusion.daily_dose not in r:
+        yield ctx.say(rule, "outside", daily=infusion.daily_dose.text(), range=r.text())
+
+
+@implements("dose-threshold", ItInfusion)
+def dose_threshold(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A daily dose above ``threshold`` (``above``)."""
+    infusion = _infusion(ctx)
+    if infusion is None:
+        return
+    threshold = rule.quantity("threshold")
+    if infusion.daily_dose > threshold:
+        yield ctx.say(rule, "above", daily=infusion.daily_dose.text(), threshold=threshold.text())
+
+
+@implements("children-first-year-range", ItInfusion)
+def children_first_year_range(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """For a patient within ``ages``, a daily dose within ``first_year`` of the first
+    infusion outside the ``initial`` range (``outside``, with the ``median``)."""
+    infusion = _infusion(ctx)
+    if infusion is None:
+        return
     if ctx.age_quantity is None or ctx.age_quantity not in rule.range("ages"):
         return
     first = ctx.first_infusion or infusion
@@ -329,7 +415,7 @@ def _paediatric_range(ctx: Context, infusion: ItInfusion) -> Iterator[Finding]:
     initial = rule.range("initial")
     if infusion.daily_dose not in initial:
         yield ctx.say(
-            "IT-PAED-MAINT",
+            rule,
             "outside",
             daily=infusion.daily_dose.text(),
             range=initial.text(),
@@ -337,51 +423,43 @@ def _paediatric_range(ctx: Context, infusion: ItInfusion) -> Iterator[Finding]:
         )
 
 
-@judges(ItInfusion)
-def it_mode_complex(ctx: Context) -> Iterator[Finding]:
+@implements("flex-schedule", ItInfusion)
+def flex_schedule(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """An infusion whose schedule has more than one rate: before the dose is stable
+    (``before_stable``), or on a pump not known to be programmable (``not_programmable``)."""
     infusion = _infusion(ctx)
     if infusion is None or infusion.schedule is None:
         return
     if len({s.daily_rate for s in infusion.schedule}) < 2:
         return
     if not ctx.maintenance:
-        yield ctx.say("IT-MODE-COMPLEX", "before_stable")
+        yield ctx.say(rule, "before_stable")
     pump = ctx.patient.pump
     if pump is None or pump.programmable is not True:
         known = pump is not None and pump.programmable is False
         yield ctx.say(
-            "IT-MODE-COMPLEX",
+            rule,
             "not_programmable",
             "not_programmable" if known else "programmable_unknown",
         )
 
 
-@judges(ItInfusion, PumpImplant, only_if=lambda facts, child: bool(facts.patient.conditions))
-def it_implant_centre(ctx: Context) -> Iterator[Finding]:
+@implements(
+    "implant-condition",
+    ItInfusion,
+    PumpImplant,
+    only_if=lambda facts, child, rule: bool(facts.patient.conditions),
+)
+def implant_condition(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """An implant, or an infusion started while none runs, for a patient with one of the
+    rule's ``conditions`` (``infection``)."""
     starting = isinstance(ctx.proposal, PumpImplant) or (
         isinstance(ctx.proposal, ItInfusion) and ctx.infusion_active is None
     )
-    if starting and ctx.patient.conditions & _implant_infections(ctx.pack):
-        yield ctx.say("IT-IMPLANT-CENTRE", "infection")
+    if starting and ctx.patient.conditions & _conditions(ctx.pack, rule):
+        yield ctx.say(rule, "infection")
 
 
-@per_pack
-def _implant_infections(pack: Pack) -> frozenset[str]:
-    return frozenset(pack.rule("IT-IMPLANT-CENTRE").code_list("conditions"))
-
-
-CHECKS = (
-    it_screen_required,
-    it_titr_start,
-    it_tolerance,
-    it_titr_hold24,
-    it_titr_interval,
-    it_step,
-    it_titr_noeffect,
-    it_escalation_alert,
-    it_side_effect_reduce,
-    it_function_caution,
-    it_ranges,
-    it_mode_complex,
-    it_implant_centre,
-)
+@per_rule
+def _conditions(pack: Pack, rule: Rule) -> frozenset[str]:
+    return frozenset(rule.code_list("conditions"))

@@ -15,7 +15,7 @@ from datetime import datetime
 from fractions import Fraction
 
 from ..errors import PackError
-from ..knowledge.schema import Pack, Range
+from ..knowledge.schema import Pack, Range, Rule
 from ..model.events import ItInfusion, ItStop, ItTestDose, PumpRefill
 from ..model.patient import Pump
 from ..units import Quantity
@@ -27,37 +27,53 @@ ORIGINS = ("spinal", "cerebral")
 # -- origin ---------------------------------------------------------------------------------
 
 
+def _step_role(maintenance: bool) -> str:
+    """The role of the step limit of a phase."""
+    return "intrathecal.maintenance.step" if maintenance else "intrathecal.titration.step"
+
+
+def step_limit_of(rule: Rule, origin: str | None) -> Fraction:
+    """The largest increase a step-limit rule allows for an origin, as a fraction of the
+    previous daily dose: the top of the origin's range, the smaller of the origins' when the
+    origin is unknown."""
+    names = (origin,) if origin in ORIGINS else ORIGINS
+    return min(rule.fraction_range(name).high for name in names)
+
+
 def step_limit(pack: Pack, origin: str | None, maintenance: bool) -> tuple[Fraction, str]:
     """The largest increase allowed, as a fraction of the previous daily dose, and its rule.
 
-    Titration follows IT-TITR-STEP, maintenance IT-CHRONIC-STEP; an unknown origin takes the
-    smaller of the two origins' limits (IND-ORIGIN).
+    Titration follows the rule in the role ``intrathecal.titration.step``, maintenance the rule
+    in ``intrathecal.maintenance.step``; an unknown origin takes the smaller of the two
+    origins' limits.
     """
-    rule_id = "IT-CHRONIC-STEP" if maintenance else "IT-TITR-STEP"
-    rule = pack.rule(rule_id)
-    names = (origin,) if origin in ORIGINS else ORIGINS
-    return min(rule.fraction_range(name).high for name in names), rule_id
+    rule = pack.role(_step_role(maintenance))
+    return step_limit_of(rule, origin), rule.id
 
 
 def usual_step(pack: Pack, origin: str | None, maintenance: bool) -> Fraction:
-    """The smallest of the usual increases (the low end of IT-TITR-STEP's or IT-CHRONIC-STEP's
-    range for the origin, the smaller when the origin is unknown). Smaller steps are allowed;
-    this is what the label calls the usual range, shown beside the largest."""
-    rule = pack.rule("IT-CHRONIC-STEP" if maintenance else "IT-TITR-STEP")
+    """The smallest of the usual increases (the low end of the phase's step range for the
+    origin, the smaller when the origin is unknown). Smaller steps are allowed; this is what
+    the label calls the usual range, shown beside the largest."""
+    rule = pack.role(_step_role(maintenance))
     names = (origin,) if origin in ORIGINS else ORIGINS
     return min(rule.fraction_range(name).low for name in names)
 
 
 def maintenance_ranges(pack: Pack, origin: str | None) -> list[tuple[str, Range[Quantity]]]:
-    """The adult maintenance range of the origin, or both ranges when the origin is unknown."""
-    rules = {"spinal": "IT-MAINT-SPINAL", "cerebral": "IT-MAINT-CEREBRAL"}
+    """The adult maintenance range of the origin (the rule in the role
+    ``intrathecal.maintenance.<origin>``), or every origin's when the origin is unknown; the
+    origins the pack gives no range for are left out."""
     names = (origin,) if origin in ORIGINS else ORIGINS
-    return [(rules[n], pack.rule(rules[n]).range("range")) for n in names]
+    roles = [f"intrathecal.maintenance.{n}" for n in names]
+    rules = [pack.role(role) for role in roles if pack.has_role(role)]
+    return [(rule.id, rule.range("range")) for rule in rules]
 
 
 def programmed(pack: Pack, daily: Quantity, up: bool = False) -> Quantity:
-    """A daily dose rounded to the pump's programming step (SUP-IT-RATE), down unless ``up``."""
-    step = pack.rule("SUP-IT-RATE").quantity("programming_step")
+    """A daily dose rounded to the pump's programming step (the rule in the role
+    ``intrathecal.pump.rate``), down unless ``up``."""
+    step = pack.role("intrathecal.pump.rate").quantity("programming_step")
     units = daily.ratio(step)
     return step * (math.ceil(units) if up else math.floor(units))
 
@@ -71,7 +87,8 @@ class Screening:
 
     ``state`` is ``none`` (no test dose), ``pending`` (the last dose has no recorded response),
     ``in-progress`` (no effect yet, the ladder can go on), ``responder`` or ``non-responder``
-    (no effect at the highest test dose, IT-SCREEN-NONRESPONDER).
+    (no effect at the highest test dose, the rule in the role
+    ``intrathecal.screening.nonresponder``).
     """
 
     state: str
@@ -80,7 +97,7 @@ class Screening:
 
 
 def screening_status(test_doses: Sequence[ItTestDose], pack: Pack) -> Screening:
-    max_dose = pack.rule("IT-SCREEN-NONRESPONDER").quantity("max_test_dose")
+    max_dose = pack.role("intrathecal.screening.nonresponder").quantity("max_test_dose")
     responding = next((t for t in test_doses if t.response and t.response.effect), None)
     last = test_doses[-1] if test_doses else None
     if responding is not None:
@@ -94,13 +111,17 @@ def screening_status(test_doses: Sequence[ItTestDose], pack: Pack) -> Screening:
     return Screening("in-progress", None, last)
 
 
-def initial_infusion_dose(responding: ItTestDose, pack: Pack) -> tuple[Quantity, bool]:
-    """IT-TITR-START: the starting daily dose for a responding bolus, and whether it was prolonged.
+def initial_infusion_dose(
+    responding: ItTestDose, pack: Pack, rule: Rule | None = None
+) -> tuple[Quantity, bool]:
+    """The starting daily dose for a responding bolus, and whether it was prolonged, by
+    ``rule`` (by default the rule in the role ``intrathecal.titration.start``).
 
-    Twice the bolus over the period; the bolus unchanged when its effect lasted longer than the
-    prolonged-effect threshold.
+    ``factor`` times the bolus over the ``period``; ``prolonged_factor`` times when its effect
+    lasted longer than ``prolonged_effect``.
     """
-    rule = pack.rule("IT-TITR-START")
+    if rule is None:
+        rule = pack.role("intrathecal.titration.start")
     duration = responding.response.duration if responding.response else None
     prolonged = duration is not None and duration > rule.quantity("prolonged_effect")
     factor = rule.number("prolonged_factor") if prolonged else rule.number("factor")
@@ -139,7 +160,7 @@ def reductions_before(doses: Sequence[tuple[datetime, Quantity | None]]) -> Tape
 
 
 def is_gradual(taper: Taper, stop_at: datetime, min_reductions: int, span: Quantity) -> bool:
-    """STOP-GRADUAL: enough successive reductions, the first at least ``span`` before the stop
+    """A gradual stop: enough successive reductions, the first at least ``span`` before the stop
     (a span in days or weeks counted in calendar days, :func:`~.spans.since`)."""
     if taper.reductions < min_reductions or taper.first_at is None:
         return False
@@ -155,16 +176,26 @@ def infusion_timeline(
 # -- oral -----------------------------------------------------------------------------------
 
 
-def renal_target(pack: Pack, clearance: Quantity) -> tuple[Quantity, Fraction] | None:
-    """SUP-PO-RENAL-CRCL: the reduced oral target for a creatinine clearance, and the reduction.
+def renal_target(
+    pack: Pack, clearance: Quantity, rule: Rule | None = None
+) -> tuple[Quantity, Fraction] | None:
+    """The reduced oral target for a creatinine clearance, and the reduction, by the bands of
+    ``rule`` (by default the rule in the role ``oral.renal-clearance``): the usual maximum (the
+    rule's own ``usual_max``, else the rule in the role ``oral.usual``) reduced by the band's
+    reduction.
 
     ``None`` when the clearance is above every band (no reduction).
     """
-    usual = pack.rule("PO-USUAL").quantity("usual_max")
-    _bands_apart(pack)
+    if rule is None:
+        rule = pack.role("oral.renal-clearance")
+    if "usual_max" in rule.numbers:
+        usual = rule.quantity("usual_max")
+    else:
+        usual = pack.role("oral.usual").quantity("usual_max")
+    _bands_apart(rule)
     matching = [
         reduction
-        for band in pack.rule("SUP-PO-RENAL-CRCL").table("bands")
+        for band in rule.table("bands")
         if isinstance(limits := band["clearance"], Range)
         and isinstance(limits.low, Quantity)
         and clearance in limits
@@ -176,10 +207,9 @@ def renal_target(pack: Pack, clearance: Quantity) -> tuple[Quantity, Fraction] |
     return usual * (1 - largest), largest
 
 
-def _bands_apart(pack: Pack) -> None:
-    """SUP-PO-RENAL-CRCL's bands must not overlap: a clearance in two bands would have two
+def _bands_apart(rule: Rule) -> None:
+    """A rule's clearance bands must not overlap: a clearance in two bands would have two
     reductions, so such a pack is broken, never read with a guess."""
-    rule = pack.rule("SUP-PO-RENAL-CRCL")
     bands = [b["clearance"] for b in rule.table("bands")]
     ranges: list[Range[Quantity]] = [
         b for b in bands if isinstance(b, Range) and isinstance(b.low, Quantity)
@@ -191,9 +221,11 @@ def _bands_apart(pack: Pack) -> None:
                 raise PackError(rule.file, rule.id, "numbers.bands", "clearance bands overlap")
 
 
-def paediatric_max(pack: Pack, age: Fraction) -> Quantity:
-    """SUP-PO-PAED: the oral daily maximum for a child of this age."""
-    rule = pack.rule("SUP-PO-PAED")
+def paediatric_max(pack: Pack, age: Fraction, rule: Rule | None = None) -> Quantity:
+    """The oral daily maximum for a child of this age, by ``rule`` (by default the rule in the
+    role ``oral.children``): ``max_under_8`` below ``age_split``, else ``max_from_8``."""
+    if rule is None:
+        rule = pack.role("oral.children")
     young = age < rule.quantity("age_split").in_("a")
     return rule.quantity("max_under_8" if young else "max_from_8")
 
@@ -205,10 +237,11 @@ def alarm_volume(
     pack: Pack, recorded: PumpRefill | Quantity | None, pump: Pump | None = None
 ) -> Quantity:
     """The alarm volume recorded (a refill's own, or a value given), else the manufacturer's
-    default (SUP-IT-REFILL); at least the raised alarm volume for a patient who had withdrawal
-    while the reservoir still held more than the standard one (``pump.withdrawal_before_alarm``).
+    default (the rule in the role ``intrathecal.pump.refill``); at least the raised alarm
+    volume for a patient who had withdrawal while the reservoir still held more than the
+    standard one (``pump.withdrawal_before_alarm``).
     """
-    rule = pack.rule("SUP-IT-REFILL")
+    rule = pack.role("intrathecal.pump.refill")
     given = recorded.alarm if isinstance(recorded, PumpRefill) else recorded
     alarm = given or rule.quantity("alarm_volume")
     if pump is not None and pump.withdrawal_before_alarm:

@@ -1,17 +1,31 @@
-"""Rules for oral baclofen: range, start, pace, maximum, children, kidneys, forms and strengths."""
+"""Kinds of oral rules: range, start, pace, maximum, children, kidneys, forms and strengths.
+
+Each kind reads its numbers, codes and words from the rule it is given; a rule whose ``codes``
+say ``population: adults`` (or ``children``) speaks only for that population (by the adult age
+of the rule in the role ``indication.population``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..knowledge.schema import Pack, Range
+from ..knowledge.schema import Pack, Range, Rule
 from ..model.events import OralRegimen
 from ..model.finding import Finding
 from ..units import Quantity, format_percent
-from .context import Context, ceil_fraction, ceil_to, duration_text, floor_to, since
-from .kinds import judges
+from .context import (
+    Context,
+    PatientFacts,
+    ceil_fraction,
+    ceil_to,
+    duration_text,
+    floor_to,
+    for_population,
+    since,
+)
+from .kinds import implements
 from .limits import paediatric_max, renal_target
-from .per_pack import per_pack
+from .per_pack import per_pack, per_rule
 
 
 def _proposal(ctx: Context) -> OralRegimen | None:
@@ -34,20 +48,25 @@ def _reduces(ctx: Context, regimen: OralRegimen) -> bool:
     return ctx.oral_active is not None and regimen.daily_dose < ctx.oral_active.daily_dose
 
 
-@judges(OralRegimen, only_if=lambda facts, child: not child)
-def po_daily_range(ctx: Context) -> Iterator[Finding]:
+def _population(facts: PatientFacts, child: bool, rule: Rule) -> bool:
+    """The rule speaks for this patient's population (its ``population`` code)."""
+    return for_population(rule, child)
+
+
+@implements("dose-range", OralRegimen, only_if=_population)
+def dose_range(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A daily dose below the ``daily`` range (``below``); a single administration above the
+    range's top divided into ``administrations_per_day`` (``above_per_administration``)."""
     regimen = _proposal(ctx)
-    if regimen is None or ctx.is_child:
+    if regimen is None or not for_population(rule, ctx.is_child):
         return
-    daily, per_day, per_admin_max = _daily_range(ctx.pack)
+    daily, per_day, per_admin_max = _daily_range(ctx.pack, rule)
     if regimen.daily_dose < daily.low:
-        yield ctx.say(
-            "PO-DAILY-RANGE", "below", daily=regimen.daily_dose.text(), range=daily.text()
-        )
+        yield ctx.say(rule, "below", daily=regimen.daily_dose.text(), range=daily.text())
     largest = max(regimen.doses)
     if largest > per_admin_max:
         yield ctx.say(
-            "PO-DAILY-RANGE",
+            rule,
             "above_per_administration",
             dose=largest.text(),
             ceiling=floor_to(per_admin_max.to(largest.unit), 3).text(),
@@ -56,24 +75,23 @@ def po_daily_range(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@per_pack
-def _daily_range(pack: Pack) -> tuple[Range[Quantity], int, Quantity]:
-    """PO-DAILY-RANGE's daily range, its administrations a day, and the largest single
-    administration that fits the range's top."""
-    rule = pack.rule("PO-DAILY-RANGE")
+@per_rule
+def _daily_range(pack: Pack, rule: Rule) -> tuple[Range[Quantity], int, Quantity]:
+    """The daily range, its administrations a day, and the largest single administration that
+    fits the range's top."""
     daily = rule.range("daily")
     per_day = rule.count("administrations_per_day")
     return daily, per_day, daily.high * Quantity.of(1, "d") / per_day
 
 
-@judges(OralRegimen)
-def po_start(ctx: Context) -> Iterator[Finding]:
-    """A first start is judged against PO-START; a restart after a short interruption against
-    the daily dose taken before the stop (PO-START's ``restart_window`` reading)."""
+@implements("start-dose", OralRegimen)
+def start_dose(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A first start above ``start_daily`` (``above``, for the rule's population); a restart
+    within ``restart_window`` of a stop is judged against the daily dose taken before the stop
+    instead (``restart``, ``restart_above``), for every population."""
     regimen = _proposal(ctx)
     if regimen is None or ctx.oral_active is not None:
         return
-    rule = ctx.pack.rule("PO-START")
     resumed = ctx.oral_restart_of()
     if resumed is not None and ctx.oral_stop is not None:
         values = {
@@ -82,16 +100,16 @@ def po_start(ctx: Context) -> Iterator[Finding]:
             "gap": duration_text(ctx.oral_stop.at, regimen.at),
         }
         if regimen.daily_dose > resumed.daily_dose:
-            yield ctx.say("PO-START", "restart_above", **values)
+            yield ctx.say(rule, "restart_above", **values)
         else:
-            yield ctx.say("PO-START", "restart", **values)
+            yield ctx.say(rule, "restart", **values)
         return
-    if ctx.is_child:
+    if not for_population(rule, ctx.is_child):
         return
     start = rule.quantity("start_daily")
     if regimen.daily_dose > start:
         yield ctx.say(
-            "PO-START",
+            rule,
             "above",
             daily=regimen.daily_dose.text(),
             start=start.text(),
@@ -100,15 +118,17 @@ def po_start(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@judges(OralRegimen, only_if=lambda facts, child: not child)
-def po_titration(ctx: Context) -> Iterator[Finding]:
+@implements("step-limit", OralRegimen, only_if=_population)
+def step_limit(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A rise of the daily dose larger than ``max_step`` (``step_too_large``), or sooner than
+    ``min_interval`` after its last change (``too_soon``); both under the severity
+    ``too_fast``."""
     regimen = _proposal(ctx)
-    if regimen is None or ctx.is_child:
+    if regimen is None or not for_population(rule, ctx.is_child):
         return
     before = ctx.oral_active
     if before is None or regimen.daily_dose <= before.daily_dose:
         return  # no rise: nothing to pace
-    rule = ctx.pack.rule("PO-TITRATION")
     min_interval = rule.quantity("min_interval")
     rise = _increase_since_change(ctx, regimen, min_interval)
     if rise is None:
@@ -117,11 +137,11 @@ def po_titration(ctx: Context) -> Iterator[Finding]:
     max_step = rule.quantity("max_step")
     if step > max_step:
         yield ctx.say(
-            "PO-TITRATION", "too_fast", "step_too_large", step=step.text(), max_step=max_step.text()
+            rule, "too_fast", "step_too_large", step=step.text(), max_step=max_step.text()
         )
     if elapsed_time < min_interval:
         yield ctx.say(
-            "PO-TITRATION",
+            rule,
             "too_fast",
             "too_soon",
             elapsed=floor_to(elapsed_time.to("d"), 1).text(),
@@ -129,22 +149,25 @@ def po_titration(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@judges(OralRegimen, only_if=lambda facts, child: not child)
-def po_usual(ctx: Context) -> Iterator[Finding]:
+@implements("usual-dose", OralRegimen, only_if=_population)
+def usual_dose(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A daily dose above ``usual_max``, the dose that usually suffices (``above``)."""
     regimen = _proposal(ctx)
-    if regimen is None or ctx.is_child:
+    if regimen is None or not for_population(rule, ctx.is_child):
         return
-    usual = _oral_limits(ctx.pack)[0]
+    usual = rule.quantity("usual_max")
     if regimen.daily_dose > usual:
-        yield ctx.say("PO-USUAL", "above", daily=regimen.daily_dose.text(), usual=usual.text())
+        yield ctx.say(rule, "above", daily=regimen.daily_dose.text(), usual=usual.text())
 
 
-@judges(OralRegimen, only_if=lambda facts, child: not child)
-def po_max(ctx: Context) -> Iterator[Finding]:
+@implements("daily-maximum", OralRegimen, only_if=_population)
+def daily_maximum(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A daily dose above ``max_daily_outpatient``: ``reducing`` when it lowers the dose in
+    force, else ``inpatient`` or ``outpatient`` by the patient's setting."""
     regimen = _proposal(ctx)
-    if regimen is None or ctx.is_child:
+    if regimen is None or not for_population(rule, ctx.is_child):
         return
-    limit = _oral_limits(ctx.pack)[1]
+    limit = rule.quantity("max_daily_outpatient")
     if regimen.daily_dose <= limit:
         return
     if _reduces(ctx, regimen):
@@ -153,29 +176,22 @@ def po_max(ctx: Context) -> Iterator[Finding]:
         key = "inpatient"
     else:
         key = "outpatient"
-    yield ctx.say("PO-MAX", key, daily=regimen.daily_dose.text(), maximum=limit.text())
+    yield ctx.say(rule, key, daily=regimen.daily_dose.text(), maximum=limit.text())
 
 
-@per_pack
-def _oral_limits(pack: Pack) -> tuple[Quantity, Quantity]:
-    """PO-USUAL's usual maximum and PO-MAX's outpatient maximum (daily doses)."""
-    return (
-        pack.rule("PO-USUAL").quantity("usual_max"),
-        pack.rule("PO-MAX").quantity("max_daily_outpatient"),
-    )
-
-
-@judges(OralRegimen, only_if=lambda facts, child: child)
-def sup_po_paed(ctx: Context) -> Iterator[Finding]:
+@implements("children-weight-dosing", OralRegimen, only_if=lambda facts, child, rule: child)
+def children_weight_dosing(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A child's oral regimen: the maximum by age (``above_max``, ``above_max_reducing``), the
+    pace (``too_fast``: sooner than ``step_interval``), and without a weight
+    (``weight_missing``) or with one, the limits per kilogram."""
     regimen = _proposal(ctx)
     if regimen is None or not ctx.is_child or ctx.age is None:
         return
-    rule = ctx.pack.rule("SUP-PO-PAED")
     daily = regimen.daily_dose
-    maximum = paediatric_max(ctx.pack, ctx.age)
+    maximum = paediatric_max(ctx.pack, ctx.age, rule)
     if daily > maximum:
         yield ctx.say(
-            "SUP-PO-PAED",
+            rule,
             "above_max_reducing" if _reduces(ctx, regimen) else "above_max",
             "above_max",
             daily=daily.text(),
@@ -185,28 +201,27 @@ def sup_po_paed(ctx: Context) -> Iterator[Finding]:
     rise = _increase_since_change(ctx, regimen, interval)
     if rise is not None and rise[1] < interval:
         yield ctx.say(
-            "SUP-PO-PAED",
+            rule,
             "too_fast",
             elapsed=floor_to(rise[1].to("d"), 1).text(),
             interval=interval.text(),
         )
     weight = ctx.patient.weight
     if weight is None:
-        yield ctx.say("SUP-PO-PAED", "weight_missing")
+        yield ctx.say(rule, "weight_missing")
         return
-    yield from _paediatric_weight_checks(ctx, regimen, weight)
+    yield from _paediatric_weight_checks(ctx, rule, regimen, weight)
 
 
 def _paediatric_weight_checks(
-    ctx: Context, regimen: OralRegimen, weight: Quantity
+    ctx: Context, rule: Rule, regimen: OralRegimen, weight: Quantity
 ) -> Iterator[Finding]:
-    """SUP-PO-PAED's weight-based limits, each printed rounded down (a limit not to pass)."""
-    rule = ctx.pack.rule("SUP-PO-PAED")
+    """The weight-based limits, each printed rounded down (a limit not to pass)."""
     daily = regimen.daily_dose
     maintenance = rule.range("maintenance")
     if daily > maintenance.high * weight:
         yield ctx.say(
-            "SUP-PO-PAED",
+            rule,
             "above_maintenance",
             daily=daily.text(),
             per_kg=maintenance.high.text(),
@@ -216,7 +231,7 @@ def _paediatric_weight_checks(
     start = rule.quantity("start") * weight
     if ctx.oral_active is None and ctx.oral_restart_of() is None and daily > start:
         yield ctx.say(
-            "SUP-PO-PAED",
+            rule,
             "start_above",
             daily=daily.text(),
             per_kg=rule.quantity("start").text(),
@@ -226,7 +241,7 @@ def _paediatric_weight_checks(
     per_admin = rule.range("per_administration").high * weight
     if max(regimen.doses) > per_admin:
         yield ctx.say(
-            "SUP-PO-PAED",
+            rule,
             "per_administration_above",
             dose=max(regimen.doses).text(),
             per_kg=rule.range("per_administration").high.text(),
@@ -236,7 +251,7 @@ def _paediatric_weight_checks(
     per_admin_low = rule.range("per_administration").low * weight
     if min(regimen.doses) < per_admin_low:
         yield ctx.say(
-            "SUP-PO-PAED",
+            rule,
             "per_administration_below",
             dose=min(regimen.doses).text(),
             per_kg=rule.range("per_administration").low.text(),
@@ -245,48 +260,66 @@ def _paediatric_weight_checks(
         )
     min_weight = rule.quantity("tablet_min_weight")
     if regimen.form == "tablet" and weight < min_weight:
-        yield ctx.say("SUP-PO-PAED", "tablet_under_weight", min_weight=min_weight.text())
+        yield ctx.say(rule, "tablet_under_weight", min_weight=min_weight.text())
 
 
-@judges(OralRegimen, only_if=lambda facts, child: bool(facts.patient.conditions))
-def sup_po_renal(ctx: Context) -> Iterator[Finding]:
+@implements(
+    "renal-condition",
+    OralRegimen,
+    only_if=lambda facts, child, rule: bool(facts.patient.conditions),
+)
+def renal_condition(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """On ``dialysis``, a daily dose above ``renal_daily`` (``above``); with a ``renal``
+    condition and no creatinine clearance recorded, ``clearance_unknown``."""
     regimen = _proposal(ctx)
     if regimen is None:
         return
     conditions = ctx.patient.conditions
     if not conditions:  # neither dialysis nor a renal condition
         return
-    dialysis, renal = _renal_codes(ctx.pack)
-    low_dose = ctx.pack.rule("SUP-PO-RENAL").quantity("renal_daily")
+    dialysis, renal = _renal_codes(ctx.pack, rule)
+    low_dose = rule.quantity("renal_daily")
     if conditions & dialysis:
         if regimen.daily_dose > low_dose:
-            yield ctx.say(
-                "SUP-PO-RENAL", "above", renal=low_dose.text(), daily=regimen.daily_dose.text()
-            )
+            yield ctx.say(rule, "above", renal=low_dose.text(), daily=regimen.daily_dose.text())
         return
     if conditions & renal and ctx.patient.creatinine_clearance is None:
-        yield ctx.say("SUP-PO-RENAL", "clearance_unknown")
+        yield ctx.say(rule, "clearance_unknown")
 
 
-@per_pack
-def _renal_codes(pack: Pack) -> tuple[frozenset[str], frozenset[str]]:
-    """SUP-PO-RENAL's conditions of dialysis and of renal impairment."""
-    rule = pack.rule("SUP-PO-RENAL")
+@per_rule
+def _renal_codes(pack: Pack, rule: Rule) -> tuple[frozenset[str], frozenset[str]]:
+    """A renal rule's conditions of dialysis and of renal impairment."""
     return frozenset(rule.code_list("dialysis")), frozenset(rule.code_list("renal"))
 
 
-@judges(OralRegimen, only_if=lambda facts, child: facts.patient.creatinine_clearance is not None)
-def sup_po_renal_crcl(ctx: Context) -> Iterator[Finding]:
+@per_pack
+def _dialysis(pack: Pack) -> frozenset[str]:
+    """The dialysis conditions of the rule in the role ``oral.renal`` (a clearance is not
+    judged on dialysis: the dialysis dose applies)."""
+    if not pack.has_role("oral.renal"):
+        return frozenset()
+    return _renal_codes(pack, pack.role("oral.renal"))[0]
+
+
+@implements(
+    "clearance-bands",
+    OralRegimen,
+    only_if=lambda facts, child, rule: facts.patient.creatinine_clearance is not None,
+)
+def clearance_bands(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A daily dose above the usual maximum reduced by the ``bands``' reduction for the
+    patient's creatinine clearance (``above``); not on dialysis."""
     regimen = _proposal(ctx)
     clearance = ctx.patient.creatinine_clearance
     if regimen is None or clearance is None:
         return
-    if ctx.patient.conditions & _renal_codes(ctx.pack)[0]:
+    if ctx.patient.conditions & _dialysis(ctx.pack):
         return
-    target = renal_target(ctx.pack, clearance)
+    target = renal_target(ctx.pack, clearance, rule)
     if target is not None and regimen.daily_dose > target[0]:
         yield ctx.say(
-            "SUP-PO-RENAL-CRCL",
+            rule,
             "above",
             clearance=clearance.text(),
             reduction=str(target[1]),
@@ -299,21 +332,22 @@ def _listed(quantities: tuple[Quantity, ...]) -> str:
     return ", ".join(q.text() for q in quantities)
 
 
-@judges(OralRegimen)
-def sup_po_strengths(ctx: Context) -> Iterator[Finding]:
+@implements("marketed-strengths", OralRegimen)
+def marketed_strengths(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A solution without a strength (``solution_without_strength``) or of a strength not in
+    ``solutions``/``solutions_us``; a tablet strength not in ``tablets``/``tablets_us``
+    (``unknown_strength``); a dose no whole number of ``tablet_parts`` of the tablet makes
+    (``not_makeable``)."""
     regimen = _proposal(ctx)
     if regimen is None or regimen.form is None:
         return
-    rule = ctx.pack.rule("SUP-PO-STRENGTHS")
     if regimen.form == "solution":
         marketed = rule.quantities("solutions") + rule.quantities("solutions_us")
         if regimen.strength is None:
-            yield ctx.say(
-                "SUP-PO-STRENGTHS", "solution_without_strength", example=marketed[0].text()
-            )
+            yield ctx.say(rule, "solution_without_strength", example=marketed[0].text())
         elif regimen.strength not in marketed:
             yield ctx.say(
-                "SUP-PO-STRENGTHS",
+                rule,
                 "unknown_strength",
                 "unknown_solution",
                 strength=regimen.strength.text(),
@@ -324,7 +358,7 @@ def sup_po_strengths(ctx: Context) -> Iterator[Finding]:
     tablets = rule.quantities("tablets") + rule.quantities("tablets_us")
     if regimen.strength is not None and regimen.strength not in tablets:
         yield ctx.say(
-            "SUP-PO-STRENGTHS",
+            rule,
             "unknown_strength",
             "unknown_tablet",
             strength=regimen.strength.text(),
@@ -338,7 +372,7 @@ def sup_po_strengths(ctx: Context) -> Iterator[Finding]:
     for dose in sorted(set(regimen.doses), key=lambda q: q.base):
         if dose.ratio(part).denominator != 1:
             yield ctx.say(
-                "SUP-PO-STRENGTHS",
+                rule,
                 "not_makeable",
                 dose=dose.text(),
                 tablet=smallest.text(),
@@ -347,37 +381,24 @@ def sup_po_strengths(ctx: Context) -> Iterator[Finding]:
             return
 
 
-@judges(OralRegimen)
-def sup_it_oral_wean(ctx: Context) -> Iterator[Finding]:
+@implements("oral-wean", OralRegimen)
+def oral_wean(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """While an infusion runs, a cut of the oral daily dose larger than the top of ``step``
+    (``step_too_large``)."""
     regimen = _proposal(ctx)
     before = ctx.oral_active
     if regimen is None or before is None or ctx.infusion_active is None:
         return
     if regimen.daily_dose >= before.daily_dose:
         return
-    rule = ctx.pack.rule("SUP-IT-ORAL-WEAN")
     step = rule.fraction_range("step")
     cut = 1 - regimen.daily_dose.ratio(before.daily_dose)
     if cut > step.high:
         yield ctx.say(
-            "SUP-IT-ORAL-WEAN",
+            rule,
             "step_too_large",
             cut=format_percent(ceil_fraction(cut)),
             low=format_percent(step.low),
             high=format_percent(step.high),
             reassess=rule.quantity("reassess_within").text(),
         )
-
-
-CHECKS = (
-    po_daily_range,
-    po_start,
-    po_titration,
-    po_usual,
-    po_max,
-    sup_po_paed,
-    sup_po_renal,
-    sup_po_renal_crcl,
-    sup_po_strengths,
-    sup_it_oral_wean,
-)

@@ -137,7 +137,8 @@ class Past(NamedTuple):
     Build with :meth:`empty` and :meth:`advance`, or :meth:`of` for a whole history; each
     method returns a new value and leaves this one as it was. Events are read in the order given
     (the checker gives them sorted by time). The pack is part of the value because one running
-    fact depends on it (a screening dose at or above IT-SCREEN-NONRESPONDER's highest).
+    fact depends on it (a screening dose at or above the highest test dose, the rule in the
+    role ``intrathecal.screening.nonresponder``).
 
     An immutable record (a named tuple: judging a history makes one per event, and a tuple is
     made in one step where a frozen class sets its fields one by one). Two pasts are equal only
@@ -154,7 +155,7 @@ class Past(NamedTuple):
     oral_last_change: OralRegimen | None = None
     oral_stop: OralStop | None = None
     oral_before_stop: OralRegimen | None = None
-    # the run of successive oral reductions ending at the last oral event (STOP-GRADUAL)
+    # the run of successive oral reductions ending at the last oral event (the gradual stop)
     oral_tail: Quantity | None = None  # the last oral daily dose, None after a stop
     oral_reductions: int = 0
     oral_first_reduction: datetime | None = None
@@ -308,6 +309,15 @@ def _empty(pack: Pack) -> Past:
     return Past(pack)
 
 
+@per_pack
+def _highest_test_dose(pack: Pack) -> Quantity | None:
+    """The highest screening test dose (the rule in the role
+    ``intrathecal.screening.nonresponder``), None for a medicine without screening."""
+    if not pack.has_role("intrathecal.screening.nonresponder"):
+        return None
+    return pack.role("intrathecal.screening.nonresponder").quantity("max_test_dose")
+
+
 _new_past = tuple.__new__  # a snapshot in one step: every field is given, in order
 _PASTS: dict[tuple[int, ...], tuple[Pack, tuple[Event, ...], Past]] = {}
 _PASTS_KEPT = 256
@@ -321,7 +331,7 @@ def _read(past: Past, events: Iterable[Event], each: bool) -> Iterator[Past]:
     more than a loop, and judging it event by event (``each``) one snapshot per event.
     """
     pack = past.pack
-    max_test = pack.rule("IT-SCREEN-NONRESPONDER").quantity("max_test_dose")
+    max_test = _highest_test_dose(pack)
     count, chain, any_baclofen = past.count, past.events, past.any_baclofen_before
     oral_active, oral_last_change = past.oral_active, past.oral_last_change
     oral_stop, oral_before_stop = past.oral_stop, past.oral_before_stop
@@ -413,7 +423,7 @@ def _read(past: Past, events: Iterable[Event], each: bool) -> Iterator[Past]:
             if first_response is None and response is not None and response.effect:
                 first_response = event
             last_test = event
-            at_max = event.dose >= max_test
+            at_max = max_test is not None and event.dose >= max_test
             if response is not None and at_max:
                 tested_to_max = True
                 if episode_failed is None and not response.effect:

@@ -1,4 +1,5 @@
-"""Values the rules work out from the pack alone (an envelope, the adult age), once per pack.
+"""Values the rules work out from the pack alone (an envelope, the adult age), once per pack
+(or once per rule of a pack).
 
 A check asks for them on every proposal, and a whole history asks once per event; the pack does
 not change under a check (it is an immutable value), so each is worked out the first time a pack
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
 
-from ..knowledge.schema import Pack
+from ..knowledge.schema import Pack, Rule
 
 T = TypeVar("T")
 
@@ -34,6 +35,30 @@ def per_pack(compute: Callable[[Pack], T]) -> Callable[[Pack], T]:
         if len(kept) >= PACKS_KEPT:
             kept.clear()  # one step, safe between threads
         kept[id(pack)] = (pack, result)
+        return result
+
+    return value
+
+
+RULES_KEPT = 1_024
+"""(pack, rule) pairs whose values are kept at once (a pack holds a few dozen rules)."""
+
+
+def per_rule(compute: Callable[[Pack, Rule], T]) -> Callable[[Pack, Rule], T]:
+    """``compute(pack, rule)``, worked out once per rule of a pack: a value of one rule of a
+    kind, which may read other rules of its pack by role (by identity, as :func:`per_pack`;
+    a profile shares unchanged rules with its base pack, so the pack is part of the key)."""
+    kept: dict[tuple[int, int], tuple[Pack, Rule, T]] = {}
+
+    @wraps(compute)
+    def value(pack: Pack, rule: Rule) -> T:
+        hit = kept.get((id(pack), id(rule)))
+        if hit is not None and hit[0] is pack and hit[1] is rule:
+            return hit[2]
+        result = compute(pack, rule)
+        if len(kept) >= RULES_KEPT:
+            kept.clear()  # one step, safe between threads
+        kept[(id(pack), id(rule))] = (pack, rule, result)
         return result
 
     return value

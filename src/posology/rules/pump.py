@@ -1,16 +1,20 @@
-"""Rules for the pump: concentrations, refills, the reservoir, the refill interval."""
+"""Kinds of pump rules: concentrations, refills, the reservoir, the refill interval.
+
+Each kind reads its numbers and words from the rule it is given; the marketed solutions the
+others compare with are the rule in the role ``intrathecal.pump.concentration``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from fractions import Fraction
 
-from ..knowledge.schema import Pack
+from ..knowledge.schema import Pack, Rule
 from ..model.events import ItStop, PumpRefill
 from ..model.finding import Finding
 from ..units import CONCENTRATION, MASS_RATE, TIME, VOLUME, Quantity, format_number
 from .context import INTRATHECAL_KINDS, Context, ceil_to, floor_to, since
-from .kinds import judges
+from .kinds import implements
 from .limits import alarm_volume
 from .mixup import mixup_fits
 from .per_pack import per_pack
@@ -28,23 +32,35 @@ def _strength(q: Quantity) -> str:
 
 def _above_market(ctx: Context, q: Quantity) -> bool:
     """True for a concentration above every marketed solution: no dilution makes it, so it is
-    a unit or strength slip (SUP-UNIT-MIXUP or SUP-IT-CONC's ``above_marketed``), and the other
-    pump rules do not print it as if it were a real strength."""
-    return q > _strongest_marketed(ctx.pack)
+    a unit or strength slip (the unit mix-up, or the marketed concentrations'
+    ``above_marketed``), and the other pump rules do not print it as if it were a real
+    strength."""
+    strongest = _strongest_marketed(ctx.pack)
+    return strongest is not None and q > strongest
 
 
 @per_pack
-def _strongest_marketed(pack: Pack) -> Quantity:
-    return max(pack.rule("SUP-IT-CONC").quantities("marketed"))
+def _strongest_marketed(pack: Pack) -> Quantity | None:
+    if not pack.has_role("intrathecal.pump.concentration"):
+        return None
+    return max(pack.role("intrathecal.pump.concentration").quantities("marketed"))
 
 
-@judges(PumpRefill)
-def sup_it_conc(ctx: Context) -> Iterator[Finding]:
-    """The refill's concentration is one of the pump solutions, or a dilution below them."""
+@per_pack
+def _pump_solutions(pack: Pack) -> tuple[Quantity, ...]:
+    if not pack.has_role("intrathecal.pump.concentration"):
+        return ()
+    return pack.role("intrathecal.pump.concentration").quantities("pump")
+
+
+@implements("marketed-concentrations", PumpRefill)
+def marketed_concentrations(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """The refill's concentration is one of the ``pump`` solutions, or a dilution below them:
+    above every ``marketed`` one (``above_marketed``, unless a unit mix-up names it), not a
+    marketed one (``unknown``), or a marketed one not for the pump (``not_pump``)."""
     refill = _refill(ctx)
     if refill is None:
         return
-    rule = ctx.pack.rule("SUP-IT-CONC")
     marketed = rule.quantities("marketed")
     pump = rule.quantities("pump")
     conc = refill.concentration
@@ -54,13 +70,13 @@ def sup_it_conc(ctx: Context) -> Iterator[Finding]:
 
     if _above_market(ctx, conc):
         if not mixup_fits(ctx):
-            yield ctx.say("SUP-IT-CONC", "above_marketed", **values())
+            yield ctx.say(rule, "above_marketed", **values())
     elif conc not in marketed:
-        yield ctx.say("SUP-IT-CONC", "unknown", **values())
+        yield ctx.say(rule, "unknown", **values())
     elif conc not in pump:
         weakest = min(pump)
         yield ctx.say(
-            "SUP-IT-CONC",
+            rule,
             "not_pump",
             pump=_listed(pump),
             weakest=weakest.text(),
@@ -73,21 +89,19 @@ def _listed(quantities: tuple[Quantity, ...]) -> str:
     return ", ".join(q.text() for q in quantities)
 
 
-@judges(PumpRefill)
-def it_delivery_conc(ctx: Context) -> Iterator[Finding]:
-    """IT-DELIVERY-CONC: at the dose running, a fill that reaches the alarm sooner than
-    ``min_refill_interval`` while a more concentrated pump solution exists means frequent
-    refills the label's concentrated solution avoids."""
+@implements("refill-frequency", PumpRefill)
+def refill_frequency(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """At the dose running, a fill that reaches the alarm sooner than ``min_refill_interval``
+    while a more concentrated pump solution exists means frequent refills the concentrated
+    solution avoids (``frequent_refills``)."""
     refill = _refill(ctx)
     running = ctx.infusion_active
     if refill is None or running is None or _above_market(ctx, refill.concentration):
         return
-    stronger = [
-        q for q in ctx.pack.rule("SUP-IT-CONC").quantities("pump") if q > refill.concentration
-    ]
+    stronger = [q for q in _pump_solutions(ctx.pack) if q > refill.concentration]
     if not stronger:  # no more concentrated solution to suggest
         return
-    shortest = ctx.pack.rule("IT-DELIVERY-CONC").quantity("min_refill_interval")
+    shortest = rule.quantity("min_refill_interval")
     alarm = alarm_volume(ctx.pack, refill, ctx.patient.pump)
     hours = _hours_to_alarm(refill, alarm, running.daily_dose)
     if hours is not None and shortest.dim == TIME and not hours < shortest.base:
@@ -97,7 +111,7 @@ def it_delivery_conc(ctx: Context) -> Iterator[Finding]:
     lasts = (amount / running.daily_dose).to("d")
     if lasts < shortest:
         yield ctx.say(
-            "IT-DELIVERY-CONC",
+            rule,
             "frequent_refills",
             concentration=_strength(refill.concentration),
             daily=running.daily_dose.text(),
@@ -122,8 +136,9 @@ def _hours_to_alarm(refill: PumpRefill, alarm: Quantity, daily: Quantity) -> Fra
 _FILL_KINDS = (VOLUME, VOLUME, CONCENTRATION, MASS_RATE)
 
 
-@judges(PumpRefill)
-def sup_it_bridge(ctx: Context) -> Iterator[Finding]:
+@implements("concentration-change", PumpRefill)
+def concentration_change(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A refill at another concentration than the last (``concentration_change``)."""
     refill = _refill(ctx)
     previous = ctx.past.last_refill
     if refill is None or previous is None:
@@ -132,43 +147,46 @@ def sup_it_bridge(ctx: Context) -> Iterator[Finding]:
         return
     if refill.concentration != previous.concentration:
         yield ctx.say(
-            "SUP-IT-BRIDGE",
+            rule,
             "concentration_change",
             previous=_strength(previous.concentration),
             concentration=_strength(refill.concentration),
         )
 
 
-@judges(*INTRATHECAL_KINDS)
-def sup_it_max_interval(ctx: Context) -> Iterator[Finding]:
+@implements("maximum-refill-interval", *INTRATHECAL_KINDS)
+def maximum_refill_interval(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A refill, or an intrathecal event while the pump runs, later than ``max_interval``
+    after the last refill (``exceeded``)."""
     last = ctx.past.last_refill
     if not isinstance(ctx.proposal, INTRATHECAL_KINDS) or last is None:
         return
     if ctx.infusion_active is None and _refill(ctx) is None:
         return
-    limit = ctx.pack.rule("SUP-IT-MAX-INTERVAL").quantity("max_interval")
+    limit = rule.quantity("max_interval")
     if compare_span(last.at, ctx.proposal.at, limit) > 0:
         waited = since(last.at, ctx.proposal.at, limit)
         yield ctx.say(
-            "SUP-IT-MAX-INTERVAL",
+            rule,
             "exceeded",
             elapsed=ceil_to(waited.to("d"), 0).text(),
             limit=limit.text(),
         )
 
 
-@judges(*INTRATHECAL_KINDS)
-def sup_it_refill(ctx: Context) -> Iterator[Finding]:
+@implements("reservoir", *INTRATHECAL_KINDS)
+def reservoir(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A refill into a reservoir of unknown size (``reservoir_unknown``) or above it
+    (``overfill``); an intrathecal event while the pump runs with the reservoir at or below
+    the alarm volume (``below_alarm``)."""
     refill = _refill(ctx)
     if refill is not None:
         pump = ctx.patient.pump
         reservoir = pump.reservoir if pump else None
         if reservoir is None:
-            yield ctx.say("SUP-IT-REFILL", "reservoir_unknown")
+            yield ctx.say(rule, "reservoir_unknown")
         elif refill.volume > reservoir:
-            yield ctx.say(
-                "SUP-IT-REFILL", "overfill", volume=refill.volume.text(), reservoir=reservoir.text()
-            )
+            yield ctx.say(rule, "overfill", volume=refill.volume.text(), reservoir=reservoir.text())
         return
     last = ctx.past.last_refill
     if not isinstance(ctx.proposal, INTRATHECAL_KINDS) or last is None:
@@ -179,9 +197,4 @@ def sup_it_refill(ctx: Context) -> Iterator[Finding]:
     assert left is not None  # a refill was read
     alarm = alarm_volume(ctx.pack, last, ctx.patient.pump)
     if left <= alarm:
-        yield ctx.say(
-            "SUP-IT-REFILL", "below_alarm", left=floor_to(left, 1).text(), alarm=alarm.text()
-        )
-
-
-CHECKS = (sup_it_conc, it_delivery_conc, sup_it_bridge, sup_it_max_interval, sup_it_refill)
+        yield ctx.say(rule, "below_alarm", left=floor_to(left, 1).text(), alarm=alarm.text())

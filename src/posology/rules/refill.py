@@ -1,4 +1,4 @@
-"""The refill's own checks: the volume withdrawn against the volume expected (SUP-IT-RESIDUAL).
+"""The refill's own kind: the volume withdrawn against the volume expected (``residual-volume``).
 
 The arithmetic lives in :func:`residual_check` so the checker and the refill preview judge a
 refill the same way: the preview shows the numbers, the checker the finding.
@@ -10,13 +10,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..knowledge.schema import Pack
+from ..knowledge.schema import Pack, Rule
 from ..model.events import ItInfusion, ItStop, PumpRefill
 from ..model.finding import Finding
 from ..units import Quantity, format_percent
 from .context import Context, ceil_fraction, floor_fraction
-from .kinds import judges
+from .kinds import implements
 from .limits import reservoir_at
+from .per_pack import per_pack
 
 DIRECTIONS = ("within", "less", "more")
 """Within the tolerance; less withdrawn than expected (over-delivery); more (under-delivery)."""
@@ -46,7 +47,8 @@ def residual_check(
     infusions: Sequence[ItInfusion | ItStop],
     refill: PumpRefill,
 ) -> Residual | None:
-    """SUP-IT-RESIDUAL: compare ``refill.residual`` with the reservoir ``previous`` should hold.
+    """Compare ``refill.residual`` with the reservoir ``previous`` should hold (the rule in the
+    role ``intrathecal.pump.residual``).
 
     The tolerance applies to the volume delivered since the fill, and a difference up to the
     syringe's reading limit (``min_difference``) never counts, so a small fill does not alarm.
@@ -58,14 +60,20 @@ def residual_check(
 
 
 def residual_of(
-    pack: Pack, previous: PumpRefill, expected: Quantity, refill: PumpRefill
+    pack: Pack,
+    previous: PumpRefill,
+    expected: Quantity,
+    refill: PumpRefill,
+    rule: Rule | None = None,
 ) -> Residual | None:
     """:func:`residual_check` given the volume ``expected`` in the reservoir at the refill (the
-    checker has it from the history already read)."""
+    checker has it from the history already read), by ``rule`` (by default the rule in the
+    role ``intrathecal.pump.residual``)."""
     withdrawn = refill.residual
     if withdrawn is None:
         return None
-    rule = pack.rule("SUP-IT-RESIDUAL")
+    if rule is None:
+        rule = pack.role("intrathecal.pump.residual")
     programmed = previous.volume - expected
     delivered = previous.volume - withdrawn
     difference = expected - withdrawn  # positive: less withdrawn, the pump delivered more
@@ -85,21 +93,23 @@ def discrepancy_text(share: Fraction) -> str:
     return "-" + format_percent(ceil_fraction(-share))
 
 
-@judges(PumpRefill)
-def sup_it_residual(ctx: Context) -> Iterator[Finding]:
+@implements("residual-volume", PumpRefill)
+def residual_volume(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    """A refill whose withdrawn volume departs from the expected one by more than ``tolerance``
+    of the programmed volume and at least ``min_difference``: ``less`` (the pump delivered
+    more) or ``more``."""
     refill = ctx.proposal if isinstance(ctx.proposal, PumpRefill) else None
     previous = ctx.past.last_refill
     if refill is None or refill.residual is None or previous is None:
         return
     expected = ctx.past.reservoir_at(refill.at)
     assert expected is not None  # a refill was read
-    result = residual_of(ctx.pack, previous, expected, refill)
+    result = residual_of(ctx.pack, previous, expected, refill, rule)
     if result is None or result.direction == "within":
         return
-    rule = ctx.pack.rule("SUP-IT-RESIDUAL")
     share = result.discrepancy
     yield ctx.say(
-        "SUP-IT-RESIDUAL",
+        rule,
         result.direction,
         withdrawn=result.withdrawn.text(places=1),
         expected=result.expected.text(places=1),
@@ -108,12 +118,17 @@ def sup_it_residual(ctx: Context) -> Iterator[Finding]:
         programmed=_volume(result.programmed),
         discrepancy="" if share is None else format_percent(ceil_fraction(abs(share))),
         tolerance=format_percent(floor_fraction(rule.number("tolerance"))),
-        signs=", ".join(ctx.pack.rule("SUP-IT-WITHDRAWAL").code_list("early_signs")),
+        signs=_early_signs(ctx.pack),
     )
+
+
+@per_pack
+def _early_signs(pack: Pack) -> str:
+    """The early signs of withdrawal (role ``intrathecal.withdrawal``), "" without one."""
+    if not pack.has_role("intrathecal.withdrawal"):
+        return ""
+    return ", ".join(pack.role("intrathecal.withdrawal").code_list("early_signs"))
 
 
 def _volume(q: Quantity) -> str:
     return Quantity.of(max(q.base, Fraction(0)), "mL").text(places=1)
-
-
-CHECKS = (sup_it_residual,)
