@@ -3,8 +3,8 @@
 Each shortcut taken for speed has a plain path it must agree with, over generated input of
 every event kind and patient:
 
-- the checker calls, for a proposal, only the checks marked for its kind and patient
-  (``rules.kinds``): the same findings as calling every check;
+- the checker calls, for a proposal, only the (kind, rule) checks marked for its event type
+  and patient (``rules.kinds``): the same findings as calling every check;
 - quantities of one kind compare by integer cross-products: the same order as their exact
   base magnitudes; across kinds, the same refusal;
 - the document reader gives an event of a shape already read as a copy at its own instant
@@ -36,9 +36,9 @@ from posology.errors import DimensionError, InputError
 from posology.knowledge import load_pack
 from posology.model import Event, documents, parse_event, parse_patient
 from posology.model.documents import history_order, sort_history
-from posology.model.events import with_instant
-from posology.rules import CHECKS, Past, context_for, judge, judge_every_check
-from posology.rules.kinds import EVENT_TYPES, kinds_of
+from posology.model.events import EVENT_TYPES, with_instant
+from posology.rules import Past, context_for, judge, judge_every_check
+from posology.rules.kinds import implemented_kinds
 from posology.units import Quantity, unit
 from strategies import KINDS, event_body, histories, patients
 
@@ -70,10 +70,10 @@ def test_checks_marked_for_the_kind_and_patient_find_what_every_check_finds(
         past = past.advance(event)
 
 
-def test_every_check_is_marked_with_the_kinds_it_judges() -> None:
-    """An unmarked check would be called for every kind: slower, never wrong, but the marks
-    are the point, so a new check must say what it judges."""
-    unmarked = [c.__name__ for c in CHECKS if kinds_of(c) == frozenset(EVENT_TYPES)]
+def test_every_kind_is_marked_with_the_events_it_judges() -> None:
+    """An unmarked kind would be called for every event type: slower, never wrong, but the
+    marks are the point, so a new kind must say what it judges."""
+    unmarked = [k.name for k in implemented_kinds().values() if k.events == frozenset(EVENT_TYPES)]
     assert unmarked == []
 
 

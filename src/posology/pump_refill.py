@@ -24,7 +24,7 @@ from .units import Quantity
 
 @dataclass(frozen=True, slots=True)
 class Bridge:
-    """SUP-IT-BRIDGE: the old drug in the tubing and catheter, run at the old rate.
+    """`intrathecal.pump.bridge`: the old drug in the tubing and catheter, run at the old rate.
 
     ``duration``/``dose`` are the bridge; ``wrong_daily``/``wrong_duration`` what the patient
     would receive without it (the old drug pushed at the new concentration's rate).
@@ -66,9 +66,10 @@ def bridge_bolus(old: Quantity, new: Quantity, volume: Quantity, daily: Quantity
 
 
 def bridge_text(pack: Pack, bridge: Bridge) -> str:
-    """SUP-IT-BRIDGE's sentence for a bridge, numbers rounded down (never more than worked out)."""
-    places = pack.rule("SUP-IT-RATE").count("rate_unit_places")
-    return pack.rule("SUP-IT-BRIDGE").phrase(
+    """`intrathecal.pump.bridge`'s sentence for a bridge, numbers rounded down (never more than
+    worked out)."""
+    places = pack.role("intrathecal.pump.rate").count("rate_unit_places")
+    return pack.role("intrathecal.pump.bridge").phrase(
         "bridge",
         volume=bridge.volume.text(),
         old=bridge.old.to("ug/mL").text(),
@@ -125,10 +126,10 @@ def preview_refill(
     bridge = None
     if previous is not None and previous.concentration != refill.concentration and programme:
         if refill.bridge_volume is None:
-            rule = pack.rule("SUP-IT-BRIDGE")
+            rule = pack.role("intrathecal.pump.bridge")
             findings.append(
                 Finding(
-                    "SUP-IT-BRIDGE",
+                    rule.id,
                     rule.severity("volume_needed"),
                     rule.phrase(
                         "bridge_volume_needed",

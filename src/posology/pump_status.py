@@ -142,8 +142,8 @@ def fill_dates(patient: Patient, history: Sequence[Event], pack: Pack) -> FillDa
         alarm = alarm_volume(pack, last, pump)
         alarm_at = time_to_volume(last, infusions, alarm)
         empty_at = time_to_volume(last, infusions, Quantity.of(0, "mL"))
-        book = pack.rule("SUP-IT-REFILL").range("book_before_alarm")
-        interval = pack.rule("SUP-IT-MAX-INTERVAL").quantity("max_interval")
+        book = pack.role("intrathecal.pump.refill").range("book_before_alarm")
+        interval = pack.role("intrathecal.pump.max-refill-interval").quantity("max_interval")
         limit_at = last.at + _hours(interval.in_("h"))
         if alarm_at is not None:
             opens = alarm_at - _hours(book.high.in_("h"))
@@ -262,8 +262,8 @@ def _state(
 def _no_fill_findings(pack: Pack, infusion: ItInfusion | None) -> tuple[Finding, ...]:
     if infusion is None:
         return ()
-    rule = pack.rule("SUP-IT-REFILL")
-    return (_finding(pack, "SUP-IT-REFILL", rule.severity("reservoir_unknown"), "status_no_fill"),)
+    rule = pack.role("intrathecal.pump.refill")
+    return (_finding(pack, rule.id, rule.severity("reservoir_unknown"), "status_no_fill"),)
 
 
 def _finding(pack: Pack, rule_id: str, severity: Severity, text: str, **values: object) -> Finding:
@@ -273,12 +273,13 @@ def _finding(pack: Pack, rule_id: str, severity: Severity, text: str, **values: 
     return Finding(rule_id, severity, rule.phrase(text, **values), rule.citation)
 
 
-# What each state tells the pump nurse: the rule, the severity key and the text of the pack.
+# What each state tells the pump nurse: the role of the rule, the severity key and the text of
+# the pack.
 _STATE_FINDINGS = {
-    "empty": ("SUP-IT-WITHDRAWAL", "status_empty", "status_empty"),
-    "past-alarm": ("SUP-IT-REFILL", "below_alarm", "status_past_alarm"),
-    "overdue": ("SUP-IT-REFILL", "status_overdue", "status_overdue"),
-    "due": ("SUP-IT-REFILL", "status_due", "status_due"),
+    "empty": ("intrathecal.withdrawal", "status_empty", "status_empty"),
+    "past-alarm": ("intrathecal.pump.refill", "below_alarm", "status_past_alarm"),
+    "overdue": ("intrathecal.pump.refill", "status_overdue", "status_overdue"),
+    "due": ("intrathecal.pump.refill", "status_due", "status_due"),
 }
 
 
@@ -294,14 +295,15 @@ def _with_findings(status: PumpStatus, pack: Pack, zone: tzinfo | None) -> PumpS
         "closes": _day(status.window_closes, zone),
         "limit": _day(status.limit_at, zone),
         "volume": status.expected_volume.text(places=1) if status.expected_volume else "",
-        "signs": ", ".join(pack.rule("SUP-IT-WITHDRAWAL").code_list("early_signs")),
+        "signs": ", ".join(pack.role("intrathecal.withdrawal").code_list("early_signs")),
     }
     out: list[Finding] = []
     if status.state in _STATE_FINDINGS:
-        rule_id, severity, text = _STATE_FINDINGS[status.state]
-        out.append(_finding(pack, rule_id, pack.rule(rule_id).severity(severity), text, **values))
+        role, severity, text = _STATE_FINDINGS[status.state]
+        rule = pack.role(role)
+        out.append(_finding(pack, rule.id, rule.severity(severity), text, **values))
     if status.limit_at is not None and status.at > status.limit_at and status.infusion:
-        limit = pack.rule("SUP-IT-MAX-INTERVAL")
+        limit = pack.role("intrathecal.pump.max-refill-interval")
         days = limit.quantity("max_interval").text()
         out.append(
             _finding(

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import textwrap
+from typing import TYPE_CHECKING
 
 from ..planning.model import Plan
+from ..render import pack_line
 from ..serialize import DISCLAIMER
 from .describe import describe
+
+if TYPE_CHECKING:
+    from ..knowledge.schema import Pack
 
 WIDTH = 100
 INDENT = " " * 18
 
 
-def render_plan(plan: Plan) -> str:
-    lines = [f"Plan: {plan.goal}", ""]
+def render_plan(plan: Plan, pack: Pack | None = None) -> str:
+    """The plan for people: its goal, the rules it was made with (``pack``), each step."""
+    lines = [f"Plan: {plan.goal}"]
+    if pack is not None:
+        lines.append(pack_line(pack))
+    lines.append("")
     if not plan.steps:
         lines.append("No plan can be given:")
     for step in plan.steps:

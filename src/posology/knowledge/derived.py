@@ -46,24 +46,28 @@ def _per_administration(daily: Range[Quantity], times: int) -> Range[Quantity]:
 
 
 def treatment_fields(pack: Pack, route: str) -> TreatmentFields:
-    """The structured fields of the oral or intrathecal treatment."""
+    """The structured fields of the oral or intrathecal treatment (from the rules in the roles
+    ``oral.daily-range`` and ``oral.start``, or ``intrathecal.daily-range``)."""
     if route == "oral":
-        rule = pack.rule("PO-DAILY-RANGE")
+        rule = pack.role("oral.daily-range")
         daily = rule.range("daily")
         times = rule.count("administrations_per_day")
-        start = pack.rule("PO-START").quantity("start_daily")
+        start = (
+            pack.role("oral.start").quantity("start_daily") if pack.has_role("oral.start") else None
+        )
         return TreatmentFields("oral", daily, _per_administration(daily, times), times, start)
     if route == "intrathecal":
-        daily = pack.rule("IT-DAILY-RANGE").range("daily")
+        daily = pack.role("intrathecal.daily-range").range("daily")
         return TreatmentFields("intrathecal", daily, _per_administration(daily, 1), 1, None)
     raise ValueError(f"unknown route {route!r}; use oral or intrathecal")
 
 
 def ddd_ratio(pack: Pack, daily_dose: Quantity, route: str) -> Fraction:
-    """SUP-DDD: prescribed daily dose over the WHO defined daily dose of the route.
+    """Prescribed daily dose over the WHO defined daily dose of the route (the rule in the
+    role ``ddd``).
 
     A drug-utilisation measure for reports, never a dose recommendation: 60 mg/day oral is 1.2.
     """
-    rule = pack.rule("SUP-DDD")
+    rule = pack.role("ddd")
     ddd = rule.quantity("oral" if route == "oral" else "parenteral")
     return daily_dose.ratio(ddd)

@@ -99,13 +99,17 @@ def plan(request: PlanRequest, pack: Pack) -> Plan:
                 findings.append(finding)
         asked.update(step.asks)
     if any(isinstance(s.event, _PUMP_EVENTS) for s in ordered) or kind in _PUMP_GOALS:
-        findings.append(note(pack, "SUP-IT-WITHDRAWAL", Severity.INFO, _withdrawal_text(pack)))
+        findings.append(
+            note(
+                pack, pack.role("intrathecal.withdrawal").id, Severity.INFO, _withdrawal_text(pack)
+            )
+        )
     findings.sort(key=lambda f: -f.severity.rank)
     return Plan(kind, ordered, tuple(findings))
 
 
 def _withdrawal_text(pack: Pack) -> str:
-    rule = pack.rule("SUP-IT-WITHDRAWAL")
+    rule = pack.role("intrathecal.withdrawal")
     return rule.phrase(
         "plan_note",
         early=", ".join(rule.code_list("early_signs")),

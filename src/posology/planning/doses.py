@@ -1,12 +1,12 @@
 """Doses that can actually be given, and the clock times to give them at.
 
 A daily amount is split into administrations that the chosen form can make: whole or cut
-tablets, or oral solution measured in the pack's volume steps (SUP-PO-STRENGTHS), always rounded
-down, never up, and never above the most one administration may carry (PO-DAILY-RANGE, or a
-child's mg/kg limit of SUP-PO-PAED): a dose too large for one administration is spread over more
-administrations (PO-FREQUENT). Each dose is given with the fewest tablets, strengths mixed where
+tablets, or oral solution measured in the pack's volume steps (`oral.strengths`), always rounded
+down, never up, and never above the most one administration may carry (`oral.daily-range`, or a
+child's mg/kg limit of `oral.children`): a dose too large for one administration is spread over more
+administrations (`oral.frequent`). Each dose is given with the fewest tablets, strengths mixed where
 that takes fewer, and said in plain words. Clock times follow the meals and the waking day
-(PO-MEALS), the night (PO-NIGHT) or the tasks (PO-PRETASK).
+(`oral.meals`), the night (`oral.night`) or the tasks (`oral.pretask`).
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ class Form:
 
     ``strength`` is the solution's concentration, or the one tablet strength every dose of the
     day is made with; ``None`` for a day that mixes tablet strengths (the instructions name each
-    tablet, SUP-PO-STRENGTHS). ``tablets`` and ``parts`` are the strengths and cuts to dose with.
+    tablet, `oral.strengths`). ``tablets`` and ``parts`` are the strengths and cuts to dose with.
     """
 
     kind: str
@@ -154,7 +154,7 @@ class Form:
     def describe(self, pack: Pack, dose: Quantity) -> str:
         """``"25 mg (two 10 mg tablets and one 5 mg tablet)"`` or
         ``"2.5 mg = 2.5 mL of 1 mg/mL oral solution"``, in the pack's words."""
-        rule = pack.rule("SUP-PO-STRENGTHS")
+        rule = pack.role("oral.strengths")
         if self.kind == "solution":
             assert self.strength is not None
             volume = (dose / self.strength).to("mL").text(places=2)
@@ -169,7 +169,7 @@ class Form:
 
 def dose_step(pack: Pack, form: str) -> Quantity:
     """The smallest amount a form can add: a part of the smallest tablet, or one syringe step."""
-    rule = pack.rule("SUP-PO-STRENGTHS")
+    rule = pack.role("oral.strengths")
     if form == "solution":
         return rule.quantity("solution_dose_step")
     return min(rule.quantities("tablets")) / rule.count("tablet_parts")
@@ -182,7 +182,7 @@ def choose_form(pack: Pack, form: str, doses: tuple[Quantity, ...]) -> Form:
     Doses the tablets cannot make (a level split in solution steps) are given as the solution:
     a plan never tells anyone to take "half a tablet" for a dose it is not.
     """
-    rule = pack.rule("SUP-PO-STRENGTHS")
+    rule = pack.role("oral.strengths")
     solution = Form("solution", rule.quantities("solutions")[0])
     if form == "solution":
         return solution
@@ -258,11 +258,11 @@ def total(doses: tuple[Quantity, ...]) -> Quantity:
 
 
 def clock_times(pack: Pack, n: int) -> tuple[str, ...]:
-    """The usual clock times for ``n`` administrations a day (PO-MEALS): the meals' table, and
+    """The usual clock times for ``n`` administrations a day (`oral.meals`): the meals' table, and
     for counts beyond it times spread evenly over the waking day, rounded down to the minute."""
     if n < 1:
         raise ValueError(f"{n} administrations a day")
-    rule = pack.rule("PO-MEALS")
+    rule = pack.role("oral.meals")
     table = rule.code_map("times_by_count")
     if str(n) in table:
         return tuple(table[str(n)].split())

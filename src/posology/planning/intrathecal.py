@@ -34,7 +34,7 @@ from ..rules.limits import (
 from ..units import Quantity, format_number, format_percent
 from .doses import choose_form, clock_times, days, minus
 from .model import Step
-from .notes import note, refuse
+from .notes import cite, note, refuse
 from .oral import _instruction, _taper_levels
 from .pump import choose_concentration, fill_step
 from .request import PlanRequest
@@ -46,17 +46,19 @@ def context_at_start(req: PlanRequest, pack: Pack) -> Context:
 
 
 def hourly(pack: Pack, daily: Quantity) -> str:
-    places = pack.rule("SUP-IT-RATE").count("rate_unit_places")
+    places = pack.role("intrathecal.pump.rate").count("rate_unit_places")
     return daily.to("ug/h").text(places=places)
 
 
 def _refuse_if_not_eligible(ctx: Context, pack: Pack) -> None:
-    min_age = pack.rule("IT-PAED-UNDER4").quantity("min_age")
+    min_age = pack.role("intrathecal.children.min-age").quantity("min_age")
     if ctx.age_quantity is not None and ctx.age_quantity < min_age:
         refuse(
             pack,
-            "IT-PAED-UNDER4",
-            pack.rule("IT-PAED-UNDER4").phrase("plan_refusal", age=format_number(min_age.in_("a"))),
+            pack.role("intrathecal.children.min-age").id,
+            pack.role("intrathecal.children.min-age").phrase(
+                "plan_refusal", age=format_number(min_age.in_("a"))
+            ),
         )
 
 
@@ -66,19 +68,23 @@ def _refuse_if_not_eligible(ctx: Context, pack: Pack) -> None:
 def it_screening(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     ctx = context_at_start(req, pack)
     _refuse_if_not_eligible(ctx, pack)
-    infections = set(pack.rule("IT-SCREEN-INFECTION").code_list("conditions"))
+    infections = set(pack.role("intrathecal.screening.infection").code_list("conditions"))
     if req.patient.conditions & infections:
-        refuse(pack, "IT-SCREEN-INFECTION", pack.rule("IT-SCREEN-INFECTION").text("plan_refusal"))
+        refuse(
+            pack,
+            pack.role("intrathecal.screening.infection").id,
+            pack.role("intrathecal.screening.infection").text("plan_refusal"),
+        )
     status = screening_status(ctx.episode, pack)
-    step = pack.rule("IT-SCREEN-STEP").quantity("step")
-    interval = pack.rule("IT-SCREEN-STEP").quantity("min_interval")
-    max_dose = pack.rule("IT-SCREEN-NONRESPONDER").quantity("max_test_dose")
+    step = pack.role("intrathecal.screening.step").quantity("step")
+    interval = pack.role("intrathecal.screening.step").quantity("min_interval")
+    max_dose = pack.role("intrathecal.screening.nonresponder").quantity("max_test_dose")
     if status.state == "responder":
         responding = status.responding
         assert responding is not None and responding.response is not None
         start, _prolonged = initial_infusion_dose(responding, pack)
         lasted = responding.response.duration
-        told = pack.rule("IT-SCREEN-RESPONDER")
+        told = pack.role("intrathecal.screening.responder")
         summary = told.phrase(
             "complete",
             dose=responding.dose.to("ug").text(),
@@ -86,21 +92,27 @@ def it_screening(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding
             start=start.text(),
         )
         return [
-            Step(Review(req.start, summary), ("IT-SCREEN-RESPONDER", "IT-TITR-START"), summary)
+            Step(
+                Review(req.start, summary),
+                cite(pack, "intrathecal.screening.responder", "intrathecal.titration.start"),
+                summary,
+            )
         ], []
     if status.state == "non-responder":
         refuse(
             pack,
-            "IT-SCREEN-NONRESPONDER",
-            pack.rule("IT-SCREEN-NONRESPONDER").phrase("plan_refusal", dose=max_dose.text()),
+            pack.role("intrathecal.screening.nonresponder").id,
+            pack.role("intrathecal.screening.nonresponder").phrase(
+                "plan_refusal", dose=max_dose.text()
+            ),
             Severity.WARNING,
         )
     if status.state == "pending":
         assert status.last is not None
         refuse(
             pack,
-            "IT-SCREEN-STEP",
-            pack.rule("IT-SCREEN-STEP").phrase(
+            pack.role("intrathecal.screening.step").id,
+            pack.role("intrathecal.screening.step").phrase(
                 "pending",
                 dose=status.last.dose.to("ug").text(),
                 at=status.last.at.isoformat(timespec="minutes"),
@@ -125,12 +137,12 @@ def it_screening(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding
         dose = dose + step
         at = at + days(interval)
     last_dose = steps[-1].event
-    told = pack.rule("IT-SCREEN-RESPONDER")
+    told = pack.role("intrathecal.screening.responder")
     conclude = Review(last_dose.at + days(interval), told.phrase("conclude", dose=max_dose.text()))
     steps.append(
         Step(
             conclude,
-            ("IT-SCREEN-RESPONDER", "IT-SCREEN-NONRESPONDER"),
+            cite(pack, "intrathecal.screening.responder", "intrathecal.screening.nonresponder"),
             told.text("conclude_instructions"),
             "",
         )
@@ -139,8 +151,8 @@ def it_screening(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding
 
 
 def _first_test_dose(ctx: Context, pack: Pack, notes: list[Finding]) -> Quantity:
-    low = pack.rule("SUP-IT-SCREEN-LOW")
-    usual = max(pack.rule("IT-SCREEN-START").quantities("first_doses")).to("ug")
+    low = pack.role("intrathecal.screening.low-start")
+    usual = max(pack.role("intrathecal.screening.start").quantities("first_doses")).to("ug")
     weight = ctx.patient.weight
     small = ctx.is_child and (weight is None or weight < low.quantity("small_child_weight"))
     relies = bool(ctx.patient.tone_supports_function)
@@ -149,7 +161,7 @@ def _first_test_dose(ctx: Context, pack: Pack, notes: list[Finding]) -> Quantity
         notes.append(
             note(
                 pack,
-                "SUP-IT-SCREEN-LOW",
+                low.id,
                 Severity.INFO,
                 low.phrase("first_dose", dose=low.quantity("first_dose").text(), who=who),
             )
@@ -161,13 +173,13 @@ def _first_test_dose(ctx: Context, pack: Pack, notes: list[Finding]) -> Quantity
 def _test_dose_step(
     ctx: Context, pack: Pack, event: ItTestDose, previous: Quantity | None, first: bool
 ) -> Step:
-    ampoules = pack.rule("IT-SCREEN-CONC")
+    ampoules = pack.role("intrathecal.screening.concentration")
     conc = ampoules.quantity("concentration")
     volume = (event.dose / conc).to("mL")
     opened = math.ceil(volume.ratio(ampoules.quantity("ampoule_volume")))
-    response = pack.rule("IT-SCREEN-STEP").range("response_duration")
-    ladder = pack.rule("IT-SCREEN-STEP")
-    slow = pack.rule("IT-SCREEN-SLOW")
+    response = pack.role("intrathecal.screening.step").range("response_duration")
+    ladder = pack.role("intrathecal.screening.step")
+    slow = pack.role("intrathecal.screening.slow")
     parts = [
         ampoules.phrase(
             "give",
@@ -178,25 +190,34 @@ def _test_dose_step(
             ampoule=ampoules.quantity("ampoule_volume").text(),
         ),
         slow.phrase("instruction", time=slow.quantity("min_injection_time").text()),
-        pack.rule("IT-MONITOR-IMPLANT").text("screening"),
+        pack.role("intrathecal.monitoring.implant").text("screening"),
         ladder.phrase("record_response", duration=response.text()),
     ]
-    rules = ["IT-SCREEN-CONC", "IT-SCREEN-SLOW", "IT-SCREEN-STEP", "IT-MONITOR-IMPLANT"]
+    rules = cite(
+        pack,
+        "intrathecal.screening.concentration",
+        "intrathecal.screening.slow",
+        "intrathecal.screening.step",
+        "intrathecal.monitoring.implant",
+    )
     if first:
-        parts.insert(2, pack.rule("IT-SCREEN-RESUS").text("first_dose"))
-        rules = ["IT-SCREEN-START", "IT-SCREEN-RESUS", *rules]
-    risk = pack.rule("IT-MONITOR-RISK")
+        parts.insert(2, pack.role("intrathecal.screening.resuscitation").text("first_dose"))
+        rules = (
+            *cite(pack, "intrathecal.screening.start", "intrathecal.screening.resuscitation"),
+            *rules,
+        )
+    risk = pack.role("intrathecal.monitoring.risk")
     if (ctx.patient.conditions & set(risk.code_list("risk_conditions"))) or (
         ctx.patient.medications & set(risk.code_list("risk_medications"))
     ):
         parts.append(risk.text("plan_caution"))
-        rules.append("IT-MONITOR-RISK")
+        rules += (risk.id,)
     condition = "" if previous is None else ladder.phrase("condition", dose=previous.text())
-    last = pack.rule("IT-SCREEN-NONRESPONDER")
+    last = pack.role("intrathecal.screening.nonresponder")
     if event.dose == last.quantity("max_test_dose"):
-        rules.append("IT-SCREEN-NONRESPONDER")
+        rules += (last.id,)
         parts.append(last.text("last_step"))
-    return Step(event, tuple(rules), " ".join(parts), condition)
+    return Step(event, rules, " ".join(parts), condition)
 
 
 # -- titration ------------------------------------------------------------------------------
@@ -222,15 +243,20 @@ def _pack_quantity(pack: Pack, ref: str) -> Quantity:
         return pack.rule(parts[0]).quantity(parts[1])
     rule = pack.rule(parts[0])
     if len(parts) != 3 or parts[2] not in ("low", "high"):
-        raise PackError(rule.file, "IT-MAINT-GOAL", "codes.default_target", f"cannot read {ref!r}")
+        raise PackError(
+            rule.file,
+            pack.role("intrathecal.maintenance.goal").id,
+            "codes.default_target",
+            f"cannot read {ref!r}",
+        )
     return _pick(rule.range(parts[1]), parts[2])
 
 
 def default_target(ctx: Context, pack: Pack) -> Quantity:
-    """The daily dose titration aims at unless the request says (IT-MAINT-GOAL
+    """The daily dose titration aims at unless the request says (`intrathecal.maintenance.goal`
     ``default_target``): a child's, the origin's, or the lower of the two origins' when the
     origin is unknown."""
-    goal = pack.rule("IT-MAINT-GOAL")
+    goal = pack.role("intrathecal.maintenance.goal")
     table = goal.code_map("default_target")
     if ctx.is_child:
         return _pack_quantity(pack, table["child"])
@@ -244,22 +270,23 @@ def default_target(ctx: Context, pack: Pack) -> Quantity:
 
 
 def plan_step(pack: Pack, origin: str | None) -> Fraction:
-    """The increase the plan makes each step: the end of IT-TITR-STEP's range the pack chooses
-    (``plan_end``), for the origin, or the smaller of the two when the origin is unknown."""
-    rule = pack.rule("IT-TITR-STEP")
+    """The increase the plan makes each step: the end of `intrathecal.titration.step`'s range the
+    pack chooses (``plan_end``), for the origin, or the smaller of the two when the origin is
+    unknown."""
+    rule = pack.role("intrathecal.titration.step")
     end = _end(rule, "plan_end")
     names = (origin,) if origin in ORIGINS else ORIGINS
     return min(_pick(rule.fraction_range(name), end) for name in names)
 
 
 def _interval(ctx: Context, pack: Pack, notes: list[Finding]) -> Quantity:
-    rule = pack.rule("IT-TITR-INTERVAL")
+    rule = pack.role("intrathecal.titration.interval")
     programmable = ctx.patient.pump.programmable if ctx.patient.pump else None
     if programmable is None:
         notes.append(
             note(
                 pack,
-                "IT-TITR-INTERVAL",
+                rule.id,
                 Severity.WARNING,
                 rule.phrase("pump_unknown_plan", interval=rule.quantity("non_programmable").text()),
             )
@@ -281,14 +308,15 @@ class _Course:
 def _running_course(
     ctx: Context, pack: Pack, req: PlanRequest, interval: Quantity, hold: Quantity
 ) -> _Course:
-    """Titration of an infusion already running: the next increase after both the interval
-    since the last change and the course's hold (IT-TITR-INTERVAL, IT-TITR-HOLD24)."""
+    """Titration of an infusion already running: the next increase after both the interval since the
+    last change and the course's hold (`intrathecal.titration.interval`,
+    `intrathecal.titration.hold`)."""
     assert ctx.infusion_active is not None
     if ctx.maintenance:
         refuse(
             pack,
-            "IT-CHRONIC-STEP",
-            pack.rule("IT-CHRONIC-STEP").text("titration_refusal"),
+            pack.role("intrathecal.maintenance.step").id,
+            pack.role("intrathecal.maintenance.step").text("titration_refusal"),
             Severity.INFO,
         )
     assert ctx.last_infusion_change is not None and ctx.course_start is not None
@@ -308,20 +336,24 @@ def _new_course(
     notes: list[Finding],
     wait: tuple[Quantity, Quantity],
 ) -> _Course:
-    """A first infusion after screening: implant, fill, start at IT-TITR-START's dose; the
-    first increase after the hold and the interval, both counted from the start."""
+    """A first infusion after screening: implant, fill, start at `intrathecal.titration.start`'s
+    dose; the first increase after the hold and the interval, both counted from the start."""
     status = screening_status(ctx.test_doses, pack)
     if status.state == "non-responder":
         refuse(
             pack,
-            "IT-SCREEN-NONRESPONDER",
-            pack.rule("IT-SCREEN-NONRESPONDER").text("titration_refusal"),
+            pack.role("intrathecal.screening.nonresponder").id,
+            pack.role("intrathecal.screening.nonresponder").text("titration_refusal"),
         )
     if status.responding is None:
-        refuse(pack, "IT-SCREEN-REQUIRED", pack.rule("IT-SCREEN-REQUIRED").text("plan_refusal"))
+        refuse(
+            pack,
+            pack.role("intrathecal.screening.required").id,
+            pack.role("intrathecal.screening.required").text("plan_refusal"),
+        )
     current, prolonged = initial_infusion_dose(status.responding, pack)
     steps = _implant_and_fill(ctx, pack, req, current, target, notes)
-    start = pack.rule("IT-TITR-START")
+    start = pack.role("intrathecal.titration.start")
     interval, hold = wait
     text = start.phrase(
         "start",
@@ -334,7 +366,13 @@ def _new_course(
     steps.append(
         Step(
             ItInfusion(req.start, current),
-            ("IT-TITR-START", "IT-MODE-CONTINUOUS", "SUP-IT-RATE", "IT-TITR-HOLD24"),
+            cite(
+                pack,
+                "intrathecal.titration.start",
+                "intrathecal.mode.continuous",
+                "intrathecal.pump.rate",
+                "intrathecal.titration.hold",
+            ),
             text,
             "",
         )
@@ -344,28 +382,35 @@ def _new_course(
 
 def _check_target(ctx: Context, pack: Pack, target: Quantity) -> None:
     if ctx.is_child:
-        paed = pack.rule("IT-PAED-MAINT")
+        paed = pack.role("intrathecal.children.maintenance")
         initial = paed.range("initial")
         if target not in initial:
             refuse(
                 pack,
-                "IT-PAED-MAINT",
+                paed.id,
                 paed.phrase("target_outside", target=target.text(), range=initial.text()),
                 Severity.WARNING,
             )
 
 
 def _above_usual(ctx: Context, pack: Pack, target: Quantity) -> list[Finding]:
-    """IT-MAINT-SPINAL: a titration aiming above the dose most patients of spinal origin are
-    maintained on is said (info), so the team weighs the target, not a limit."""
+    """`intrathecal.maintenance.spinal`: a titration aiming above the dose most patients of spinal
+    origin are maintained on is said (info), so the team weighs the target, not a limit."""
     if ctx.is_child or ctx.origin != "spinal":
         return []
-    rule = pack.rule("IT-MAINT-SPINAL")
+    rule = pack.role("intrathecal.maintenance.spinal")
     usual = rule.range("usual")
     if target <= usual.high:
         return []
     told = {"target": target.text(), "usual": usual.text()}
-    return [note(pack, "IT-MAINT-SPINAL", Severity.INFO, rule.phrase("plan_above_usual", **told))]
+    return [
+        note(
+            pack,
+            rule.id,
+            Severity.INFO,
+            rule.phrase("plan_above_usual", **told),
+        )
+    ]
 
 
 def it_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
@@ -375,11 +420,18 @@ def it_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding
     target = req.goal.target_daily_dose or default_target(ctx, pack)
     _check_target(ctx, pack, target)
     notes += _above_usual(ctx, pack, target)
-    step_rule = pack.rule("IT-TITR-STEP")
+    step_rule = pack.role("intrathecal.titration.step")
     if ctx.origin is None:
-        notes.append(note(pack, "IND-ORIGIN", Severity.WARNING, step_rule.text("origin_unknown")))
+        notes.append(
+            note(
+                pack,
+                pack.role("indication.origin").id,
+                Severity.WARNING,
+                step_rule.text("origin_unknown"),
+            )
+        )
     interval = _interval(ctx, pack, notes)
-    hold = pack.rule("IT-TITR-HOLD24").quantity("hold")
+    hold = pack.role("intrathecal.titration.hold").quantity("hold")
     if ctx.infusion_active is not None:
         course = _running_course(ctx, pack, req, interval, hold)
     else:
@@ -389,7 +441,7 @@ def it_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding
         notes.append(
             note(
                 pack,
-                "IT-TITR-STEP",
+                step_rule.id,
                 Severity.INFO,
                 step_rule.phrase("at_target", dose=course.current.text(), target=target.text()),
             )
@@ -397,9 +449,9 @@ def it_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding
     increases = _increases(pack, course, target, plan_step(pack, ctx.origin), interval)
     steps += increases
     steps += _settle(pack, course, target, increases, interval, plan_step(pack, ctx.origin))
-    if ctx.is_child:  # a child's target and range are IT-PAED-MAINT's
+    if ctx.is_child:  # a child's target and range are `intrathecal.children.maintenance`'s
         steps = [
-            replace(s, rules=(*s.rules, "IT-PAED-MAINT"))
+            replace(s, rules=(*s.rules, pack.role("intrathecal.children.maintenance").id))
             if isinstance(s.event, (ItInfusion, ItStable))
             else s
             for s in steps
@@ -414,13 +466,21 @@ def _increases(
 ) -> list[Step]:
     """The increases toward the target, one interval apart, each at most ``limit``.
 
-    IT-TITR-NOEFFECT: before the first increase from a dose already `significant_rise` above the
-    course's start, a review asks whether the increases had an effect (else check pump and
-    catheter); that increase and every later one are conditional on its answer.
+    `intrathecal.titration.no-effect`: before the first increase from a dose already
+    `significant_rise` above the course's start, a review asks whether the increases had an effect
+    (else check pump and catheter); that increase and every later one are conditional on its answer.
     """
-    step_rule, noeffect = pack.rule("IT-TITR-STEP"), pack.rule("IT-TITR-NOEFFECT")
+    step_rule, noeffect = (
+        pack.role("intrathecal.titration.step"),
+        pack.role("intrathecal.titration.no-effect"),
+    )
     significant = noeffect.number("significant_rise")
-    rules = ("IT-TITR-STEP", "IT-TITR-INTERVAL", "SUP-IT-RATE")
+    rules = cite(
+        pack,
+        "intrathecal.titration.step",
+        "intrathecal.titration.interval",
+        "intrathecal.pump.rate",
+    )
     condition = step_rule.text("increase_condition")
     steps: list[Step] = []
     current, at = course.current, course.first_increase
@@ -437,10 +497,10 @@ def _increases(
             steps.append(
                 Step(
                     Review(at, question),
-                    ("IT-TITR-NOEFFECT",),
+                    cite(pack, "intrathecal.titration.no-effect"),
                     noeffect.text("review_instructions"),
                     "",
-                    asks=("IT-TITR-NOEFFECT",),
+                    asks=cite(pack, "intrathecal.titration.no-effect"),
                 )
             )
             condition = noeffect.phrase("after_review", date=at.isoformat(timespec="minutes"))
@@ -465,10 +525,11 @@ def _settle(
     interval: Quantity,
     limit: Fraction,
 ) -> list[Step]:
-    """IT-MAINT-GOAL: titration is declared over only after the dose has been observed for
-    ``observe_intervals`` intervals since the last planned change; with no increase planned, a
-    review at the first instant an increase is allowed comes first (docs/decisions.md)."""
-    goal = pack.rule("IT-MAINT-GOAL")
+    """`intrathecal.maintenance.goal`: titration is declared over only after the dose has been
+    observed for ``observe_intervals`` intervals since the last planned change; with no increase
+    planned, a review at the first instant an increase is allowed comes first
+    (docs/decisions.md)."""
+    goal = pack.role("intrathecal.maintenance.goal")
     observe = interval * goal.count("observe_intervals")
     steps: list[Step] = []
     changes = [s.event.at for s in increases if isinstance(s.event, ItInfusion)]
@@ -479,7 +540,12 @@ def _settle(
         steps.append(
             Step(
                 Review(course.first_increase, review),
-                ("IT-MAINT-GOAL", "IT-TITR-STEP", "IT-TITR-INTERVAL"),
+                cite(
+                    pack,
+                    "intrathecal.maintenance.goal",
+                    "intrathecal.titration.step",
+                    "intrathecal.titration.interval",
+                ),
                 goal.phrase("at_target_instructions", limit=format_percent(limit, 0)),
                 "",
             )
@@ -488,7 +554,7 @@ def _settle(
     steps.append(
         Step(
             ItStable(settled),
-            ("IT-MAINT-GOAL", "IT-MODE-COMPLEX"),
+            cite(pack, "intrathecal.maintenance.goal", "intrathecal.mode.complex"),
             goal.text("stable"),
             goal.text("stable_condition"),
         )
@@ -509,17 +575,22 @@ def _implant_and_fill(
         steps.append(
             Step(
                 PumpImplant(req.start),
-                ("IT-IMPLANT-CENTRE", "IT-MONITOR-IMPLANT"),
-                pack.rule("IT-IMPLANT-CENTRE").text("implant"),
+                cite(pack, "intrathecal.implant.centre", "intrathecal.monitoring.implant"),
+                pack.role("intrathecal.implant.centre").text("implant"),
                 "",
             )
         )
     if not ctx.refills:
         pump = ctx.patient.pump
-        refill = pack.rule("SUP-IT-REFILL")
+        refill = pack.role("intrathecal.pump.refill")
         if pump is None or pump.reservoir is None:
             notes.append(
-                note(pack, "SUP-IT-REFILL", Severity.INFO, refill.text("first_fill_unknown"))
+                note(
+                    pack,
+                    refill.id,
+                    Severity.INFO,
+                    refill.text("first_fill_unknown"),
+                )
             )
         elif pump.reservoir <= alarm_volume(pack, None, pump):
             told = {
@@ -529,7 +600,7 @@ def _implant_and_fill(
             notes.append(
                 note(
                     pack,
-                    "SUP-IT-REFILL",
+                    refill.id,
                     Severity.WARNING,
                     refill.phrase("alarm_not_below_reservoir", **told),
                 )
@@ -543,14 +614,14 @@ def _implant_and_fill(
 
 
 def _oral_wean(ctx: Context, pack: Pack, req: PlanRequest) -> list[Step]:
-    """SUP-IT-ORAL-WEAN: oral baclofen reduced by the step the pack chooses, to a stop."""
+    """`intrathecal.oral-wean`: oral baclofen reduced by the step the pack chooses, to a stop."""
     active = ctx.oral_active
     if active is None:
         return []
-    wean = pack.rule("SUP-IT-ORAL-WEAN")
+    wean = pack.role("intrathecal.oral-wean")
     step = _pick(wean.fraction_range("step"), _end(wean, "plan_end"))
     reductions = math.ceil(1 / step) - 1
-    interval = pack.rule("PO-TITRATION").quantity("min_interval")
+    interval = pack.role("oral.titration").quantity("min_interval")
     times = active.times or clock_times(pack, active.times_per_day)
     kind = active.form or "tablet"
     levels = _taper_levels(pack, active.daily_dose, reductions, len(times), kind) or _taper_levels(
@@ -558,7 +629,7 @@ def _oral_wean(ctx: Context, pack: Pack, req: PlanRequest) -> list[Step]:
     )
     if levels is None:
         return []
-    first = req.start + days(pack.rule("IT-TITR-HOLD24").quantity("hold"))
+    first = req.start + days(pack.role("intrathecal.titration.hold").quantity("hold"))
     condition = wean.phrase("condition", within=wean.quantity("reassess_within").text())
     steps = []
     for i, doses in enumerate(levels):
@@ -568,7 +639,7 @@ def _oral_wean(ctx: Context, pack: Pack, req: PlanRequest) -> list[Step]:
         steps.append(
             Step(
                 event,
-                ("SUP-IT-ORAL-WEAN", "STOP-GRADUAL", "PO-MEALS"),
+                cite(pack, "intrathecal.oral-wean", "stop.gradual", "oral.meals"),
                 _instruction(pack, form, doses, dose_times, False),
                 condition,
             )
@@ -576,7 +647,7 @@ def _oral_wean(ctx: Context, pack: Pack, req: PlanRequest) -> list[Step]:
     steps.append(
         Step(
             OralStop(first + days(interval) * len(levels)),
-            ("SUP-IT-ORAL-WEAN", "STOP-GRADUAL"),
+            cite(pack, "intrathecal.oral-wean", "stop.gradual"),
             wean.text("stop"),
             wean.text("stop_condition"),
         )
@@ -590,28 +661,43 @@ def _oral_wean(ctx: Context, pack: Pack, req: PlanRequest) -> list[Step]:
 def it_flex(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     ctx = context_at_start(req, pack)
     _refuse_if_not_eligible(ctx, pack)  # the night rate raises the daily dose
-    rule = pack.rule("IT-MODE-COMPLEX")
+    rule = pack.role("intrathecal.mode.complex")
     active = ctx.infusion_active
     if active is None:
-        refuse(pack, "IT-MODE-COMPLEX", rule.text("no_infusion"), Severity.WARNING)
+        refuse(
+            pack,
+            rule.id,
+            rule.text("no_infusion"),
+            Severity.WARNING,
+        )
     if not ctx.maintenance:
-        refuse(pack, "IT-MODE-COMPLEX", rule.text("before_stable"), Severity.WARNING)
+        refuse(
+            pack,
+            rule.id,
+            rule.text("before_stable"),
+            Severity.WARNING,
+        )
     pump = ctx.patient.pump
     if pump is None or pump.programmable is not True:
-        refuse(pack, "IT-MODE-COMPLEX", rule.text("not_programmable"), Severity.WARNING)
+        refuse(
+            pack,
+            rule.id,
+            rule.text("not_programmable"),
+            Severity.WARNING,
+        )
     assert req.goal.night_onset is not None
     base = min(s.daily_rate for s in active.schedule) if active.schedule else active.daily_dose
     high = base * (1 + rule.number("night_increase"))
     rise_at = minus(req.goal.night_onset, rule.quantity("lead_time"))
     night_end = req.goal.night_end or rule.code("default_night_end")
     if rise_at == night_end:
-        refuse(pack, "IT-MODE-COMPLEX", rule.text("whole_day"), Severity.WARNING)
+        refuse(pack, rule.id, rule.text("whole_day"), Severity.WARNING)
     segments = sorted(
         [ScheduleSegment(night_end, base), ScheduleSegment(rise_at, high)], key=lambda s: s.start
     )
     schedule = tuple(segments)
     mean = schedule_mean(schedule).to(base.unit)
-    interval = pack.rule("IT-TITR-INTERVAL").quantity("programmable")
+    interval = pack.role("intrathecal.titration.interval").quantity("programmable")
     at = req.start
     if ctx.last_infusion_change is not None:
         at = max(at, ctx.last_infusion_change.at + days(interval))
@@ -632,7 +718,12 @@ def it_flex(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     steps = [
         Step(
             ItInfusion(at, mean, schedule),
-            ("IT-MODE-COMPLEX", "SUP-IT-RATE", "IT-CHRONIC-STEP"),
+            cite(
+                pack,
+                "intrathecal.mode.complex",
+                "intrathecal.pump.rate",
+                "intrathecal.maintenance.step",
+            ),
             text,
             "",
         )
@@ -644,11 +735,13 @@ def it_flex(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
 
 
 def _taper(ctx: Context, pack: Pack, req: PlanRequest) -> tuple[list[Step], ItStop]:
-    tolerance = pack.rule("IT-TOLERANCE")
+    tolerance = pack.role("intrathecal.tolerance")
     active = ctx.infusion_active
     if active is None:
-        refuse(pack, "STOP-GRADUAL", tolerance.text("nothing_to_taper"), Severity.INFO)
-    reduce = pack.rule("IT-SIDE-EFFECT-REDUCE").fraction_range("reduction")
+        refuse(
+            pack, pack.role("stop.gradual").id, tolerance.text("nothing_to_taper"), Severity.INFO
+        )
+    reduce = pack.role("intrathecal.side-effect-reduction").fraction_range("reduction")
     cut = _pick(reduce, _end(tolerance, "reduction_end"))
     interval = tolerance.quantity("taper_interval")
     span = _pick(tolerance.range("taper_span"), _end(tolerance, "span_end"))
@@ -663,7 +756,13 @@ def _taper(ctx: Context, pack: Pack, req: PlanRequest) -> tuple[list[Step], ItSt
         steps.append(
             Step(
                 ItInfusion(at, nxt),
-                ("STOP-GRADUAL", "IT-TOLERANCE", "IT-SIDE-EFFECT-REDUCE", "SUP-IT-RATE"),
+                cite(
+                    pack,
+                    "stop.gradual",
+                    "intrathecal.tolerance",
+                    "intrathecal.side-effect-reduction",
+                    "intrathecal.pump.rate",
+                ),
                 tolerance.phrase(
                     "reduce",
                     dose=nxt.text(),
@@ -676,11 +775,11 @@ def _taper(ctx: Context, pack: Pack, req: PlanRequest) -> tuple[list[Step], ItSt
         level = nxt
         at = at + days(interval)
     stop = ItStop(at)
-    signs = pack.rule("SUP-IT-WITHDRAWAL")
+    signs = pack.role("intrathecal.withdrawal")
     steps.append(
         Step(
             stop,
-            ("STOP-GRADUAL", "SUP-IT-WITHDRAWAL"),
+            cite(pack, "stop.gradual", "intrathecal.withdrawal"),
             signs.phrase(
                 "stop",
                 early=", ".join(signs.code_list("early_signs")),
@@ -701,12 +800,12 @@ def it_tolerance_holiday(req: PlanRequest, pack: Pack) -> tuple[list[Step], list
     ctx = context_at_start(req, pack)
     _refuse_if_not_eligible(ctx, pack)  # the holiday ends in a resumption, a new start
     steps, stop = _taper(ctx, pack, req)
-    tolerance = pack.rule("IT-TOLERANCE")
+    tolerance = pack.role("intrathecal.tolerance")
     alternative = tolerance.text("alternative")
     steps.append(
         Step(
             Review(stop.at, tolerance.phrase("switch", alternative=alternative)),
-            ("IT-TOLERANCE",),
+            cite(pack, "intrathecal.tolerance"),
             tolerance.text("switch_instructions"),
             "",
         )
@@ -717,7 +816,9 @@ def it_tolerance_holiday(req: PlanRequest, pack: Pack) -> tuple[list[Step], list
     steps.append(
         Step(
             resume,
-            ("IT-TOLERANCE", "IT-TITR-HOLD24", "SUP-IT-RATE"),
+            cite(
+                pack, "intrathecal.tolerance", "intrathecal.titration.hold", "intrathecal.pump.rate"
+            ),
             tolerance.phrase(
                 "resume", dose=first.daily_dose.text(), rate=hourly(pack, first.daily_dose)
             ),

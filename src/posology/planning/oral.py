@@ -1,17 +1,17 @@
 """Oral plans: titration up the ladder (adults, children, kidneys, the elderly) and tapers.
 
-Every planned day is split into doses the form can make and that no administration's limit
-forbids (PO-DAILY-RANGE for adults, SUP-PO-PAED's mg/kg for children): a day too large for the
-usual number of doses gets more of them (PO-FREQUENT), and a target that no allowed regimen
-reaches is refused with the most that can be given. The words, the numbers and the choices
-(default targets, range ends, taper pacing) are the pack's.
+Every planned day is split into doses the form can make and that no administration's limit forbids
+(`oral.daily-range` for adults, `oral.children`'s mg/kg for children): a day too large for the usual
+number of doses gets more of them (`oral.frequent`), and a target that no allowed regimen reaches is
+refused with the most that can be given. The words, the numbers and the choices (default targets,
+range ends, taper pacing) are the pack's.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from fractions import Fraction
 from itertools import pairwise
 
@@ -36,7 +36,7 @@ from .doses import (
     total,
 )
 from .model import Step
-from .notes import note, refuse
+from .notes import cite, lacking, note, refuse
 from .request import PlanRequest
 
 
@@ -64,14 +64,17 @@ def _active_regimen(req: PlanRequest) -> OralRegimen | None:
 
 def _is_child(req: PlanRequest, pack: Pack) -> bool:
     age = age_at(req.patient, req.start)
-    adult = pack.rule("IND-POPULATION").quantity("adult_age")
+    adult = pack.role("indication.population").quantity("adult_age")
     return age is not None and Quantity.of(age, "a") < adult
 
 
 def _form_kind(req: PlanRequest, pack: Pack, child: bool) -> str:
-    paed = pack.rule("SUP-PO-PAED")
     weight = req.patient.weight
-    if child and weight is not None and weight < paed.quantity("tablet_min_weight"):
+    if (
+        child
+        and weight is not None
+        and weight < pack.role("oral.children").quantity("tablet_min_weight")
+    ):
         return "solution"
     return req.goal.form or "tablet"
 
@@ -81,9 +84,9 @@ def _fixed_times(req: PlanRequest, pack: Pack) -> tuple[str, ...] | None:
     ``None`` when the planner chooses how many doses a day to give."""
     goal = req.goal
     if goal.night_only:
-        return (pack.rule("PO-NIGHT").code("night_time"),)
+        return (pack.role("oral.night").code("night_time"),)
     if goal.pre_task_times:
-        lead = pack.rule("PO-PRETASK").quantity("lead_time")
+        lead = pack.role("oral.pretask").quantity("lead_time")
         return tuple(sorted(minus(t, lead) for t in goal.pre_task_times))
     if goal.times_per_day:
         return clock_times(pack, goal.times_per_day)
@@ -91,27 +94,29 @@ def _fixed_times(req: PlanRequest, pack: Pack) -> tuple[str, ...] | None:
 
 
 def _adult_ceiling(pack: Pack) -> Quantity:
-    """PO-DAILY-RANGE's most for one administration: the daily maximum over the usual doses a
+    """`oral.daily-range`'s most for one administration: the daily maximum over the usual doses a
     day, whatever the number of administrations (the checker's reading, which replay applies)."""
-    rule = pack.rule("PO-DAILY-RANGE")
+    rule = pack.role("oral.daily-range")
     return rule.range("daily").high * Quantity.of(1, "d") / rule.count("administrations_per_day")
 
 
 def adult_limit(pack: Pack, preferred: int) -> DoseLimit:
-    """An adult's day: ``preferred`` doses, fewer for small amounts, more (up to PO-FREQUENT's
-    most) when one dose would be above PO-DAILY-RANGE's per-administration ceiling."""
-    most = pack.rule("PO-FREQUENT").count("max_administrations_per_day")
+    """An adult's day: ``preferred`` doses, fewer for small amounts, more (up to `oral.frequent`'s
+    most) when one dose would be above `oral.daily-range`'s per-administration ceiling."""
+    most = preferred  # a pack without small frequent doses keeps the usual count
+    if pack.has_role("oral.frequent"):
+        most = pack.role("oral.frequent").count("max_administrations_per_day")
     return DoseLimit.around(preferred, 1, max(most, preferred), _adult_ceiling(pack))
 
 
 def _child_ceiling(pack: Pack, weight: Quantity) -> Quantity:
-    """SUP-PO-PAED's most for one administration at this weight (the high end of mg/kg)."""
-    return (pack.rule("SUP-PO-PAED").range("per_administration").high * weight).to("mg")
+    """`oral.children`'s most for one administration at this weight (the high end of mg/kg)."""
+    return (pack.role("oral.children").range("per_administration").high * weight).to("mg")
 
 
 def _child_counts(pack: Pack) -> tuple[int, int, int]:
-    """SUP-PO-PAED's administrations a day: fewest, preferred, most."""
-    paed = pack.rule("SUP-PO-PAED")
+    """`oral.children`'s administrations a day: fewest, preferred, most."""
+    paed = pack.role("oral.children")
     span = paed.fraction_range("administrations_per_day")
     return int(span.low), paed.count("preferred_administrations_per_day"), int(span.high)
 
@@ -121,7 +126,7 @@ def _limit(req: PlanRequest, pack: Pack, child: bool, fixed: tuple[str, ...] | N
     if not child:
         if fixed is not None:
             return DoseLimit((len(fixed),), _adult_ceiling(pack))
-        return adult_limit(pack, pack.rule("PO-DAILY-RANGE").count("administrations_per_day"))
+        return adult_limit(pack, pack.role("oral.daily-range").count("administrations_per_day"))
     weight = req.patient.weight
     assert weight is not None  # a child's ladder needs the weight; refused before
     fewest, preferred, most = _child_counts(pack)
@@ -130,8 +135,8 @@ def _limit(req: PlanRequest, pack: Pack, child: bool, fixed: tuple[str, ...] | N
         if not fewest <= len(fixed) <= most:
             refuse(
                 pack,
-                "SUP-PO-PAED",
-                pack.rule("SUP-PO-PAED").phrase(
+                pack.role("oral.children").id,
+                pack.role("oral.children").phrase(
                     "administrations_plan", low=fewest, high=most, count=len(fixed)
                 ),
                 Severity.WARNING,
@@ -163,16 +168,16 @@ def _reach(
         notes.append(
             note(
                 pack,
-                "SUP-PO-PAED" if child else "PO-DAILY-RANGE",
+                pack.role("oral.children" if child else "oral.daily-range").id,
                 Severity.INFO,
-                pack.rule("PO-DAILY-RANGE").phrase(
+                pack.role("oral.daily-range").phrase(
                     "plan_capped", most=most.text(), count=count, ceiling=ceiling
                 ),
             )
         )
         return Ladder(min(ladder.start, most), ladder.step, ladder.interval, most, ladder.rules)
     if child:
-        paed = pack.rule("SUP-PO-PAED")
+        paed = pack.role("oral.children")
         weight = req.patient.weight
         assert weight is not None
         message = paed.phrase(
@@ -184,10 +189,10 @@ def _reach(
             count=count,
             most=most.text(),
         )
-        refuse(pack, "SUP-PO-PAED", message, Severity.WARNING)
+        refuse(pack, paed.id, message, Severity.WARNING)
     refuse(
         pack,
-        "PO-DAILY-RANGE",
+        pack.role("oral.daily-range").id,
         _too_large(req, pack, ladder.target, largest, step),
         Severity.WARNING,
     )
@@ -197,7 +202,7 @@ def _too_large(
     req: PlanRequest, pack: Pack, target: Quantity, doses: tuple[Quantity, ...], step: Quantity
 ) -> str:
     """Why an adult's target cannot be planned within the per-dose ceiling, and the fix."""
-    rule = pack.rule("PO-DAILY-RANGE")
+    rule = pack.role("oral.daily-range")
     ceiling = _adult_ceiling(pack)
     goal = req.goal
     fixed = DoseLimit((len(doses),), ceiling)
@@ -235,11 +240,11 @@ def _too_large(
 
 
 def _child_ladder(req: PlanRequest, pack: Pack) -> Ladder:
-    """SUP-PO-PAED: weight-based start, the same amount added about weekly, up to the target."""
-    paed = pack.rule("SUP-PO-PAED")
+    """`oral.children`: weight-based start, the same amount added about weekly, up to the target."""
+    paed = pack.role("oral.children")
     weight = req.patient.weight
     if weight is None:
-        refuse(pack, "SUP-PO-PAED", paed.text("weight_missing_plan"), Severity.WARNING)
+        refuse(pack, paed.id, paed.text("weight_missing_plan"), Severity.WARNING)
     age = age_at(req.patient, req.start)
     assert age is not None
     maximum = paediatric_max(pack, age)
@@ -250,99 +255,152 @@ def _child_ladder(req: PlanRequest, pack: Pack) -> Ladder:
     if target > maximum:
         refuse(
             pack,
-            "SUP-PO-PAED",
+            paed.id,
             paed.phrase("above_max_plan", target=target.text(), maximum=maximum.text()),
         )
     return Ladder(
-        start, start, paed.quantity("step_interval"), target, ("SUP-PO-PAED", "IND-POPULATION")
+        start,
+        start,
+        paed.quantity("step_interval"),
+        target,
+        cite(pack, "oral.children", "indication.population"),
     )
 
 
+def _refuse_unplannable(req: PlanRequest, pack: Pack, child: bool) -> None:
+    """A titration the medicine's pack has no rule for (a child's, night only, before tasks,
+    or with no target where the pack gives no usual one) is refused, naming what is missing."""
+    goal = req.goal
+    wanted = (
+        (child, "oral.children", "indication.population"),
+        (goal.night_only, "oral.night", "oral.titration"),
+        (bool(goal.pre_task_times), "oral.pretask", "oral.titration"),
+        (
+            not child and not goal.night_only and goal.target_daily_dose is None,
+            "oral.usual",
+            "oral.titration",
+        ),
+    )
+    for asked, role, cited in wanted:
+        if asked and not pack.has_role(role):
+            lacking(pack, role, cited)
+
+
 def _ladder(req: PlanRequest, pack: Pack, child: bool, notes: list[Finding]) -> Ladder:
-    """Start, step, pace and target for this patient, from the pack."""
+    """Start, step, pace and target for this patient, from the pack; a pack without a rule for
+    elderly patients or the kidneys leaves the adult ladder as it is."""
     if child:
         return _child_ladder(req, pack)
     patient = req.patient
     goal = req.goal
-    titration = pack.rule("PO-TITRATION")
-    start = pack.rule("PO-START").quantity("start_daily")
+    titration = pack.role("oral.titration")
+    start = pack.role("oral.start").quantity("start_daily")
     step = titration.quantity("max_step")
     interval = titration.quantity("step_days")
-    rules: tuple[str, ...] = ("PO-START", "PO-TITRATION")
+    rules: tuple[str, ...] = cite(pack, "oral.start", "oral.titration")
     ladder = label_ladder(pack)
     if goal.night_only:
         default_target = per_day(ladder[-1])
         start, step = per_day(ladder[0]), per_day(ladder[1] - ladder[0])
         rungs = tuple(per_day(r) for r in ladder)
-        rules += ("PO-NIGHT",)
+        rules += cite(pack, "oral.night")
     else:
-        default_target = pack.rule("PO-USUAL").quantity("usual_max")
+        default_target = None
+        if pack.has_role("oral.usual"):
+            default_target = pack.role("oral.usual").quantity("usual_max")
+            rules += cite(pack, "oral.usual")
         times = titration.count("administrations_per_day")
         rungs = tuple(per_day(r) * times for r in ladder)
-        rules += ("PO-USUAL",)
     if goal.pre_task_times:
-        rules += ("PO-PRETASK",)
+        rules += cite(pack, "oral.pretask")
     target = goal.target_daily_dose or default_target
-    elderly = pack.rule("SUP-PO-ELDERLY")
-    age = age_at(patient, req.start)
-    cerebral = origin_of(patient, pack) == "cerebral"
-    if (age is not None and Quantity.of(age, "a") >= elderly.quantity("elderly_age")) or cerebral:
-        interval = elderly.quantity("slow_step_days")
-        rules += ("SUP-PO-ELDERLY",)
-        who = elderly.text("cerebral" if cerebral else "elderly")
-        notes.append(
-            note(
-                pack,
-                "SUP-PO-ELDERLY",
-                Severity.INFO,
-                elderly.phrase("plan_note", who=who, interval=interval.text()),
-            )
-        )
-    renal = pack.rule("SUP-PO-RENAL")
+    assert target is not None  # refused before when the pack gives no usual target
+    if pack.has_role("oral.elderly"):
+        interval, rules = _slower(req, pack, interval, rules, notes)
+    renal = pack.role("oral.renal") if pack.has_role("oral.renal") else None
     conditions = patient.conditions
-    if conditions & set(renal.code_list("dialysis")):
+    if renal is None:
+        pass
+    elif conditions & set(renal.code_list("dialysis")):
         target = min(target, renal.quantity("renal_daily"))
         start = min(start, target)
-        rules += ("SUP-PO-RENAL",)
+        rules += cite(pack, "oral.renal")
     elif conditions & set(renal.code_list("renal")) or patient.creatinine_clearance is not None:
         clearance = patient.creatinine_clearance
         if clearance is None:
-            refuse(pack, "SUP-PO-RENAL", renal.text("clearance_missing_plan"), Severity.WARNING)
+            refuse(
+                pack,
+                renal.id,
+                renal.text("clearance_missing_plan"),
+                Severity.WARNING,
+            )
         reduced = renal_target(pack, clearance)
         if reduced is not None:
             keep = 1 - reduced[1]
             target = min(target, reduced[0])
             start, step = start * keep, step * keep
             rungs = tuple(r * keep for r in rungs)
-            rules += ("SUP-PO-RENAL-CRCL",)
+            rules += cite(pack, "oral.renal-clearance")
             notes.append(
                 note(
                     pack,
-                    "SUP-PO-RENAL-CRCL",
+                    pack.role("oral.renal-clearance").id,
                     Severity.INFO,
-                    pack.rule("SUP-PO-RENAL-CRCL").phrase(
+                    pack.role("oral.renal-clearance").phrase(
                         "plan_note",
                         clearance=clearance.text(),
                         fraction=format_number(reduced[1]),
                     ),
                 )
             )
-    po_max = pack.rule("PO-MAX")
+    po_max = pack.role("oral.max")
     limit = po_max.quantity("max_daily_outpatient")
     if target > limit:
         told = {"target": target.text(), "limit": limit.text()}
         if patient.setting != "inpatient":
-            refuse(pack, "PO-MAX", po_max.phrase("plan_outpatient", **told))
+            refuse(pack, po_max.id, po_max.phrase("plan_outpatient", **told))
         notes.append(
-            note(pack, "PO-MAX", Severity.WARNING, po_max.phrase("plan_inpatient", **told))
+            note(
+                pack,
+                po_max.id,
+                Severity.WARNING,
+                po_max.phrase("plan_inpatient", **told),
+            )
         )
     return Ladder(start, step, interval, target, rules, rungs)
 
 
+def _slower(
+    req: PlanRequest,
+    pack: Pack,
+    interval: Quantity,
+    rules: tuple[str, ...],
+    notes: list[Finding],
+) -> tuple[Quantity, tuple[str, ...]]:
+    """`oral.elderly`: each step held longer for an elderly patient or (where the pack knows
+    origins) spasticity of cerebral origin; else the interval and the rules as they were."""
+    elderly = pack.role("oral.elderly")
+    age = age_at(req.patient, req.start)
+    cerebral = pack.has_role("indication.origin") and origin_of(req.patient, pack) == "cerebral"
+    if (age is not None and Quantity.of(age, "a") >= elderly.quantity("elderly_age")) or cerebral:
+        interval = elderly.quantity("slow_step_days")
+        rules += (elderly.id,)
+        who = elderly.text("cerebral" if cerebral else "elderly")
+        notes.append(
+            note(
+                pack,
+                elderly.id,
+                Severity.INFO,
+                elderly.phrase("plan_note", who=who, interval=interval.text()),
+            )
+        )
+    return interval, rules
+
+
 def label_ladder(pack: Pack) -> tuple[Quantity, ...]:
-    """PO-TITRATION's ladder of single doses, which must rise at every rung: a ladder that does
+    """`oral.titration`'s ladder of single doses, which must rise at every rung: a ladder that does
     not is a broken pack, not a plan to follow."""
-    rule = pack.rule("PO-TITRATION")
+    rule = pack.role("oral.titration")
     ladder = rule.quantities("ladder")
     if len(ladder) < 2 or any(b <= a for a, b in pairwise(ladder)):
         raise PackError(rule.file, rule.id, "numbers.ladder", "must rise at every rung")
@@ -375,8 +433,8 @@ def _instruction(
     pack: Pack, form: Form, doses: tuple[Quantity, ...], times: tuple[str, ...], night: bool
 ) -> str:
     """Each dose in tablets or millilitres at its clock time, the day's total, and how to take
-    it (PO-MEALS, or PO-NIGHT's night dose)."""
-    how = pack.rule("PO-NIGHT" if night else "PO-MEALS").text("instruction")
+    it (`oral.meals`, or `oral.night`'s night dose)."""
+    how = pack.role("oral.night" if night else "oral.meals").text("instruction")
     parts = [f"{form.describe(pack, d)} at {t}" for d, t in zip(doses, times, strict=True)]
     daily = per_day(total(doses))
     return f"{'; '.join(parts)} ({daily.text()}). {how}"
@@ -386,13 +444,14 @@ def oral_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Findi
     """Up the ladder to the target, each day in doses the form makes and the limits allow."""
     notes: list[Finding] = []
     child = _is_child(req, pack)
+    _refuse_unplannable(req, pack, child)
     ladder = _ladder(req, pack, child, notes)
     fixed = _fixed_times(req, pack)
     kind = _form_kind(req, pack, child)
     step_size = dose_step(pack, kind)
     limit = _limit(req, pack, child, fixed)
     ladder = _reach(req, pack, child, ladder, limit, step_size, notes)
-    titration = pack.rule("PO-TITRATION")
+    titration = pack.role("oral.titration")
     active = _active_regimen(req)
     when = req.start
     begin = None
@@ -400,7 +459,7 @@ def oral_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Findi
         if active.daily_dose >= ladder.target:
             refuse(
                 pack,
-                "PO-TITRATION",
+                titration.id,
                 titration.phrase(
                     "at_target", dose=active.daily_dose.text(), target=ladder.target.text()
                 ),
@@ -421,8 +480,8 @@ def oral_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Findi
         if doses is None:
             refuse(
                 pack,
-                "SUP-PO-STRENGTHS",
-                pack.rule("SUP-PO-STRENGTHS").phrase(
+                pack.role("oral.strengths").id,
+                pack.role("oral.strengths").phrase(
                     "not_makeable_plan", amount=amount.text(), count=limit.counts[0]
                 ),
                 Severity.WARNING,
@@ -431,9 +490,9 @@ def oral_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Findi
         if previous is not None and daily <= previous:
             continue
         step_times = fixed or clock_times(pack, len(doses))
-        rules = (*ladder.rules, "PO-MEALS", "SUP-PO-STRENGTHS")
+        rules = (*ladder.rules, pack.role("oral.meals").id, pack.role("oral.strengths").id)
         if len(doses) > limit.counts[0]:  # more doses than usual: one would be too large
-            rules += ("PO-DAILY-RANGE", "PO-FREQUENT")
+            rules += cite(pack, "oral.daily-range", "oral.frequent")
             frequent_from = frequent_from or daily
         form = choose_form(pack, kind, doses)
         event = OralRegimen(
@@ -450,14 +509,14 @@ def oral_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Findi
         )
         previous = daily
     if not steps:
-        refuse(pack, "PO-TITRATION", titration.text("no_step"), Severity.INFO)
+        refuse(pack, titration.id, titration.text("no_step"), Severity.INFO)
     if frequent_from is not None and limit.ceiling is not None:
         notes.append(
             note(
                 pack,
-                "PO-FREQUENT",
+                pack.role("oral.frequent").id,
                 Severity.INFO,
-                pack.rule("PO-FREQUENT").phrase(
+                pack.role("oral.frequent").phrase(
                     "plan_note",
                     amount=frequent_from.text(),
                     count=max(
@@ -467,22 +526,24 @@ def oral_titration(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Findi
                 ),
             )
         )
-    reached = steps[-1].event.at
     assert previous is not None  # the daily dose of the last step
-    review = pack.rule("SUP-PO-REVIEW")
-    after = review.quantity("after")
-    steps.append(
-        Step(
-            Review(
-                reached + days(after),
-                review.phrase("review", after=after.text(), dose=previous.text()),
-            ),
-            ("SUP-PO-REVIEW",),
-            review.text("instructions"),
-            "",
-        )
-    )
+    if pack.has_role("oral.review"):  # a pack without a review after the target plans none
+        steps.append(_review(pack, steps[-1].event.at, previous))
     return steps, notes
+
+
+def _review(pack: Pack, reached: datetime, dose: Quantity) -> Step:
+    """`oral.review`: the review some time after the titration's last step."""
+    review = pack.role("oral.review")
+    after = review.quantity("after")
+    return Step(
+        Review(
+            reached + days(after), review.phrase("review", after=after.text(), dose=dose.text())
+        ),
+        (review.id,),
+        review.text("instructions"),
+        "",
+    )
 
 
 MAX_TAPER_REDUCTIONS = 1_000
@@ -492,11 +553,11 @@ for ever; any dose the label's ladder knows needs a small fraction of it."""
 
 
 def _taper_pace(pack: Pack, daily: Quantity) -> tuple[int, int]:
-    """How many reductions and how many days each is held (SUP-PO-TAPER's reading): at least
-    STOP-GRADUAL's minimum, no fall above the ladder's step, over the span's chosen end."""
-    taper = pack.rule("SUP-PO-TAPER")
-    min_reductions = pack.rule("STOP-GRADUAL").count("min_reductions")
-    max_step = pack.rule("PO-TITRATION").quantity("max_step")
+    """How many reductions and how many days each is held (`oral.taper`'s reading): at least
+    `stop.gradual`'s minimum, no fall above the ladder's step, over the span's chosen end."""
+    taper = pack.role("oral.taper")
+    min_reductions = pack.role("stop.gradual").count("min_reductions")
+    max_step = pack.role("oral.titration").quantity("max_step")
     reductions = max(min_reductions, math.ceil(daily.ratio(max_step)) - 1)
     if reductions > MAX_TAPER_REDUCTIONS:
         raise InputError(
@@ -516,18 +577,18 @@ def _taper_limit(req: PlanRequest, pack: Pack, n: int) -> DoseLimit:
     """The doses a day a taper may use, starting from the regimen's own count: a child's
     mg/kg limit when the weight is known, else the adult per-dose ceiling."""
     weight = req.patient.weight
-    if _is_child(req, pack) and weight is not None:
+    if _is_child(req, pack) and weight is not None and pack.has_role("oral.children"):
         fewest, _preferred, most = _child_counts(pack)
         return DoseLimit.around(n, min(fewest, n), max(most, n), _child_ceiling(pack, weight))
     return adult_limit(pack, n)
 
 
 def oral_taper(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
-    """Successive reductions to a stop over SUP-PO-TAPER's span, never a sudden stop."""
-    taper = pack.rule("SUP-PO-TAPER")
+    """Successive reductions to a stop over `oral.taper`'s span, never a sudden stop."""
+    taper = pack.role("oral.taper")
     active = _active_regimen(req)
     if active is None:
-        refuse(pack, "STOP-GRADUAL", taper.text("nothing_to_taper"), Severity.INFO)
+        refuse(pack, pack.role("stop.gradual").id, taper.text("nothing_to_taper"), Severity.INFO)
     daily = active.daily_dose
     reductions, interval_days = _taper_pace(pack, daily)
     times = active.times or clock_times(pack, active.times_per_day)
@@ -540,7 +601,7 @@ def oral_taper(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]
     if levels is None:
         refuse(
             pack,
-            "STOP-GRADUAL",
+            pack.role("stop.gradual").id,
             taper.phrase("not_makeable", daily=daily.text(), reductions=reductions),
             Severity.WARNING,
         )
@@ -553,7 +614,7 @@ def oral_taper(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]
         steps.append(
             Step(
                 event,
-                ("STOP-GRADUAL", "SUP-PO-TAPER", "PO-MEALS"),
+                cite(pack, "stop.gradual", "oral.taper", "oral.meals"),
                 _instruction(pack, form, doses, dose_times, False),
                 taper.text("condition"),
             )
@@ -561,7 +622,7 @@ def oral_taper(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]
     steps.append(
         Step(
             OralStop(req.start + interval * len(levels)),
-            ("STOP-GRADUAL", "SUP-PO-TAPER"),
+            cite(pack, "stop.gradual", "oral.taper"),
             taper.text("stop"),
             taper.text("stop_condition"),
         )

@@ -15,16 +15,17 @@ from ..rules.limits import alarm_volume, reservoir_at
 from ..units import Quantity
 from .doses import book, days
 from .model import Step
-from .notes import note, refuse
+from .notes import cite, note, refuse
 from .request import PlanRequest
 
 
 def choose_concentration(
     pack: Pack, daily: Quantity, reservoir: Quantity, alarm: Quantity
 ) -> Quantity:
-    """IT-DELIVERY-CONC: the least concentrated pump solution lasting the preferred interval."""
-    wanted = pack.rule("IT-DELIVERY-CONC").quantity("min_refill_interval")
-    options = sorted(pack.rule("SUP-IT-CONC").quantities("pump"))
+    """`intrathecal.delivery.concentration`: the least concentrated pump solution lasting the
+    preferred interval."""
+    wanted = pack.role("intrathecal.delivery.concentration").quantity("min_refill_interval")
+    options = sorted(pack.role("intrathecal.pump.concentration").quantities("pump"))
     for conc in options:
         if days_to_alarm(reservoir, alarm, daily, conc) >= wanted:
             return conc
@@ -32,25 +33,25 @@ def choose_concentration(
 
 
 def daily_volume(daily: Quantity, conc: Quantity) -> Quantity:
-    """SUP-IT-REFILL: daily volume = daily dose / concentration."""
+    """`intrathecal.pump.refill`: daily volume = daily dose / concentration."""
     return (daily / conc).to("mL/d")
 
 
 def days_to_alarm(volume: Quantity, alarm: Quantity, daily: Quantity, conc: Quantity) -> Quantity:
-    """SUP-IT-REFILL: (volume filled − alarm volume) / daily volume, as a duration."""
+    """`intrathecal.pump.refill`: (volume filled − alarm volume) / daily volume, as a duration."""
     return ((volume - alarm) / daily_volume(daily, conc)).to("d")
 
 
 def _ampoules(pack: Pack, fill: PumpRefill) -> str:
-    refill = pack.rule("SUP-IT-REFILL")
-    for ampoule in pack.rule("IT-DELIVERY-CONC").table("ampoules"):
+    refill = pack.role("intrathecal.pump.refill")
+    for ampoule in pack.role("intrathecal.delivery.concentration").table("ampoules"):
         conc, size = ampoule["concentration"], ampoule["volume"]
         if conc == fill.concentration and isinstance(size, Quantity):
             n = math.ceil(fill.volume.ratio(size))
             if n == 1:
                 return refill.phrase("ampoule", size=size.text())
             return refill.phrase("ampoules", count=n, size=size.text())
-    return pack.rule("SUP-IT-CONC").text("dilution")
+    return pack.role("intrathecal.pump.concentration").text("dilution")
 
 
 def concentration_text(conc: Quantity) -> str:
@@ -60,18 +61,19 @@ def concentration_text(conc: Quantity) -> str:
 
 
 def refuse_implausible(pack: Pack, conc: Quantity, what: str) -> None:
-    """SUP-IT-CONC, SUP-UNIT-MIXUP: no plan from a concentration outside those on the market.
+    """`intrathecal.pump.concentration`, `unit-mixup`: no plan from a concentration outside those on
+    the market.
 
     Such a value is a typing slip (often mg/mL for µg/mL); computing refill dates and bridge
     instructions from it would print absurd quantities.
     """
-    rule = pack.rule("SUP-IT-CONC")
+    rule = pack.role("intrathecal.pump.concentration")
     marketed = rule.quantities("marketed")
     low, high = min(marketed), max(marketed)
     if not low <= conc <= high:
         refuse(
             pack,
-            "SUP-IT-CONC",
+            rule.id,
             rule.phrase(
                 "implausible",
                 what=what,
@@ -87,7 +89,7 @@ def refill_instruction(pack: Pack, fill: PumpRefill, daily: Quantity) -> str:
     per_day = daily_volume(daily, fill.concentration)
     empty = (fill.volume / per_day).to("d")
     to_alarm = days_to_alarm(fill.volume, alarm, daily, fill.concentration)
-    return pack.rule("SUP-IT-REFILL").phrase(
+    return pack.role("intrathecal.pump.refill").phrase(
         "fill",
         volume=fill.volume.text(),
         concentration=concentration_text(fill.concentration),
@@ -102,7 +104,12 @@ def refill_instruction(pack: Pack, fill: PumpRefill, daily: Quantity) -> str:
 
 def fill_step(pack: Pack, fill: PumpRefill, daily: Quantity) -> Step:
     """The step of filling the pump, with the arithmetic behind its dates spelt out."""
-    rules = ("IT-DELIVERY-CONC", "SUP-IT-CONC", "SUP-IT-REFILL")
+    rules = cite(
+        pack,
+        "intrathecal.delivery.concentration",
+        "intrathecal.pump.concentration",
+        "intrathecal.pump.refill",
+    )
     return Step(fill, rules, refill_instruction(pack, fill, daily), "")
 
 
@@ -122,10 +129,14 @@ class _Due:
 
 
 def _due(ctx: Context, pack: Pack, req: PlanRequest, last: PumpRefill, pump: Pump) -> _Due:
-    """The refill date after ``last``: by the expected alarm (SUP-IT-REFILL) or the 180-day
-    limit (SUP-IT-MAX-INTERVAL), whichever comes first, and at once when the reservoir is
-    already at its alarm volume or empty; the reason given is the one that decided."""
-    refill, cap = pack.rule("SUP-IT-REFILL"), pack.rule("SUP-IT-MAX-INTERVAL")
+    """The refill date after ``last``: by the expected alarm (`intrathecal.pump.refill`) or the
+    180-day limit (`intrathecal.pump.max-refill-interval`), whichever comes first, and at once when
+    the reservoir is already at its alarm volume or empty; the reason given is the one that
+    decided."""
+    refill, cap = (
+        pack.role("intrathecal.pump.refill"),
+        pack.role("intrathecal.pump.max-refill-interval"),
+    )
     start = req.start
     assert ctx.infusion_active is not None
     daily = ctx.infusion_active.daily_dose
@@ -137,7 +148,11 @@ def _due(ctx: Context, pack: Pack, req: PlanRequest, last: PumpRefill, pump: Pum
     if left <= alarm:
         key = "empty" if left.magnitude <= 0 else "past_alarm"
         return _Due(
-            start, "SUP-IT-REFILL", refill.phrase(key, **held), Severity.WARNING, key == "empty"
+            start,
+            refill.id,
+            refill.phrase(key, **held),
+            Severity.WARNING,
+            key == "empty",
         )
     until = ((left - alarm) / daily_volume(daily, last.concentration)).to("d")
     alarm_at = start + days(until)
@@ -146,27 +161,41 @@ def _due(ctx: Context, pack: Pack, req: PlanRequest, last: PumpRefill, pump: Pum
     if by_cap < by_alarm:
         if by_cap <= start:
             return _Due(
-                start, "SUP-IT-MAX-INTERVAL", cap.phrase("overdue", **told), Severity.WARNING
+                start,
+                cap.id,
+                cap.phrase("overdue", **told),
+                Severity.WARNING,
             )
         at = max(start, book(by_cap, start))
         return _Due(
-            at, "SUP-IT-MAX-INTERVAL", cap.phrase("booked", due=_stamp(at), **told), Severity.INFO
+            at,
+            cap.id,
+            cap.phrase("booked", due=_stamp(at), **told),
+            Severity.INFO,
         )
     if by_alarm <= start:
-        return _Due(start, "SUP-IT-REFILL", refill.phrase("soon", **told), Severity.WARNING)
+        return _Due(
+            start,
+            refill.id,
+            refill.phrase("soon", **told),
+            Severity.WARNING,
+        )
     return _Due(
-        book(by_alarm, start), "SUP-IT-REFILL", refill.phrase("booked", **told), Severity.INFO
+        book(by_alarm, start),
+        refill.id,
+        refill.phrase("booked", **told),
+        Severity.INFO,
     )
 
 
 def _due_notes(pack: Pack, due: _Due) -> list[Finding]:
     notes = [note(pack, due.rule, due.severity, due.message)]
     if due.empty is not None:
-        signs = pack.rule("SUP-IT-WITHDRAWAL")
+        signs = pack.role("intrathecal.withdrawal")
         notes.append(
             note(
                 pack,
-                "SUP-IT-WITHDRAWAL",
+                signs.id,
                 Severity.WARNING,
                 signs.phrase(
                     "refill_empty" if due.empty else "refill_risk",
@@ -180,13 +209,23 @@ def _due_notes(pack: Pack, due: _Due) -> list[Finding]:
 
 def it_refill(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     ctx = build_context(req.patient, req.history, Review(req.start, "plan start"), pack)
-    refill_rule = pack.rule("SUP-IT-REFILL")
+    refill_rule = pack.role("intrathecal.pump.refill")
     active = ctx.infusion_active
     if active is None:
-        refuse(pack, "SUP-IT-REFILL", refill_rule.text("no_infusion"), Severity.WARNING)
+        refuse(
+            pack,
+            refill_rule.id,
+            refill_rule.text("no_infusion"),
+            Severity.WARNING,
+        )
     pump = req.patient.pump
     if pump is None or pump.reservoir is None:
-        refuse(pack, "SUP-IT-REFILL", refill_rule.text("reservoir_unknown_plan"), Severity.WARNING)
+        refuse(
+            pack,
+            refill_rule.id,
+            refill_rule.text("reservoir_unknown_plan"),
+            Severity.WARNING,
+        )
     reservoir = pump.reservoir
     daily = active.daily_dose
     last = ctx.refills[-1] if ctx.refills else None
@@ -198,7 +237,7 @@ def it_refill(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     if reservoir <= alarm:
         refuse(
             pack,
-            "SUP-IT-REFILL",
+            refill_rule.id,
             refill_rule.phrase(
                 "alarm_not_below_reservoir", alarm=alarm.text(), reservoir=reservoir.text()
             ),
@@ -218,12 +257,12 @@ def it_refill(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
     fill = PumpRefill(refill_at, conc, reservoir, alarm)
     steps: list[Step] = []
     if last is not None and conc != last.concentration:
-        bridge = pack.rule("SUP-IT-BRIDGE")
+        bridge = pack.role("intrathecal.pump.bridge")
         old, new = concentration_text(last.concentration), concentration_text(conc)
         steps.append(
             Step(
                 Review(refill_at, bridge.phrase("review", old=old, new=new)),
-                ("SUP-IT-BRIDGE",),
+                cite(pack, "intrathecal.pump.bridge"),
                 bridge.text("instructions"),
                 "",
             )
@@ -237,7 +276,10 @@ def it_refill(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Finding]]:
 def _after_fill(pack: Pack, fill: PumpRefill, daily: Quantity) -> list[Step]:
     """The next refill, by the alarm or by the 180-day limit, and the alarm review of this fill
     only where it can come: when the limit books the next refill earlier, the alarm is moot."""
-    refill, cap = pack.rule("SUP-IT-REFILL"), pack.rule("SUP-IT-MAX-INTERVAL")
+    refill, cap = (
+        pack.role("intrathecal.pump.refill"),
+        pack.role("intrathecal.pump.max-refill-interval"),
+    )
     before = refill.range("book_before_alarm").high
     limit = cap.quantity("max_interval")
     assert fill.alarm is not None
@@ -254,7 +296,7 @@ def _after_fill(pack: Pack, fill: PumpRefill, daily: Quantity) -> list[Step]:
     steps = [
         Step(
             nxt,
-            ("SUP-IT-REFILL", "SUP-IT-MAX-INTERVAL"),
+            cite(pack, "intrathecal.pump.refill", "intrathecal.pump.max-refill-interval"),
             f"{refill_instruction(pack, nxt, daily)} {why}",
             refill.text("next_condition"),
         )
@@ -266,7 +308,7 @@ def _after_fill(pack: Pack, fill: PumpRefill, daily: Quantity) -> list[Step]:
         steps.append(
             Step(
                 Review(alarm_at, review),
-                ("SUP-IT-REFILL",),
+                cite(pack, "intrathecal.pump.refill"),
                 refill.text("alarm_instructions"),
                 refill.text("alarm_condition"),
             )

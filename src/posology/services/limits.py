@@ -1,13 +1,14 @@
 """``GET /api/v1/patients/{id}/change-limits``: how far and how soon the next dose may rise.
 
 For a running infusion: the largest next daily dose (the step limit of the phase and origin,
-IT-TITR-STEP or IT-CHRONIC-STEP, applied to the dose in force and rounded down to the
-programming step), the smallest without a reduction warning (IT-SIDE-EFFECT-REDUCE, rounded up),
-and the earliest time for an increase (IT-TITR-HOLD24 from the course start, IT-TITR-INTERVAL
-from the last change by pump type). For an oral regimen: the largest next daily dose
-(PO-TITRATION's step, capped by PO-MAX for a patient not in hospital; a child's by SUP-PO-PAED)
-and the earliest increase (calendar days from the last change). Every number is the checker's
-own limit, so a dose proposed at ``largest`` at ``earliest_increase`` passes those rules.
+`intrathecal.titration.step` or `intrathecal.maintenance.step`, applied to the dose in force and
+rounded down to the programming step), the smallest without a reduction warning
+(`intrathecal.side-effect-reduction`, rounded up), and the earliest time for an increase
+(`intrathecal.titration.hold` from the course start, `intrathecal.titration.interval` from the last
+change by pump type). For an oral regimen: the largest next daily dose (`oral.titration`'s step,
+capped by `oral.max` for a patient not in hospital; a child's by `oral.children`) and the earliest
+increase (calendar days from the last change). Every number is the checker's own limit, so a dose
+proposed at ``largest`` at ``earliest_increase`` passes those rules.
 """
 
 from __future__ import annotations
@@ -68,11 +69,11 @@ def change_limits(
     active = ctx.infusion_active
     if active is not None and ctx.course_start is not None and ctx.last_infusion_change:
         limit, rule_id = step_limit(pack, ctx.origin, ctx.maintenance)
-        cut = pack.rule("IT-SIDE-EFFECT-REDUCE").fraction_range("reduction").high
-        hold = pack.rule("IT-TITR-HOLD24").quantity("hold")
+        cut = pack.role("intrathecal.side-effect-reduction").fraction_range("reduction").high
+        hold = pack.role("intrathecal.titration.hold").quantity("hold")
         pump = patient.pump
         kind = "programmable" if pump is not None and pump.programmable else "non_programmable"
-        interval = pack.rule("IT-TITR-INTERVAL").quantity(kind)
+        interval = pack.role("intrathecal.titration.interval").quantity(kind)
         intrathecal = InfusionLimits(
             daily_dose=active.daily_dose,
             phase="maintenance" if ctx.maintenance else "titration",
@@ -95,14 +96,17 @@ def change_limits(
         daily = regimen.daily_dose
         if ctx.is_child and ctx.age is not None:
             maximum = paediatric_max(pack, ctx.age)
-            largest, rule_id = maximum, "SUP-PO-PAED"
-            wait = pack.rule("SUP-PO-PAED").quantity("step_interval")
+            largest, rule_id = maximum, pack.role("oral.children").id
+            wait = pack.role("oral.children").quantity("step_interval")
         else:
-            titration = pack.rule("PO-TITRATION")
-            maximum = pack.rule("PO-MAX").quantity("max_daily_outpatient")
-            largest, rule_id = daily + titration.quantity("max_step"), "PO-TITRATION"
+            titration = pack.role("oral.titration")
+            maximum = pack.role("oral.max").quantity("max_daily_outpatient")
+            largest, rule_id = (
+                daily + titration.quantity("max_step"),
+                titration.id,
+            )
             if patient.setting != "inpatient" and largest > maximum:
-                largest, rule_id = maximum, "PO-MAX"
+                largest, rule_id = maximum, pack.role("oral.max").id
             wait = titration.quantity("min_interval")
         oral = OralLimits(
             daily_dose=daily,

@@ -82,7 +82,7 @@ def save_plan(
     with writing(engine) as conn:
         row = patient_row(conn, user, patient_id)
         _request, result = _planned(conn, pack, user, row, goal, start)
-        answer = plan_json(result)
+        answer = plan_json(result, pack)  # kept with the pack that made it
         if not result.made:
             return {"id": None, "plan": answer}
         plan_id = conn.execute(
@@ -131,6 +131,7 @@ def get_plan(engine: Engine, user: User, patient_id: int, plan_id: int) -> dict[
         "start": row.start,
         "created_at": aware(row.created_at).isoformat(),
         "findings": row.answer["findings"],
+        "pack": row.answer.get("pack"),  # None: saved before plans named their pack
         "steps": [
             {
                 "position": s.position,

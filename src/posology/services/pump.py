@@ -259,7 +259,7 @@ def live_json(status: PumpStatus, zone: tzinfo) -> dict[str, Any]:
 
 def fixed_json(status: PumpStatus, pack: Pack, zone: tzinfo) -> dict[str, Any]:
     """The parts of a status its recorded history fixes: the pump, infusion, fill and dates."""
-    places = pack.rule("SUP-IT-RATE").count("rate_unit_places")
+    places = pack.role("intrathecal.pump.rate").count("rate_unit_places")
     infusion = status.infusion
     fill = status.last_fill
     return {

@@ -99,7 +99,7 @@ def settings_json(
     pack: Pack,
 ) -> dict[str, Any]:
     """The pump's settings side by side as programmers show them: µg/day and µg/h, labelled."""
-    places = pack.rule("SUP-IT-RATE").count("rate_unit_places")
+    places = pack.role("intrathecal.pump.rate").count("rate_unit_places")
     return {
         "concentration": None if concentration is None else concentration.to("ug/mL").code(),
         "volume": _q(volume, 1),
@@ -148,7 +148,7 @@ def preview_json(preview: Preview, pack: Pack, zone: tzinfo) -> dict[str, Any]:
     refill = preview.refill
     residual = preview.residual
     bridge = preview.bridge
-    places = pack.rule("SUP-IT-RATE").count("rate_unit_places")
+    places = pack.role("intrathecal.pump.rate").count("rate_unit_places")
     return {
         "expected_residual": _q(preview.before.expected_volume, 1)
         if preview.before.last_fill is not None

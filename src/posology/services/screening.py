@@ -2,9 +2,10 @@
 
 The doses given with their responses and stored event ids (a response is recorded later as a
 correction that supersedes the test dose), the next allowed dose and the earliest time for it
-(IT-SCREEN-STEP, never above IT-SCREEN-NONRESPONDER's highest dose), the conclusion, and for a
-responder the first infusion dose (IT-TITR-START). Read from the checker's own limits
-(:mod:`posology.rules.limits`), so the ladder shown is the ladder the checker judges by.
+(`intrathecal.screening.step`, never above `intrathecal.screening.nonresponder`'s highest dose), the
+conclusion, and for a responder the first infusion dose (`intrathecal.titration.start`). Read from
+the checker's own limits (:mod:`posology.rules.limits`), so the ladder shown is the ladder the
+checker judges by.
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ def ladder(doses: Sequence[tuple[int | None, ItTestDose]], pack: Pack, zone: tzi
     """The screening ladder of these test doses (pure)."""
     ordered = tuple(sorted(doses, key=lambda d: d[1].at))
     status = screening_status([d for _, d in ordered], pack)
-    step_rule = pack.rule("IT-SCREEN-STEP")
-    max_dose = pack.rule("IT-SCREEN-NONRESPONDER").quantity("max_test_dose")
+    step_rule = pack.role("intrathecal.screening.step")
+    max_dose = pack.role("intrathecal.screening.nonresponder").quantity("max_test_dose")
     last = status.last
     next_dose = earliest = start = None
     prolonged = False
@@ -78,13 +79,13 @@ def ladder(doses: Sequence[tuple[int | None, ItTestDose]], pack: Pack, zone: tzi
         failed = next(
             d for _, d in ordered if d.dose >= max_dose and d.response and not d.response.effect
         )
-        conclusion = pack.rule("IT-SCREEN-NONRESPONDER").phrase(
+        conclusion = pack.role("intrathecal.screening.nonresponder").phrase(
             "plan_refusal", dose=failed.dose.to("ug").text()
         )
     elif status.state == "responder" and status.responding is not None:
         responding = status.responding
         start, prolonged = initial_infusion_dose(responding, pack)
-        told = pack.rule("IT-SCREEN-RESPONDER")
+        told = pack.role("intrathecal.screening.responder")
         lasted = responding.response.duration if responding.response else None
         conclusion = told.phrase(
             "complete",
@@ -101,10 +102,10 @@ def _day(at: datetime, zone: tzinfo) -> str:
 
 def ladder_json(result: Ladder, pack: Pack, zone: tzinfo) -> dict[str, Any]:
     """The contract's screening answer."""
-    places = pack.rule("SUP-IT-RATE").count("rate_unit_places")
+    places = pack.role("intrathecal.pump.rate").count("rate_unit_places")
     start_json = None
     if result.start is not None:
-        rule = pack.rule("IT-TITR-START")
+        rule = pack.role("intrathecal.titration.start")
         rate = result.start.to("ug/h").code(places)
         start_json = {
             "daily_dose": result.start.to("ug/d").code(),
@@ -116,7 +117,7 @@ def ladder_json(result: Ladder, pack: Pack, zone: tzinfo) -> dict[str, Any]:
                 rate=result.start.to("ug/h").text(places),
                 how=rule.text("prolonged" if result.prolonged else "doubled"),
                 period=rule.quantity("period").to("h").text(),
-                hold=pack.rule("IT-TITR-HOLD24").quantity("hold").text(),
+                hold=pack.role("intrathecal.titration.hold").quantity("hold").text(),
             ),
         }
     return {

@@ -130,25 +130,28 @@ def plain(step: Step, pack: Pack) -> str:
     if isinstance(e, OralRegimen):
         return step.instructions  # doses, tablets or millilitres with the strength, clock times
     if isinstance(e, OralStop):
-        return pack.rule("SUP-PO-TAPER").text("handout_stop")
+        return pack.role("oral.taper").text("handout_stop")
     if isinstance(e, ItTestDose):
-        return pack.rule("IT-MONITOR-IMPLANT").phrase("handout_test_dose", dose=e.dose.text())
+        return pack.role("intrathecal.monitoring.implant").phrase(
+            "handout_test_dose", dose=e.dose.text()
+        )
     if isinstance(e, PumpImplant):
-        return pack.rule("IT-IMPLANT-CENTRE").text("handout")
+        return pack.role("intrathecal.implant.centre").text("handout")
     if isinstance(e, ItInfusion):
-        return pack.rule("IT-MODE-CONTINUOUS").phrase(
+        return pack.role("intrathecal.mode.continuous").phrase(
             "handout_infusion", daily=e.daily_dose.text(places=1)
         )
     if isinstance(e, PumpRefill):
-        return pack.rule("SUP-IT-WITHDRAWAL").text("handout_refill")
+        return pack.role("intrathecal.withdrawal").text("handout_refill")
     if isinstance(e, ItStable):
-        return pack.rule("IT-MAINT-GOAL").text("handout_stable")
+        return pack.role("intrathecal.maintenance.goal").text("handout_stable")
     if isinstance(e, ItStop):
-        return pack.rule("STOP-GRADUAL").text("handout_it_stop")
+        return pack.role("stop.gradual").text("handout_it_stop")
     if isinstance(e, Review):
-        if "SUP-IT-REFILL" in step.rules:
-            return pack.rule("SUP-IT-REFILL").text("handout_alarm")
-        return pack.rule("SUP-PO-REVIEW").text("handout_review")
+        refill = "intrathecal.pump.refill"  # a refill review; a medicine with no pump has none
+        if pack.has_role(refill) and pack.role(refill).id in step.rules:
+            return pack.role(refill).text("handout_alarm")
+        return pack.role("oral.review").text("handout_review")
     return step.instructions
 
 
@@ -167,7 +170,7 @@ def warnings(pack: Pack, pump: bool, taking: bool) -> list[dict[str, str]]:
     suddenly and when to call (for a patient taking baclofen every day), what withdrawal feels
     like and when to call at once (for a patient with a pump)."""
     out: list[dict[str, str]] = []
-    stop = pack.rule("STOP-GRADUAL")
+    stop = pack.role("stop.gradual")
     if taking:
         out.append(
             {
@@ -184,7 +187,7 @@ def warnings(pack: Pack, pump: bool, taking: bool) -> list[dict[str, str]]:
             }
         )
     if pump:
-        signs = pack.rule("SUP-IT-WITHDRAWAL")
+        signs = pack.role("intrathecal.withdrawal")
         text = signs.phrase(
             "handout_withdrawal",
             early=_words(signs.code_list("plain_early_signs")),
@@ -216,7 +219,7 @@ def handout_html(
 ) -> str:
     """The sheet as HTML: ``record`` (the patient record of the API), ``history`` and
     ``has_pump`` (the patient's pump, from the PATIENT document) decide what it says."""
-    meals = pack.rule("PO-MEALS")
+    meals = pack.role("oral.meals")
     oral = [grid_row(s, s.event, meals) for s in plan.steps if isinstance(s.event, OralRegimen)]
     steps = [
         {
@@ -240,7 +243,7 @@ def handout_html(
             meals=meals.text("instruction") if oral else None,
             steps=steps,
             warnings=warnings(pack, pump, taking),
-            footer=pack.rule("STOP-GRADUAL").text("handout_footer"),
+            footer=pack.role("stop.gradual").text("handout_footer"),
         )
     )
 

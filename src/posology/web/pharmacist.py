@@ -39,7 +39,7 @@ def search_rules(pack: Pack, query: str) -> list[Rule]:
     return [r for r in pack.rules.values() if all(w in rule_text(r) for w in words)]
 
 
-DDD_RULE = "SUP-DDD"
+DDD_ROLE = "ddd"
 DDD_ROUTES = {"oral": "oral", "intrathecal": "parenteral"}
 """Which of the WHO's defined daily doses each route of the pack reads: the WHO gives one for
 oral and one for parenteral use, and intrathecal use is parenteral."""
@@ -48,7 +48,7 @@ oral and one for parenteral use, and intrathecal use is parenteral."""
 def defined_daily_doses(pack: Pack) -> dict[str, dict[str, Any]]:
     """The WHO DDD per route, with the rule it comes from, for the indication page's row (a
     measure of use, not a dose range: the page must not show the range again there)."""
-    rule = pack.rule(DDD_RULE)
+    rule = pack.role(DDD_ROLE)
     return {
         route: {"dose": rule.quantity(name), "rule": rule, "atc": rule.code("atc")}
         for route, name in DDD_ROUTES.items()
