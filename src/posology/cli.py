@@ -86,15 +86,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         case = read_case(_read_input(args.case))
     except InputError as exc:
         raise UsageError(f"input error: {exc}") from None
-    findings = check(case.patient, case.history, case.proposal, load_pack())
+    pack = load_pack(profile=args.profile)
+    findings = check(case.patient, case.history, case.proposal, pack)
     if args.format == "json":
         from .serialize import check_answer
 
-        _print_json(check_answer(findings))
+        _print_json(check_answer(findings, pack))
     else:
         from .render import render_check
 
-        print(render_check(findings))
+        print(render_check(findings, pack))
     serious = any(f.severity.value in ("error", "critical") for f in findings)
     return EXIT_FINDINGS if serious else EXIT_OK
 
@@ -107,12 +108,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         request = read_request(_read_input(args.request))
     except InputError as exc:
         raise UsageError(f"input error: {exc}") from None
-    pack = load_pack()
+    pack = load_pack(profile=args.profile)
     result = plan(request, pack)
     if args.format == "json":
         from .serialize import plan_json
 
-        _print_json(plan_json(result))
+        _print_json(plan_json(result, pack))
     elif args.format == "fhir":
         from .interop.fhir_out import daily_ceiling, plan_bundle
 
@@ -131,7 +132,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         from .export.plan_text import render_plan
 
-        print(render_plan(result))
+        print(render_plan(result, pack))
     return EXIT_OK if result.made else EXIT_FINDINGS
 
 
@@ -146,14 +147,14 @@ def cmd_fhir_export(args: argparse.Namespace) -> int:
         case = read_case(_read_input(args.case))
     except InputError as exc:
         raise UsageError(f"input error: {exc}") from None
-    _print_json(history_bundle(case.history, load_pack()))
+    _print_json(history_bundle(case.history, load_pack(profile=args.profile)))
     return EXIT_OK
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from .knowledge import load_pack
 
-    pack = load_pack()
+    pack = load_pack(args.medicine, args.profile)
     rule = pack.rule(args.rule_id.strip())
     if args.format == "json":
         from .serialize import rule_json
@@ -169,7 +170,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_rules(args: argparse.Namespace) -> int:
     from .knowledge import load_pack
 
-    selected = load_pack().by_route(args.route)
+    pack = load_pack(args.medicine, args.profile)
+    selected = pack.by_route(args.route)
     if args.format == "json":
         from .serialize import rule_json
 
@@ -177,7 +179,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
     else:
         from .render import render_rules
 
-        print(render_rules(selected))
+        print(render_rules(selected, pack))
     return EXIT_OK
 
 
@@ -296,6 +298,18 @@ def cmd_clinic_zone(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_clinic_profile(args: argparse.Namespace) -> int:
+    from .services.clinic import set_clinic_profile, shipped_profile
+    from .store.db import open_engine, upgrade
+
+    shipped_profile(args.profile)  # an unknown profile is refused before the database is opened
+    engine = open_engine()
+    upgrade(engine)
+    set_clinic_profile(engine, args.clinic, args.profile)
+    print(f"jurisdiction profile of {args.clinic} set to {args.profile}")
+    return EXIT_OK
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from .store.db import database_url, open_engine, upgrade
 
@@ -303,6 +317,18 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     url = database_url()
     print(f"database at the latest schema ({url.split('@')[-1] if '@' in url else url})")
     return EXIT_OK
+
+
+def _profile_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--profile",
+        default="default",
+        help="jurisdiction profile of the rules, e.g. us (default: the source page's)",
+    )
+
+
+def _medicine_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--medicine", default="baclofen", help="the medicine whose rules to show")
 
 
 def build_parser(check_only: bool = False) -> argparse.ArgumentParser:
@@ -318,6 +344,7 @@ def build_parser(check_only: bool = False) -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check a proposed dose against the history and the rules")
     p.add_argument("case", metavar="CASE.json", help="the CASE document, or - for stdin")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    _profile_option(p)
     p.set_defaults(run=cmd_check)
     if check_only:
         return parser
@@ -325,11 +352,14 @@ def build_parser(check_only: bool = False) -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="a tailored plan for one patient and one goal")
     p.add_argument("request", metavar="REQUEST.json", help="the REQUEST document, or - for stdin")
     p.add_argument("--format", choices=("text", "json", "ics", "csv", "fhir"), default="text")
+    _profile_option(p)
     p.set_defaults(run=cmd_plan)
 
     p = sub.add_parser("explain", help="a rule with its numbers and quoted source")
     p.add_argument("rule_id", metavar="RULE-ID")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    _medicine_option(p)
+    _profile_option(p)
     p.set_defaults(run=cmd_explain)
 
     p = sub.add_parser("fhir", help="FHIR R4 documents")
@@ -337,6 +367,7 @@ def build_parser(check_only: bool = False) -> argparse.ArgumentParser:
     fhir_sub.required = True
     q = fhir_sub.add_parser("export", help="the history of a CASE as a FHIR R4 Bundle")
     q.add_argument("case", help="a CASE JSON document, or - for standard input")
+    _profile_option(q)
     q.set_defaults(run=cmd_fhir_export)
 
     p = sub.add_parser("audit", help="judge every event of a dataset (findings, summary, report)")
@@ -384,6 +415,12 @@ def build_parser(check_only: bool = False) -> argparse.ArgumentParser:
     q.add_argument("zone", help="an IANA time zone name, e.g. Europe/Berlin")
     q.set_defaults(run=cmd_clinic_zone)
     q = clinic_sub.add_parser(
+        "profile", help="the jurisdiction profile of the rules its doses are judged by (audited)"
+    )
+    q.add_argument("clinic")
+    q.add_argument("profile", help="a shipped profile, e.g. us (default: the source page's)")
+    q.set_defaults(run=cmd_clinic_profile)
+    q = clinic_sub.add_parser(
         "policy", help="who signs an override of a critical finding (default co-sign; audited)"
     )
     q.add_argument("clinic")
@@ -399,6 +436,8 @@ def build_parser(check_only: bool = False) -> argparse.ArgumentParser:
     p = sub.add_parser("rules", help="every rule of the pack")
     p.add_argument("--route", choices=("oral", "intrathecal"))
     p.add_argument("--format", choices=("text", "json"), default="text")
+    _medicine_option(p)
+    _profile_option(p)
     p.set_defaults(run=cmd_rules)
     return parser
 

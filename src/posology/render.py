@@ -23,15 +23,19 @@ def _width() -> int:
     return max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
 
 
-def render_check(findings: Iterable[Finding]) -> str:
-    """A verdict line, then one block per finding: severity, rule, message, quote."""
+def render_check(findings: Iterable[Finding], pack: Pack | None = None) -> str:
+    """A verdict line, the rules used (``pack``), then one block per finding: severity, rule,
+    message, quote."""
     items = list(findings)
     width = _width()
     counts: dict[str, int] = {}
     for f in items:
         counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
     summary = ", ".join(f"{n} {sev}" for sev, n in counts.items()) or "no findings"
-    lines = [f"Verdict: {verdict(items).upper()} ({summary})", ""]
+    lines = [f"Verdict: {verdict(items).upper()} ({summary})"]
+    if pack is not None:
+        lines.append(pack_line(pack))
+    lines.append("")
     if items:
         lines.append(f"{'SEVERITY':<{_SEV_WIDTH}} {'RULE':<{_RULE_WIDTH}} MESSAGE")
         indent = " " * (_SEV_WIDTH + _RULE_WIDTH + 2)
@@ -51,6 +55,12 @@ def render_check(findings: Iterable[Finding]) -> str:
     return "\n".join(lines)
 
 
+def pack_line(pack: Pack) -> str:
+    """The rules an answer was worked out with, for people: the pack's title and profile (a
+    profile changes numbers, so every answer names it)."""
+    return f"Rules: {pack.title}; jurisdiction profile: {pack.profile}"
+
+
 def _fmt_value(value: object) -> str:
     if isinstance(value, list):
         return ", ".join(_fmt_value(v) for v in value)
@@ -68,6 +78,7 @@ def render_rule(rule: Rule, pack: Pack) -> str:
     width = _width()
     out = [
         f"{rule.id}: {rule.title}",
+        pack_line(pack),
         f"route: {rule.route}; engine: {', '.join(sorted(rule.engine))}",
         "",
     ]
@@ -112,7 +123,14 @@ def render_rule(rule: Rule, pack: Pack) -> str:
 
 
 def _derived_lines(rule: Rule, pack: Pack) -> list[str]:
-    route = {"PO-DAILY-RANGE": "oral", "IT-DAILY-RANGE": "intrathecal"}.get(rule.id)
+    route = next(
+        (
+            r
+            for r in ("oral", "intrathecal")
+            if pack.has_role(f"{r}.daily-range") and pack.role(f"{r}.daily-range").id == rule.id
+        ),
+        None,
+    )
     if route is None:
         return []
     fields = treatment_fields(pack, route)
@@ -127,9 +145,10 @@ def _derived_lines(rule: Rule, pack: Pack) -> list[str]:
     return lines
 
 
-def render_rules(rules: Iterable[Rule]) -> str:
-    """One line per rule: ID, route, engine uses and title."""
-    lines = [f"{'RULE':<{_RULE_WIDTH}} {'ROUTE':<12} {'ENGINE':<22} TITLE"]
+def render_rules(rules: Iterable[Rule], pack: Pack | None = None) -> str:
+    """The pack's line (``pack``), then one line per rule: ID, route, engine uses and title."""
+    lines = [pack_line(pack), ""] if pack is not None else []
+    lines.append(f"{'RULE':<{_RULE_WIDTH}} {'ROUTE':<12} {'ENGINE':<22} TITLE")
     for r in rules:
         lines.append(
             f"{r.id:<{_RULE_WIDTH}} {r.route:<12} {','.join(sorted(r.engine)):<22} {r.title}"

@@ -11,7 +11,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from .knowledge.schema import Citation, Range, Rule, Value
+from .knowledge.schema import Citation, Pack, Range, Rule, Value
 from .model.events import (
     Event,
     ItInfusion,
@@ -77,10 +77,20 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     }
 
 
-def check_answer(findings: Iterable[Finding]) -> dict[str, Any]:
-    """The answer of ``check``: the verdict (highest severity, or ``ok``) and the findings."""
+def check_answer(findings: Iterable[Finding], pack: Pack | None = None) -> dict[str, Any]:
+    """The answer of ``check``: the verdict (highest severity, or ``ok``), the findings, and
+    (``pack``) which medicine's rules under which jurisdiction profile judged it."""
     items = list(findings)
-    return {"verdict": verdict(items), "findings": [finding_json(f) for f in items]}
+    out: dict[str, Any] = {"verdict": verdict(items), "findings": [finding_json(f) for f in items]}
+    if pack is not None:
+        out["pack"] = pack_json(pack)
+    return out
+
+
+def pack_json(pack: Pack) -> dict[str, str]:
+    """The pack an answer was worked out with: a profile changes numbers, so every answer
+    names it (``{"medicine": "baclofen", "profile": "us", "title": ...}``)."""
+    return {"medicine": pack.medicine, "profile": pack.profile, "title": pack.title}
 
 
 def rule_json(rule: Rule) -> dict[str, Any]:
@@ -164,9 +174,10 @@ def _plain(value: Fraction) -> int | float:
     return int(value) if value.denominator == 1 else float(value)
 
 
-def plan_json(plan: Plan) -> dict[str, Any]:
-    """The plan answer: the steps (events with rules, instructions, condition) and findings."""
-    return {
+def plan_json(plan: Plan, pack: Pack | None = None) -> dict[str, Any]:
+    """The plan answer: the steps (events with rules, instructions, condition) and findings,
+    and (``pack``) the medicine's rules and profile it was made with."""
+    out: dict[str, Any] = {
         "goal": plan.goal,
         "verdict": verdict(list(plan.findings)),
         "steps": [
@@ -181,3 +192,6 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "findings": [finding_json(f) for f in plan.findings],
         "disclaimer": DISCLAIMER,
     }
+    if pack is not None:
+        out["pack"] = pack_json(pack)
+    return out

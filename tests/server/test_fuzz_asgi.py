@@ -159,19 +159,40 @@ def cds_call(rng: random.Random) -> dict[str, Any]:
             }
         ],
     }
-    order = {
-        "resource": {
-            "resourceType": "MedicationRequest",
-            "id": "rx1",
-            "status": "draft",
-            "intent": "order",
-            "medicationCodeableConcept": {
-                "coding": [{"system": "http://www.whocc.no/atc", "code": "M03BX01"}]
-            },
-            "dosageInstruction": [dosage],
-        }
+    rxnorm = "http://www.nlm.nih.gov/research/umls/rxnorm"
+    medicine = rng.choice(
+        [
+            {"system": "http://www.whocc.no/atc", "code": "M03BX01"},
+            {"system": rxnorm, "code": "197391"},  # the 10 mg tablet: a dose in tablets reads
+            {"system": rxnorm, "code": "1292"},  # the ingredient: tablets of unknown strength
+            {"system": rxnorm, "code": "999999999", "display": "another medicine"},
+        ]
+    )
+    if rng.random() < 0.4:  # doses as EHRs write them: tablets, with or without a UCUM code
+        dosage["doseAndRate"] = [
+            {"doseQuantity": {"value": rng.choice([1, 4, 0, -1]), "unit": "TAB"}}
+        ]
+    if rng.random() < 0.3:  # no start: authoredOn or the hook's time
+        del dosage["timing"]["repeat"]["boundsPeriod"]  # type: ignore[attr-defined]
+    resource: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "id": "rx1",
+        "status": "draft",
+        "intent": "order",
+        "medicationCodeableConcept": {"coding": [medicine]},
+        "dosageInstruction": [dosage],
     }
-    return {
+    if rng.random() < 0.3:  # a contained Medication, or one the prefetch does not hold
+        resource["medicationReference"] = {"reference": rng.choice(["#m1", "Medication/m9"])}
+        resource["contained"] = [
+            {
+                "resourceType": "Medication",
+                "id": "m1",
+                "code": resource.pop("medicationCodeableConcept"),
+            }
+        ]
+    order = {"resource": resource}
+    call = {
         "hook": rng.choice(["order-sign", "order-select"]),
         "hookInstance": str(uuid.UUID(int=rng.getrandbits(128))),
         "context": {
@@ -190,6 +211,10 @@ def cds_call(rng: random.Random) -> dict[str, Any]:
             "medications": {"resourceType": "Bundle", "entry": []},
         },
     }
+    if rng.random() < 0.2:  # a server the service may not call (plain http elsewhere): a 400
+        call["fhirServer"] = "http://ehr.example.com/fhir"
+        call["fhirAuthorization"] = {"access_token": "t", "token_type": "Bearer"}
+    return call
 
 
 def cds_feedback(rng: random.Random) -> dict[str, Any]:

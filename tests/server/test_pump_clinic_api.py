@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from dbhelp import Accounts
+from posology.knowledge import load_pack
 from posology.services.clinic import set_clinic_zone
 
 PATIENT = {
@@ -158,6 +159,7 @@ def test_change_limits_give_the_largest_dose_and_the_earliest_time(
             "usual_increase_from": "275 ug/d",
         },
         "oral": None,
+        "pack": {"medicine": "baclofen", "profile": "default", "title": load_pack().title},
     }
 
 

@@ -217,17 +217,30 @@ def many(items: dict[str, Any], most: int = 2) -> dict[str, Any]:
 ANY_TEXT = {"type": "string"}
 INSTANT = {"anyOf": [{"type": "string", "format": "date-time"}, ANY_TEXT]}
 NUMBER = {"type": "number", "minimum": -1e6, "maximum": 1e6}
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 CODING = obj(
-    system=text_or("http://snomed.info/sct", "http://www.whocc.no/atc", "http://loinc.org"),
-    code=text_or("26643006", "72607000", "M03BX01", "29463-7", "2164-2", "24700007"),
+    system=text_or("http://snomed.info/sct", "http://www.whocc.no/atc", "http://loinc.org", RXNORM),
+    code=text_or(
+        "26643006",
+        "72607000",
+        "M03BX01",
+        "29463-7",
+        "2164-2",
+        "24700007",
+        "1292",
+        "197391",
+        "197392",
+        "1300890",
+        "387342009",
+    ),
     display=ANY_TEXT,
 )
 CONCEPT = obj(coding=many(CODING), text=ANY_TEXT)
 QUANTITY = obj(
     ("value",),
     value=NUMBER,
-    unit=text_or("mg", "ug", "ug/d", "mL", "kg", "mL/min"),
-    code=text_or("mg", "ug", "ug/d", "ug/h", "mL", "kg", "mL/min"),
+    unit=text_or("mg", "ug", "ug/d", "mL", "kg", "mL/min", "TAB", "tablet"),
+    code=text_or("mg", "ug", "ug/d", "ug/h", "mL", "kg", "mL/min", "{tbl}"),
 )
 REPEAT = obj(
     boundsPeriod=obj(start=INSTANT),
@@ -248,6 +261,8 @@ ORDER = obj(
     id=ANY_TEXT,
     status=one_of("draft", "active", "stopped"),
     medicationCodeableConcept=CONCEPT,
+    medicationReference=obj(reference=text_or("#m1", "Medication/m1")),
+    contained=many(obj(resourceType=one_of("Medication"), id=one_of("m1"), code=CONCEPT), 1),
     category=many(CONCEPT, 1),
     dosageInstruction=many(DOSAGE, 3),
     authoredOn=INSTANT,
@@ -280,6 +295,9 @@ HOOK_CALL = obj(
     ("hook", "context", "prefetch"),
     hook=one_of("order-sign", "order-select"),
     hookInstance=ANY_TEXT,
+    # never a server that answers: plain http elsewhere and other schemes are refused unread
+    fhirServer=one_of("http://ehr.example.com/fhir", "ftp://ehr.example.com/fhir", ""),
+    fhirAuthorization=obj(access_token=ANY_TEXT, token_type=text_or("Bearer", "MAC")),
     context=obj(patientId=ANY_TEXT, draftOrders=bundle(ORDER)),
     prefetch=obj(
         ("patient",),

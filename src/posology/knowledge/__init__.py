@@ -1,6 +1,6 @@
 """Knowledge packs: a medicine's dosing rules as cited, typed, validated data."""
 
-from .loader import data_folder, load_pack, load_pack_file
+from .loader import data_folder, load_pack, load_pack_file, shipped_profiles
 from .schema import Citation, Pack, Range, Rule, Severity, Source
 
 __all__ = [
@@ -13,4 +13,5 @@ __all__ = [
     "data_folder",
     "load_pack",
     "load_pack_file",
+    "shipped_profiles",
 ]

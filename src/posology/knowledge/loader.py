@@ -543,10 +543,31 @@ def _readings(raw: object, file: str, rules: Mapping[str, Rule]) -> tuple[Readin
 def load_pack(medicine: str = "baclofen", profile: str | None = None) -> Pack:
     """A shipped pack by medicine and profile (``load_pack("baclofen", "us")``), cached.
 
-    Packs are immutable, so one loaded copy serves every caller.
+    Packs are immutable, so one loaded copy serves every caller. A medicine or profile that is
+    not shipped is a :class:`~posology.errors.PackError` listing what is.
     """
     name = medicine if not profile or profile == "default" else f"{medicine}.{profile}"
     path = data_folder() / f"{name}.yaml"
     if not path.is_file():
-        raise PackError(f"{name}.yaml", None, None, "no such shipped pack")
+        have = (
+            ", ".join(f"{m} ({', '.join(p)})" for m, p in sorted(shipped_profiles().items()))
+            or "none"
+        )
+        raise PackError(
+            f"{name}.yaml",
+            None,
+            None,
+            f"no pack for {medicine!r} with profile {profile or 'default'!r}; shipped: {have}",
+        )
     return load_pack_file(path)
+
+
+def shipped_profiles() -> dict[str, tuple[str, ...]]:
+    """Each shipped medicine with its profiles (``{"baclofen": ("default", "us")}``), read from
+    the pack files' names: ``baclofen.yaml`` is the default profile, ``baclofen.us.yaml`` the
+    US one."""
+    found: dict[str, list[str]] = {}
+    for path in data_folder().glob("*.yaml"):
+        medicine, _, profile = path.stem.partition(".")
+        found.setdefault(medicine, []).append(profile or "default")
+    return {m: tuple(sorted(p, key=lambda x: (x != "default", x))) for m, p in found.items()}

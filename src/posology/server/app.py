@@ -5,6 +5,9 @@ Bodies are read by the same strict document readers as ``posology check`` and ``
 so an input error names the same field with the same fix: 400 for a body that is not JSON, 422
 for a document that is not usable, never 500. Every call but ``/healthz`` needs a bearer token
 (or a login session with its CSRF token for unsafe methods).
+
+The rules judge by each clinic's jurisdiction profile (``posology clinic profile``); a clinic
+with none, and a call from no clinic, is judged by the server's, ``POSOLOGY_PROFILE``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from ..api.routes import audit, cds, history, overrides, patients, plans, pump, 
 from ..api.routes import engine as engine_routes
 from ..api.routes.deps import Deps
 from ..api.schemas import COMPONENTS, answers, body, ref
-from ..knowledge import Pack, load_pack
+from ..knowledge import Pack
 from . import api_docs
 from .access_log import AccessLog
 from .headers import SecurityHeaders
@@ -36,10 +39,10 @@ def create_app(
     """The application on ``engine`` (default: ``DATABASE_URL``), migrated to the latest schema."""
     from ..store.db import open_engine, upgrade
 
+    pack = pack or default_pack()  # first: a wrong POSOLOGY_PROFILE stops before any work
     engine = engine or open_engine()
     if migrate:
         upgrade(engine)
-    pack = pack or load_pack()
     auth = Auth(engine)
     app = FastAPI(
         title="Posology",
@@ -101,6 +104,16 @@ def create_app(
     app.add_middleware(SecurityHeaders)  # every answer, errors included
     app.add_middleware(AccessLog)  # outermost: times the whole answer
     return app
+
+
+def default_pack(medicine: str = "baclofen") -> Pack:
+    """The server's pack: ``medicine`` under ``POSOLOGY_PROFILE`` (default: the source page's).
+    An unknown profile stops the start with one line naming the shipped ones (an
+    :class:`~posology.errors.InputError`), not a server judging by numbers nobody chose."""
+    from ..services.clinic import profile_pack, shipped_profile
+
+    profile = os.environ.get("POSOLOGY_PROFILE", "").strip() or "default"
+    return profile_pack(medicine, shipped_profile(profile, "POSOLOGY_PROFILE"))
 
 
 def settle_memory() -> None:

@@ -1,4 +1,5 @@
-"""The clinic's settings: its time zone, its contact line for handouts, its co-sign policy.
+"""The clinic's settings: its time zone, its contact line for handouts, its co-sign policy, the
+jurisdiction profile of the rules that judge its doses.
 
 Pump dates, worklists and the times pre-filled in forms are shown in the clinic's local time.
 Instants recorded without a zone are read as the clinic's wall-clock time; instants with an
@@ -8,17 +9,29 @@ offset are converted to it.
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
+from functools import cache
 
 from sqlalchemy import Connection, Engine, select, update
 
 from ..errors import InputError, NotFound
+from ..knowledge import Pack, load_pack, shipped_profiles
 from ..store import tables as T
 from ..store.db import writing
 from ..zones import local, zone_named
 from .accounts import User
 from .audit_trail import write_audit
 
-__all__ = ["clinic_now", "clinic_zone", "local", "set_clinic_zone", "zone_named"]
+__all__ = [
+    "clinic_now",
+    "clinic_pack",
+    "clinic_zone",
+    "local",
+    "profile_pack",
+    "set_clinic_profile",
+    "set_clinic_zone",
+    "shipped_profile",
+    "zone_named",
+]
 
 
 POLICIES = ("co-sign", "single-signer")
@@ -111,3 +124,67 @@ def clinic_now(zone: tzinfo, like: datetime | None, now: datetime | None = None)
     if like is not None and like.tzinfo is None:
         return current.replace(tzinfo=None)
     return current
+
+
+@cache
+def _shipped() -> dict[str, tuple[str, ...]]:
+    """The shipped packs' profiles: files of the installed package, read once per process."""
+    return shipped_profiles()
+
+
+def shipped_profile(profile: str, field: str = "profile") -> str:
+    """``profile`` if some shipped pack has it; otherwise an :class:`InputError` on ``field``
+    listing the shipped medicines with their profiles (a typo must not judge doses by the
+    wrong country's numbers, nor silently by the default)."""
+    shipped = _shipped()
+    if any(profile in profiles for profiles in shipped.values()):
+        return profile
+    have = "; ".join(f"{m}: {', '.join(p)}" for m, p in sorted(shipped.items())) or "none"
+    raise InputError(field, f"no jurisdiction profile {profile!r} is shipped ({have})")
+
+
+def profile_pack(medicine: str, profile: str) -> Pack:
+    """The pack of ``medicine`` under ``profile``; the medicine's default profile where the
+    profile has no version of it (a profile only restates the rules its country changes). A
+    profile no shipped pack has (one stored before an upgrade removed it) is refused, never
+    replaced by the default's numbers."""
+    shipped_profile(profile)
+    if profile in _shipped().get(medicine, ()):
+        return load_pack(medicine, profile)
+    return load_pack(medicine)
+
+
+def set_clinic_profile(engine: Engine, clinic: str, profile: str) -> None:
+    """Set the jurisdiction profile the clinic's doses are judged by
+    (``posology clinic profile NAME PROFILE``); audited, as it changes numbers."""
+    shipped_profile(profile)
+    with writing(engine) as conn:
+        clinic_id = conn.execute(select(T.clinics.c.id).where(T.clinics.c.name == clinic)).scalar()
+        if clinic_id is None:
+            raise NotFound(f"no clinic {clinic!r}; clinics are created with `posology user add`")
+        conn.execute(update(T.clinics).where(T.clinics.c.id == clinic_id).values(profile=profile))
+        write_audit(
+            conn,
+            None,
+            "clinic.profile",
+            "clinic",
+            clinic_id,
+            {"clinic": clinic, "profile": profile},
+            clinic_id=clinic_id,
+        )
+
+
+def clinic_pack(
+    engine: Engine, default: Pack, clinic_id: int | None = None, name: str = ""
+) -> Pack:
+    """The pack that judges for the clinic (by id, else by name): its profile's version of the
+    ``default`` pack's medicine, or ``default`` (the server's) until a profile is set or where
+    no clinic is known. One indexed read; the packs themselves are cached by :func:`load_pack`."""
+    if clinic_id is None and not name:
+        return default
+    where = T.clinics.c.id == clinic_id if clinic_id is not None else T.clinics.c.name == name
+    with engine.connect() as conn:
+        profile = conn.execute(select(T.clinics.c.profile).where(where)).scalar()
+    if not profile:
+        return default
+    return profile_pack(default.medicine, str(profile))

@@ -33,6 +33,7 @@ clinics = Table(
     Column("contact", Text),  # how patients reach the clinic: printed on handouts
     Column("time_zone", String(64)),  # IANA name; none means UTC
     Column("override_policy", String(20)),  # single-signer or co-sign; none means co-sign
+    Column("profile", String(40)),  # jurisdiction profile of the rules; none: the server's
 )
 
 users = Table(

@@ -1,5 +1,10 @@
-"""What every router is built with: the database, the pack, and the two dependencies
-(the calling user, the JSON body)."""
+"""What every router is built with: the database, the server's default pack, and the two
+dependencies (the calling user, the JSON body).
+
+Each clinic may judge by its own jurisdiction profile (``posology clinic profile``), so a route
+that judges asks :meth:`Deps.pack_for` for the calling user's pack; ``pack`` is the server's
+default (``POSOLOGY_PROFILE``), for calls that come from no clinic's user.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from fastapi import Depends
 from sqlalchemy import Engine
 
 from ...knowledge import Pack
+from ...services import accounts
+from ...services.clinic import clinic_pack
 from ..auth import Auth
 from ..requests import json_body
 
@@ -25,3 +32,11 @@ class Deps:
     def __post_init__(self) -> None:
         object.__setattr__(self, "user", Depends(self.auth))
         object.__setattr__(self, "body", Depends(json_body))
+
+    def pack_for(self, user: accounts.User) -> Pack:
+        """The pack that judges for ``user``: their clinic's profile, else the server's."""
+        return clinic_pack(self.engine, self.pack, clinic_id=user.clinic_id)
+
+    def pack_for_clinic(self, name: str | None) -> Pack:
+        """The pack of the clinic named ``name`` (a CDS issuer's), else the server's."""
+        return clinic_pack(self.engine, self.pack, name=name or "")

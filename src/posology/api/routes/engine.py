@@ -22,7 +22,6 @@ def routes(deps: Deps) -> APIRouter:
     from ...serialize import check_answer, plan_json, rule_json
 
     router = APIRouter()
-    pack = deps.pack
     User = deps.user
     Body = deps.body
     auth = deps.auth
@@ -32,22 +31,24 @@ def routes(deps: Deps) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    def answer_case(document: Any) -> JSONResponse:
+    def answer_case(document: Any, user: accounts.User) -> JSONResponse:
         # answer the finished document without a second encoding pass
         from ...model import parse_case
         from ...rules import check
 
+        pack = deps.pack_for(user)
         case = parse_case(document)
-        return JSONResponse(check_answer(check(case.patient, case.history, case.proposal, pack)))
+        findings = check(case.patient, case.history, case.proposal, pack)
+        return JSONResponse(check_answer(findings, pack))
 
     async def check_direct(request: Request) -> JSONResponse:
         """The same endpoint without the dependency-injection layer: checks are the hot path
         (every order an EHR drafts), so they are routed straight to the same steps. The body
         is read on the event loop; the token look-up and the check run in worker threads, so
         a long history never holds up other requests (the reader bounds its size)."""
-        await run_in_threadpool(auth, request)  # before the body: strangers send no megabyte
+        user = await run_in_threadpool(auth, request)  # before the body: no stranger's megabyte
         document = await json_body(request)
-        return await run_in_threadpool(answer_case, document)
+        return await run_in_threadpool(answer_case, document, user)
 
     router.routes.append(Route("/api/v1/check", check_direct, methods=["POST"]))
 
@@ -60,19 +61,20 @@ def routes(deps: Deps) -> APIRouter:
     def make_plan(user: accounts.User = User, document: Any = Body) -> JSONResponse:
         from ...planning import parse_request, plan
 
+        pack = deps.pack_for(user)
         result = plan(parse_request(document), pack)
-        return JSONResponse(plan_json(result), status_code=200 if result.made else 422)
+        return JSONResponse(plan_json(result, pack), status_code=200 if result.made else 422)
 
     @router.get("/api/v1/rules", tags=["rules"], responses=answers(200, many("Rule"), 401))
     def rules(user: accounts.User = User, route: str | None = None) -> list[dict[str, Any]]:
         if route not in (None, "oral", "intrathecal"):
             raise InputError("route", "must be oral or intrathecal")
-        return [rule_json(r) for r in pack.by_route(route)]
+        return [rule_json(r) for r in deps.pack_for(user).by_route(route)]
 
     @router.get(
         "/api/v1/rules/{rule_id}", tags=["rules"], responses=answers(200, ref("Rule"), 401, 404)
     )
     def rule(rule_id: str, user: accounts.User = User) -> dict[str, Any]:
-        return rule_json(pack.rule(rule_id))
+        return rule_json(deps.pack_for(user).rule(rule_id))
 
     return router

@@ -24,11 +24,10 @@ from .deps import Deps
 
 
 def routes(deps: Deps) -> APIRouter:
-    from ...serialize import check_answer
+    from ...serialize import check_answer, pack_json
 
     router = APIRouter()
     engine = deps.engine
-    pack = deps.pack
     User = deps.user
     Body = deps.body
 
@@ -70,6 +69,7 @@ def routes(deps: Deps) -> APIRouter:
 
         def work() -> JSONResponse:
             cosigner = overrides.verify_cosigner(engine, user, fields.get("cosigner"))
+            pack = deps.pack_for(user)
             record = event_history.append_event(
                 engine,
                 pack,
@@ -84,7 +84,8 @@ def routes(deps: Deps) -> APIRouter:
                 cosigner=cosigner,
                 correction=correction,
             )
-            return JSONResponse(record, status_code=201, headers={"ETag": f'"{record["version"]}"'})
+            answer = {**record, "pack": pack_json(pack)}  # the rules that judged its findings
+            return JSONResponse(answer, status_code=201, headers={"ETag": f'"{record["version"]}"'})
 
         return once(engine, user, request, document, work)
 
@@ -105,6 +106,7 @@ def routes(deps: Deps) -> APIRouter:
         proposal = event_history.typed_event(
             engine, user, parse_event(fields["proposal"], "proposal"), "proposal.at"
         )
-        return check_answer(check(parse_patient(patient_doc), history, proposal, pack))
+        pack = deps.pack_for(user)
+        return check_answer(check(parse_patient(patient_doc), history, proposal, pack), pack)
 
     return router

@@ -25,7 +25,6 @@ def routes(deps: Deps) -> APIRouter:
 
     router = APIRouter()
     engine = deps.engine
-    pack = deps.pack
     User = deps.user
     Body = deps.body
 
@@ -44,7 +43,7 @@ def routes(deps: Deps) -> APIRouter:
         def work() -> JSONResponse:
             saved = plan_records.save_plan(
                 engine,
-                pack,
+                deps.pack_for(user),
                 user,
                 patient_id,
                 fields["goal"],
@@ -104,7 +103,7 @@ def routes(deps: Deps) -> APIRouter:
             cosigner = overrides.verify_cosigner(engine, user, fields.get("cosigner"))
             record = plan_records.confirm_step(
                 engine,
-                pack,
+                deps.pack_for(user),
                 user,
                 patient_id,
                 plan_id,

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from ...errors import InputError
+from ...knowledge import Pack
 from ...services import accounts
 from ..requests import (
     RecordId,
@@ -16,12 +17,16 @@ from .deps import Deps
 
 
 def routes(deps: Deps) -> APIRouter:
+    from ...serialize import pack_json
 
     router = APIRouter()
     engine = deps.engine
-    pack = deps.pack
     User = deps.user
     Body = deps.body
+
+    def cited(answer: dict[str, Any], pack: Pack) -> dict[str, Any]:
+        """The answer with the rules it was worked out with: its findings and limits cite them."""
+        return {**answer, "pack": pack_json(pack)}
 
     @router.get(
         "/api/v1/patients/{patient_id}/pump-status",
@@ -31,7 +36,8 @@ def routes(deps: Deps) -> APIRouter:
     def pump_status(patient_id: RecordId, user: accounts.User = User) -> dict[str, Any]:
         from ...services import pump as pump_service
 
-        return pump_service.patient_pump_status(engine, pack, user, patient_id)
+        pack = deps.pack_for(user)
+        return cited(pump_service.patient_pump_status(engine, pack, user, patient_id), pack)
 
     @router.post(
         "/api/v1/patients/{patient_id}/refill-preview",
@@ -44,7 +50,8 @@ def routes(deps: Deps) -> APIRouter:
     ) -> dict[str, Any]:
         from ...services.refill import refill_preview as preview
 
-        return preview(engine, pack, user, patient_id, document)
+        pack = deps.pack_for(user)
+        return cited(preview(engine, pack, user, patient_id, document), pack)
 
     @router.get(
         "/api/v1/patients/{patient_id}/screening",
@@ -54,7 +61,8 @@ def routes(deps: Deps) -> APIRouter:
     def screening(patient_id: RecordId, user: accounts.User = User) -> dict[str, Any]:
         from ...services.screening import patient_screening
 
-        return patient_screening(engine, pack, user, patient_id)
+        pack = deps.pack_for(user)
+        return cited(patient_screening(engine, pack, user, patient_id), pack)
 
     @router.get(
         "/api/v1/patients/{patient_id}/change-limits",
@@ -64,7 +72,8 @@ def routes(deps: Deps) -> APIRouter:
     def change_limits(patient_id: RecordId, user: accounts.User = User) -> dict[str, Any]:
         from ...services.limits import patient_change_limits
 
-        return patient_change_limits(engine, pack, user, patient_id)
+        pack = deps.pack_for(user)
+        return cited(patient_change_limits(engine, pack, user, patient_id), pack)
 
     @router.get(
         "/api/v1/worklist",
@@ -79,6 +88,7 @@ def routes(deps: Deps) -> APIRouter:
                 "filter",
                 f"unknown filter {filter!r}; use one of: {', '.join(pump_service.FILTERS)}",
             )
-        return pump_service.worklist(engine, pack, user, filter)
+        pack = deps.pack_for(user)
+        return cited(pump_service.worklist(engine, pack, user, filter), pack)
 
     return router

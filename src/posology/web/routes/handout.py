@@ -24,7 +24,7 @@ from .deps import PageDeps
 
 def routes(deps: PageDeps) -> APIRouter:
     router = APIRouter()
-    engine, pack, env = deps.engine, deps.pack, deps.env
+    engine = deps.engine
 
     @router.get("/patients/{patient_id}/plan.pdf", include_in_schema=False)
     def plan_handout(request: Request, patient_id: int) -> Response:
@@ -36,6 +36,7 @@ def routes(deps: PageDeps) -> APIRouter:
         record = patient_records.get_patient(engine, user, patient_id)
         audit_trail.record_read(engine, user, "export.handout-pdf", patient_id)
         goal = goal_from_form(params)  # the plan page's own reading of its form
+        pack = deps.pack_for(user)
         try:
             parsed, result = plan_records.plan_preview(
                 engine, pack, user, patient_id, goal, params.get("start", "")
@@ -46,7 +47,7 @@ def routes(deps: PageDeps) -> APIRouter:
             return Response("no plan can be given for this request", status_code=422)
         zone = clinic_zone(engine, user)
         pdf = handout_pdf(
-            env,
+            deps.env_for(pack),
             result,
             pack,
             user.clinic,

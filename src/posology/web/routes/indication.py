@@ -13,13 +13,13 @@ from .deps import PageDeps
 
 def routes(deps: PageDeps) -> APIRouter:
     router = APIRouter()
-    pack = deps.pack
 
     @router.get("/indication", include_in_schema=False)
     def indication(request: Request) -> Response:
         current = deps.session(request)
         if current is None:
             return deps.to_login(request)
+        pack = deps.pack_for(current[0])
         treatments = []
         for route in ("oral", "intrathecal"):
             fields = treatment_fields(pack, route)
@@ -36,6 +36,7 @@ def routes(deps: PageDeps) -> APIRouter:
         general = [r for r in pack.rules.values() if r.route == "general"]
         return deps.render(
             "indication.html",
+            pack=pack,
             user=current[0],
             csrf=current[1],
             general=general,

@@ -30,7 +30,7 @@ from .deps import PageDeps
 
 def routes(deps: PageDeps) -> APIRouter:
     router = APIRouter()
-    engine, pack = deps.engine, deps.pack
+    engine = deps.engine
 
     @router.get("/patients", include_in_schema=False)
     def patients(request: Request, q: str = "") -> Response:
@@ -60,6 +60,7 @@ def routes(deps: PageDeps) -> APIRouter:
         zone = clinic_zone(engine, current[0])
         events = _history(engine, current[0], patient_id, zone)
         plans = plan_records.list_plans(engine, current[0], patient_id)
+        pack = deps.pack_for(current[0])
         status = pump_service.patient_pump_status(engine, pack, current[0], patient_id)
         has_pump = status["state"] != "no-pump"
         # the stored test-dose events, so a response can be recorded as a correction of each
@@ -71,6 +72,7 @@ def routes(deps: PageDeps) -> APIRouter:
         now = clinic_now(zone, None).strftime("%Y-%m-%dT%H:%M")
         return deps.render(
             "patient.html",
+            pack=pack,
             zone=str(zone),
             user=current[0],
             csrf=current[1],
@@ -84,7 +86,7 @@ def routes(deps: PageDeps) -> APIRouter:
             has_pump=has_pump,
             status_json=script_json(status),
             test_doses_json=script_json(test_doses),
-            rate_places=pack.rule("SUP-IT-RATE").count("rate_unit_places"),
+            rate_places=pack.role("intrathecal.pump.rate").count("rate_unit_places"),
             schedule_tolerance=str(float(SCHEDULE_TOLERANCE)),
             profile_json=script_json(record["patient"]),
             who=identity(record),

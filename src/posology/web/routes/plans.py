@@ -28,7 +28,7 @@ from .deps import PageDeps
 
 def routes(deps: PageDeps) -> APIRouter:
     router = APIRouter()
-    engine, pack = deps.engine, deps.pack
+    engine = deps.engine
     router.include_router(handout.routes(deps))  # before plan.{fmt}, which would take plan.pdf
 
     def plan_for(
@@ -37,6 +37,7 @@ def routes(deps: PageDeps) -> APIRouter:
         params = request.query_params
         goal = goal_from_form(params)
         start = params.get("start", "")
+        pack = deps.pack_for(user)
         parsed, result = plan_records.plan_preview(engine, pack, user, patient_id, goal, start)
         return parsed, result, goal, start
 

@@ -13,16 +13,17 @@ from .deps import PageDeps
 
 def routes(deps: PageDeps) -> APIRouter:
     router = APIRouter()
-    pack = deps.pack
 
     @router.get("/rules", include_in_schema=False)
     def rules_page(request: Request, q: str = "") -> Response:
         current = deps.session(request)
         if current is None:
             return deps.to_login(request)
+        pack = deps.pack_for(current[0])
         found = search_rules(pack, q)
         return deps.render(
             "rules.html",
+            pack=pack,
             user=current[0],
             csrf=current[1],
             rules=found,
@@ -35,12 +36,14 @@ def routes(deps: PageDeps) -> APIRouter:
         current = deps.session(request)
         if current is None:
             return deps.to_login(request)
+        pack = deps.pack_for(current[0])
         rule = pack.rules.get(rule_id)
         if rule is None:
             found = search_rules(pack, rule_id)
             return deps.render(
                 "rules.html",
                 status=404,
+                pack=pack,
                 user=current[0],
                 csrf=current[1],
                 rules=found,
@@ -48,6 +51,6 @@ def routes(deps: PageDeps) -> APIRouter:
                 total=len(pack.rules),
                 missing=rule_id,
             )
-        return deps.render("rule_page.html", user=current[0], csrf=current[1], r=rule)
+        return deps.render("rule_page.html", pack=pack, user=current[0], csrf=current[1], r=rule)
 
     return router

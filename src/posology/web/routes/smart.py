@@ -35,6 +35,7 @@ from ...interop.smart import (
     authorize_url,
     checked_launch,
     discover,
+    draft_order_of,
     exchange,
     new_pkce,
     normal_iss,
@@ -103,7 +104,7 @@ def _shown(value: str | None, longest: int = 200) -> str:
 
 def routes(deps: PageDeps) -> APIRouter:
     router = APIRouter()
-    engine, pack = deps.engine, deps.pack
+    engine = deps.engine
     try:
         ehrs, problem = allow_list(os.environ.get(SETTING, "")), None
     except InputError as exc:
@@ -190,15 +191,17 @@ def routes(deps: PageDeps) -> APIRouter:
                 raise LaunchRefused(400, "the EHR sent no authorization code; open Posology again")
             ehr = ehr_for(held["iss"])
             clinic = clinic_for(engine, ehr)
+            pack = deps.clinic_pack(clinic.id)  # the rules of the clinic this EHR serves
             grant = exchange(ehr, discover(ehr), code, public + CALLBACK, held["verifier"])
             detail: dict[str, Any] = {
                 "iss": ehr.iss,
                 "ehr_patient": grant.patient,
                 "fhir_user": grant.fhir_user,
                 "scope": grant.scope,
+                **({"draft_order": draft_order_of(grant.app_context)} if grant.app_context else {}),
             }
             try:
-                record = read_record(ehr, grant, pack)
+                record = read_record(ehr, grant, pack, draft_order_of(grant.app_context))
                 view = review(record, pack, clinic.zone)
             except LaunchRefused as exc:
                 audit_launch(engine, clinic, {**detail, "refused": str(exc)}, None)
@@ -207,6 +210,7 @@ def routes(deps: PageDeps) -> APIRouter:
             audit_launch(engine, clinic, detail, match.patient_id if match else None)
             response = deps.render(
                 "smart_patient.html",
+                pack=pack,
                 user=None,
                 csrf="",
                 ehr=ehr,
@@ -243,7 +247,8 @@ def _banner(record: EhrRecord, ehr: Ehr) -> dict[str, Any]:
 
 def review(record: EhrRecord, pack: Pack, zone: Any) -> dict[str, Any]:
     """What the page shows of the record: every event in words with the findings of checking
-    it after the ones before, the pump status when there is a pump, and what was not read."""
+    it after the ones before, the pump status when there is a pump, and what was not read; the
+    events of the order a CDS card named (``record.focus``) also come first, on their own."""
     unread = list(record.unread)
     try:
         patient = parse_patient(record.patient, "patient")
@@ -280,6 +285,7 @@ def review(record: EhrRecord, pack: Pack, zone: Any) -> dict[str, Any]:
                 "what": describe_html(event),
                 "source": source,
                 "findings": shown,
+                "focus": source == record.focus,
             }
         )
     pump = None
@@ -290,6 +296,7 @@ def review(record: EhrRecord, pack: Pack, zone: Any) -> dict[str, Any]:
         pump = status_json(pump_status(patient, history, pack, at, zone), pack, zone)
     return {
         "entries": entries,
+        "focus": [e for e in entries if e["focus"]],
         "counts": counts,
         "pump": pump,
         "unread": unread,

@@ -15,7 +15,7 @@ from .deps import PageDeps
 
 def routes(deps: PageDeps) -> APIRouter:
     router = APIRouter()
-    engine, pack = deps.engine, deps.pack
+    engine = deps.engine
 
     @router.get("/worklist", include_in_schema=False)
     def worklist_page(request: Request, filter: str | None = None) -> Response:
@@ -23,6 +23,7 @@ def routes(deps: PageDeps) -> APIRouter:
         if current is None:
             return deps.to_login(request)
         only = filter if filter in pump_service.FILTERS else None
+        pack = deps.pack_for(current[0])
         answer = pump_service.worklist(engine, pack, current[0], only)
         today = datetime.fromisoformat(answer["at"]).date()
         for row in answer["patients"]:
@@ -30,6 +31,7 @@ def routes(deps: PageDeps) -> APIRouter:
             row["due_in"] = None if due is None else (due.date() - today).days
         return deps.render(
             "worklist.html",
+            pack=pack,
             user=current[0],
             csrf=current[1],
             work=answer,
