@@ -98,7 +98,7 @@ def test_lenient_stu3_dose_on_the_dosage_and_mcg_without_a_system() -> None:
         (
             dosage(doseAndRate=[{"doseQuantity": {"value": 1, "unit": "TAB", "code": "TAB"}}]),
             "doseQuantity",
-            "unknown unit",
+            "strength is unknown",
         ),
         (
             dosage(doseAndRate=[{"doseQuantity": {"value": 5, "unit": "mL", "code": "mL"}}]),

@@ -52,9 +52,17 @@ class FhirServer:
     def register(self, client_id: str = CLIENT_ID, redirect_uri: str = CALLBACK) -> None:
         self._post("client", {"client_id": client_id, "redirect_uri": redirect_uri})
 
-    def launch(self, patient: str, user: str = "dr-north") -> str:
-        """A launch parameter, as the EHR puts in the link when a clinician opens the app."""
-        return str(self._post("launch", {"patient": patient, "user": user})["launch"])
+    def launch(self, patient: str, user: str = "dr-north", app_context: str | None = None) -> str:
+        """A launch parameter, as the EHR puts in the link when a clinician opens the app
+        (``app_context``: the appContext of the CDS card's link it was opened from)."""
+        body: dict[str, Any] = {"patient": patient, "user": user}
+        if app_context is not None:
+            body["appContext"] = app_context
+        return str(self._post("launch", body)["launch"])
+
+    def token(self, patient: str, scope: str = "patient/*.rs") -> dict[str, Any]:
+        """A bearer token for one patient, as an EHR sends in a hook's ``fhirAuthorization``."""
+        return dict(self._post("token", {"patient": patient, "scope": scope}))
 
     def behave(self, **how: Any) -> None:
         """``token`` (ok, refuse, server-error, not-json, no-patient), ``fhir_delay_ms``,
@@ -67,12 +75,16 @@ class FhirServer:
 
 
 def open_from_ehr(
-    client: TestClient, fhir: FhirServer, patient: str, iss: str | None = None
+    client: TestClient,
+    fhir: FhirServer,
+    patient: str,
+    iss: str | None = None,
+    app_context: str | None = None,
 ) -> httpx.Response:
     """A clinician opens Posology from the patient's chart: the EHR's launch link to Posology,
     Posology's redirect to the EHR's sign-in (a real HTTP request to the FHIR server's
     authorization endpoint), its redirect back to Posology's callback; the callback's answer."""
-    launch = fhir.launch(patient)
+    launch = fhir.launch(patient, app_context=app_context)
     start = client.get(
         "/smart/launch", params={"iss": iss or fhir.base, "launch": launch}, follow_redirects=False
     )

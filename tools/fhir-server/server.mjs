@@ -11,7 +11,11 @@
 //   GET  /auth/authorize                          an EHR launch: redirects back with a code
 //   POST /auth/token                              the code for a token, PKCE S256 checked
 //   GET  /auth/jwks                               the key the id_token is signed with
-//   POST /_test/...                               what a test sets up (see `control` below)
+//   POST /_test/...                               what a test sets up (see `control` below):
+//                                                 reset, load, client, launch (with an optional
+//                                                 appContext, returned in the token answer as a
+//                                                 CDS card's smart link asks), token (a CDS
+//                                                 hook's fhirAuthorization), behaviour, seen
 //
 // Access tokens are limited the way an EHR limits a patient-level SMART token: reads and
 // searches of the launched patient's compartment only, of the resource types the granted
@@ -48,8 +52,8 @@ const KID = crypto.randomUUID();
 function freshState() {
   return {
     clients: new Map(), // client_id -> Set of redirect URIs
-    launches: new Map(), // launch -> {patient, user, expires}
-    codes: new Map(), // code -> {client_id, redirect_uri, challenge, patient, user, scope, expires}
+    launches: new Map(), // launch -> {patient, user, appContext, expires}
+    codes: new Map(), // code -> {client_id, redirect_uri, challenge, patient, user, appContext, scope, expires}
     tokens: new Map(), // access token -> {patient, scope, expires}
     behaviour: { token: 'ok', fhirDelayMs: 0, smartConfiguration: 'ok' },
     seen: [], // discovery, authorize and token requests and the tokens issued, for the tests
@@ -185,6 +189,7 @@ function authorize(res, query) {
       challenge: params.code_challenge,
       patient: launch.patient,
       user: launch.user,
+      appContext: launch.appContext,
       scope: scopes.join(' '),
       expires: Date.now() + CODE_SECONDS * 1000,
     });
@@ -243,6 +248,8 @@ async function token(req, res) {
     patient: grant.patient,
     need_patient_banner: true,
   };
+  // CDS Hooks 2.0: the appContext of the card's smart link comes back in the token answer
+  if (typeof grant.appContext === 'string') answer.appContext = grant.appContext;
   const scopes = grant.scope.split(' ');
   if (scopes.includes('openid') && scopes.includes('fhirUser') && grant.user) {
     answer.id_token = idToken(grant.user, grant.client_id);
@@ -353,9 +360,20 @@ async function control(req, res, what) {
     state.launches.set(launch, {
       patient: body.patient,
       user: body.user,
+      appContext: body.appContext,
       expires: Date.now() + LAUNCH_SECONDS * 1000,
     });
     send(res, 200, { launch }, 'application/json');
+  } else if (what === 'token') {
+    // a token as an EHR puts in a CDS hook call's fhirAuthorization (no browser involved)
+    const access = secret();
+    state.tokens.set(access, {
+      patient: body.patient,
+      scope: body.scope || 'patient/*.rs',
+      expires: Date.now() + TOKEN_SECONDS * 1000,
+    });
+    send(res, 200, { access_token: access, token_type: 'Bearer', expires_in: TOKEN_SECONDS,
+      scope: body.scope || 'patient/*.rs', subject: 'posology' }, 'application/json');
   } else if (what === 'behaviour') {
     if (body.token !== undefined) state.behaviour.token = body.token;
     if (body.fhir_delay_ms !== undefined) state.behaviour.fhirDelayMs = body.fhir_delay_ms;

@@ -1,25 +1,49 @@
-"""The mapping knowledge of the audit adapters: how other systems name baclofen, routes and
-frequencies, read from the data file ``baclofen-codes.json`` beside the dosing pack.
+"""How other systems name a medicine, read from its codes file (``baclofen-codes.json``) beside
+the dosing pack: the medication codes EHRs send (RxNorm, ATC, SNOMED CT, dm+d) with what a
+product code says of its route, form and strength; the dose units that count tablets; and the
+route and frequency words of the audit adapters.
 
-The adapters hold no code number or clinical word of their own: an RxNorm code, a route word
-(``PO``, ``IT``) or a frequency (``tid``) that is not in the file is reported as unmapped, never
-guessed.
+Neither the adapters nor the FHIR reader hold a code number or clinical word of their own: an
+RxNorm code, a route word (``PO``, ``IT``) or a frequency (``tid``) that is not in the file is
+reported as unmapped, never guessed. Every codes file in the data folder is one medicine's
+(``<medicine>-codes.json``), so a new medicine's pack brings its own codes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import PackError
+from ..errors import InputError, PackError
 from ..knowledge import data_folder
+from ..units import CONCENTRATION, MASS, Quantity, parse_quantity
 
-FORMAT = "posology-codes/1"
+FORMAT = "posology-codes/2"
+FORMATS = ("posology-codes/1", FORMAT)
+"""Version 2 added ``medication_codes`` and ``dose_units``; a version 1 file (routes and
+frequencies only) is still read, and recognises no medication code."""
+LEVELS = ("ingredient", "product")
+FORMS = ("tablet", "solution")
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationCode:
+    """One code of the medicine in one system: an ingredient (it names the medicine only) or a
+    product (it names its route, dose form and strength: ``10 mg`` a tablet, ``1 mg/mL``)."""
+
+    system: str
+    code: str
+    name: str
+    level: str
+    source: str
+    route: str | None = None
+    form: str | None = None
+    strength: Quantity | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +59,20 @@ class Codes:
     frequencies: MappingProxyType[str, int]
     file: str
     sha256: str
+    medication_codes: MappingProxyType[tuple[str, str], MedicationCode] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    tablet_units: frozenset[str] = frozenset()
+
+    def coding(self, system: str | None, code: str | None) -> MedicationCode | None:
+        """The medicine's code with this system URL and code, or None."""
+        if not system or not code:
+            return None
+        return self.medication_codes.get((system.strip(), code.strip()))
+
+    def counts_tablets(self, unit: str | None) -> bool:
+        """Whether a dose unit (``TAB``, ``{tbl}``, ``tablet``) counts tablets."""
+        return (unit or "").strip().lower() in self.tablet_units
 
     def route(self, word: str | None) -> str | None:
         """The route a word or SNOMED code names (``"PO"`` → ``oral``), or None."""
@@ -84,8 +122,8 @@ def load_codes_file(path: Path) -> Codes:
         data = json.loads(raw)
     except ValueError as exc:
         raise PackError(file, None, None, f"not valid JSON ({exc})") from None
-    if data.get("format") != FORMAT:
-        raise PackError(file, None, "format", f"must be {FORMAT!r}")
+    if data.get("format") not in FORMATS:
+        raise PackError(file, None, "format", f"must be one of {list(FORMATS)}")
     sources = _require(data, "sources", file)
     ingredient = _require(data, "ingredient", file)
     routes = _require(data, "routes", file)
@@ -106,6 +144,11 @@ def load_codes_file(path: Path) -> Codes:
     words = {str(k).lower(): int(v) for k, v in frequencies["words"].items()}
     if any(v < 1 for v in words.values()):
         raise PackError(file, None, "frequencies.words", "a frequency is at least once a day")
+    medication = _medication_codes(data, sources, file)
+    units = data.get("dose_units") or {}
+    if units and units.get("source") not in sources:
+        raise PackError(file, None, "dose_units.source", "names no source of the file")
+    tablets = frozenset(str(u).strip().lower() for u in units.get("tablet", []))
     return Codes(
         medicine=str(_require(data, "medicine", file)),
         rxnorm_ingredient=str(ingredient["rxnorm"]),
@@ -116,13 +159,82 @@ def load_codes_file(path: Path) -> Codes:
         frequencies=MappingProxyType(words),
         file=file,
         sha256=hashlib.sha256(raw).hexdigest(),
+        medication_codes=MappingProxyType(medication),
+        tablet_units=tablets,
     )
+
+
+def _medication_codes(
+    data: dict[str, Any], sources: dict[str, Any], file: str
+) -> dict[tuple[str, str], MedicationCode]:
+    """The ``medication_codes`` section, checked: every code names a known system and source,
+    a product names its route, form and strength (a mass for a tablet, a concentration for a
+    solution), and no code is listed twice."""
+    section = data.get("medication_codes")
+    if section is None:
+        return {}
+    systems = {str(k): str(v) for k, v in (section.get("systems") or {}).items()}
+    out: dict[tuple[str, str], MedicationCode] = {}
+    for i, entry in enumerate(section.get("codes") or []):
+        where = f"medication_codes.codes[{i}]"
+        system, code = systems.get(str(entry.get("system"))), entry.get("code")
+        if system is None:
+            raise PackError(
+                file, None, where, f"names no system of the file: {entry.get('system')!r}"
+            )
+        if not isinstance(code, str) or not code.strip():
+            raise PackError(file, None, where, "code must be a non-empty string")
+        if entry.get("source") not in sources:
+            raise PackError(
+                file, None, where, f"names no source of the file: {entry.get('source')!r}"
+            )
+        level = entry.get("level")
+        if level not in LEVELS:
+            raise PackError(file, None, where, f"level must be one of {list(LEVELS)}")
+        route = form = strength = None
+        if level == "product":
+            route, form = entry.get("route"), entry.get("form")
+            if route not in ("oral", "intrathecal") or form not in FORMS:
+                raise PackError(file, None, where, "a product names its route and its form")
+            try:
+                strength = parse_quantity(entry.get("strength"), field=f"{where}.strength")
+            except InputError as exc:
+                raise PackError(file, None, where, exc.message) from None
+            if strength.dim != (MASS if form == "tablet" else CONCENTRATION):
+                raise PackError(
+                    file, None, where, "a tablet's strength is a mass, a solution's a concentration"
+                )
+        key = (system, code.strip())
+        if key in out:
+            raise PackError(file, None, where, f"{code} is listed twice")
+        out[key] = MedicationCode(
+            system=system,
+            code=code.strip(),
+            name=str(entry.get("name") or code),
+            level=str(level),
+            source=str(entry["source"]),
+            route=route,
+            form=form,
+            strength=strength,
+        )
+    return out
+
+
+SUFFIX = "-codes.json"
 
 
 @lru_cache(maxsize=4)
 def load_codes(medicine: str = "baclofen") -> Codes:
     """The shipped codes of a medicine (``baclofen-codes.json``), cached."""
-    path = data_folder() / f"{medicine}-codes.json"
+    path = data_folder() / f"{medicine}{SUFFIX}"
     if not path.is_file():
         raise PackError(path.name, None, None, "no codes file for this medicine")
     return load_codes_file(path)
+
+
+@lru_cache(maxsize=1)
+def all_codes() -> tuple[Codes, ...]:
+    """The codes of every medicine shipped (each ``<medicine>-codes.json`` of the data folder),
+    in the order of their names; cached."""
+    names = sorted(p.name[: -len(SUFFIX)] for p in data_folder().glob(f"*{SUFFIX}"))
+    return tuple(load_codes(name) for name in names)

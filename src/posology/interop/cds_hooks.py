@@ -2,15 +2,25 @@
 
 `order-select` gets the light checks (findings of warning and above), `order-sign` all of them.
 The draft orders (a Bundle of MedicationRequest) are read with the FHIR reader, the patient and
-their history from the prefetch; each finding becomes one card whose detail quotes the source,
-and where a safer dose is computable (above the maximum: the maximum; a step too large: the
-largest allowed step) the card suggests it as an `update` of the draft order.
+their history from the prefetch, or, for what the prefetch leaves out, from the EHR's
+``fhirServer`` with its ``fhirAuthorization`` token (:mod:`posology.interop.cds_fetch`); each
+finding becomes one card whose detail quotes the source, and where a safer dose is computable
+(above the maximum: the maximum; a step too large: the largest allowed step) the card suggests
+it as an `update` of the draft order.
+
+Every card about a draft order links to Posology's SMART launch (a link of type ``smart``, when
+``POSOLOGY_PUBLIC_URL`` is set) with an ``appContext`` naming the order, so the clinician who
+opens it lands on that order's findings. Medications are recognised by the codes of the packs'
+codes files (RxNorm ingredient and products, ATC, SNOMED CT): a draft order of another medicine
+gets no card. A draft without a start starts when it was written, else now (when it is signed).
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import CdsError, InputError
@@ -21,15 +31,18 @@ from ..model.finding import Finding
 from ..rules import check
 from ..rules.context import build_context
 from ..rules.limits import programmed, step_limit
+from .cds_fetch import complete, medications_of
+from .diagnoses import DIAGNOSES
 from .fhir_in import (
     codings,
     element,
     elements,
     events_from_medication_administration,
     events_from_medication_request,
-    is_baclofen,
+    is_medicine,
     patient_from_fhir,
 )
+from .smart import app_context_for
 
 SERVICES = {
     "baclofen-order-select": "order-select",
@@ -42,18 +55,6 @@ PREFETCH = {
     "weight": "Observation?patient={{context.patientId}}&code=http://loinc.org|29463-7&_sort=-date&_count=1",
     "clearance": "Observation?patient={{context.patientId}}&code=http://loinc.org|2164-2&_sort=-date&_count=1",
     "conditions": "Condition?patient={{context.patientId}}&clinical-status=active",
-}
-# SNOMED CT concepts of the indication's diagnoses (vocabulary, not clinical numbers).
-DIAGNOSES = {
-    "24700007": "multiple-sclerosis",
-    "90584004": "spinal-cord-injury",
-    "230690007": "stroke",
-    "128188000": "cerebral-palsy",
-    "127295002": "traumatic-brain-injury",
-    "7180009": "meningitis",
-    "16523009": "transverse-myelitis",
-    "111496009": "syringomyelia",
-    "37340000": "motor-neurone-disease",
 }
 INDICATOR = {"info": "info", "warning": "warning", "error": "critical", "critical": "critical"}
 OVERRIDE_SYSTEM = "https://posology.example/cds-hooks/override-reason"
@@ -111,26 +112,50 @@ def _diagnosis(conditions: list[dict[str, Any]]) -> str:
     return "other"
 
 
-def answer(service_id: str, request: Any, pack: Pack) -> dict[str, Any]:
+def launch_url() -> str | None:
+    """Posology's SMART launch address, for the cards' links (None: no public URL is set)."""
+    public = os.environ.get("POSOLOGY_PUBLIC_URL", "").strip().rstrip("/")
+    return f"{public}/smart/launch" if public else None
+
+
+def answer(
+    service_id: str,
+    request: Any,
+    pack: Pack,
+    now: datetime | None = None,
+    launch: str | None = None,
+) -> dict[str, Any]:
     """The cards for one hook call (raises :class:`CdsError` for a call it cannot answer: a
-    request the FHIR reader or the engine refuses is a 400 naming the field, never a 500)."""
+    request the FHIR reader or the engine refuses is a 400 naming the field, never a 500).
+    ``now`` is when the hook is called (a draft order without a start starts then); ``launch``
+    the SMART launch URL of the cards' links (default: from ``POSOLOGY_PUBLIC_URL``)."""
     if service_id not in SERVICES:
         raise CdsError(404, f"no CDS service {service_id!r}")
     if not isinstance(request, dict) or request.get("hook") != SERVICES[service_id]:
         raise CdsError(400, f"this service answers the {SERVICES[service_id]} hook")
+    at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     try:
-        return _cards(service_id, request, pack)
+        return _cards(service_id, request, pack, at, launch or launch_url())
     except InputError as exc:
         raise CdsError(400, f"{exc.field}: {exc.message}") from None
 
 
-def _cards(service_id: str, request: dict[str, Any], pack: Pack) -> dict[str, Any]:
+def _cards(
+    service_id: str, request: dict[str, Any], pack: Pack, now: str, launch: str | None
+) -> dict[str, Any]:
     context = element(request.get("context"), "context")
-    prefetch = element(request.get("prefetch"), "prefetch")
-    if prefetch.get("patient") is None:
-        raise CdsError(
-            412, "prefetch 'patient' is missing; this service does not query the FHIR server"
-        )
+    done = complete(request, context, element(request.get("prefetch"), "prefetch"))
+    prefetch = done.prefetch
+    draft_bundle = context.get("draftOrders")
+    draft_resources = _entries(draft_bundle, "context.draftOrders")
+    orders = _entries(prefetch.get("medications"), "prefetch.medications")
+    given = _entries(prefetch.get("administrations"), "prefetch.administrations")
+    medications_of(
+        done,
+        [draft_bundle, *(prefetch.get(k) for k in ("medications", "administrations"))],
+        [r for r in draft_resources + orders + given if r.get("resourceType") != "Medication"],
+    )
+    meds = done.medications
     patient_resource = element(prefetch["patient"], "prefetch.patient")
     observations = _entries(prefetch.get("weight"), "prefetch.weight") + _entries(
         prefetch.get("clearance"), "prefetch.clearance"
@@ -142,38 +167,46 @@ def _cards(service_id: str, request: dict[str, Any], pack: Pack) -> dict[str, An
     )
     patient = parse_patient(patient_doc)
     history: list[Event] = []
-    for i, mr in enumerate(_entries(prefetch.get("medications"), "prefetch.medications")):
+    drafted = {str(d.get("id")) for d in draft_resources if d.get("id")}
+    for i, mr in enumerate(orders):
         where = f"prefetch.medications[{i}]"
-        if is_baclofen(mr, path=where) and mr.get("status", "active") == "active":
+        if mr.get("resourceType") != "MedicationRequest" or str(mr.get("id")) in drafted:
+            continue  # a Medication of the search, or the draft itself as the server holds it
+        if mr.get("status", "active") == "active" and is_medicine(mr, pack.medicine, meds, where):
             history += [
                 parse_event(e, f"medications[{i}]")
-                for e in events_from_medication_request(mr, pack, where)
+                for e in events_from_medication_request(mr, pack, where, meds)
             ]
-    for i, ma in enumerate(_entries(prefetch.get("administrations"), "prefetch.administrations")):
+    for i, ma in enumerate(given):
         where = f"prefetch.administrations[{i}]"
-        if is_baclofen(ma, path=where):
+        if ma.get("resourceType") != "MedicationAdministration":
+            continue
+        if is_medicine(ma, pack.medicine, meds, where):
             history += [
                 parse_event(e, f"administrations[{i}]")
-                for e in events_from_medication_administration(ma, pack, where)
+                for e in events_from_medication_administration(ma, pack, where, meds)
             ]
     drafts = [
         mr
-        for n, mr in enumerate(_entries(context.get("draftOrders"), "context.draftOrders"))
-        if is_baclofen(mr, path=f"context.draftOrders.entry[{n}].resource")
+        for n, mr in enumerate(draft_resources)
+        if mr.get("resourceType") == "MedicationRequest"
+        and is_medicine(mr, pack.medicine, meds, f"context.draftOrders.entry[{n}].resource")
     ]
     light = SERVICES[service_id] == "order-select"
     cards: list[dict[str, Any]] = []
+    if done.unread:
+        cards.append(_unread_card(request, done.unread, pack))
     past = list(sort_history([(f"h{i}", e) for i, e in enumerate(history)]))
     for d, draft in enumerate(drafts):
         try:
             proposals = [
                 parse_event(e, f"draft[{d}]")
                 for e in events_from_medication_request(
-                    draft, pack, f"context.draftOrders.entry[{d}]"
+                    draft, pack, f"context.draftOrders.entry[{d}]", meds, default_start=now
                 )
             ]
         except InputError as exc:
-            cards.append(_input_card(request, draft, exc))
+            cards.append(_linked(_input_card(request, draft, exc), draft, launch))
             continue
         for proposal in proposals:
             findings = check(patient, past, proposal, pack)
@@ -181,9 +214,37 @@ def _cards(service_id: str, request: dict[str, Any], pack: Pack) -> dict[str, An
                 if light and finding.severity.value == "info":
                     continue
                 suggestion = _suggestion(finding, proposal, draft, patient, past, pack)
-                cards.append(_card(request, draft, finding, suggestion))
+                cards.append(_linked(_card(request, draft, finding, suggestion), draft, launch))
             past.append(proposal)
     return {"cards": cards}
+
+
+def _linked(card: dict[str, Any], draft: dict[str, Any], launch: str | None) -> dict[str, Any]:
+    """The card with a link of type ``smart`` to Posology's launch, its ``appContext`` naming
+    the draft order (the EHR adds ``iss`` and ``launch`` and passes the app context on in the
+    token answer, CDS Hooks 2.0 and SMART App Launch 2)."""
+    context = app_context_for(draft.get("id"))
+    if launch is None:
+        return card
+    link: dict[str, Any] = {"label": "Open in Posology", "url": launch, "type": "smart"}
+    if context is not None:
+        link["appContext"] = context
+    return {**card, "links": [link]}
+
+
+def _unread_card(request: dict[str, Any], unread: list[str], pack: Pack) -> dict[str, Any]:
+    """What could not be read from the EHR's FHIR server, in one card: the checks ran without
+    it, and it says so (a record that could not be read must not look like an empty one)."""
+    key = f"{request.get('hookInstance')}|unread|{'|'.join(unread)}"
+    listed = "\n".join(f"- {u}" for u in unread)
+    return {
+        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, key)),
+        "indicator": "warning",
+        "summary": f"{pack.medicine.capitalize()} checks ran without part of the record",
+        "detail": "Posology did not have from the EHR:\n\n"
+        f"{listed}\n\nThe checks below did not see it; nothing was assumed about it.",
+        "source": {"label": "Posology FHIR reader"},
+    }
 
 
 def _card(

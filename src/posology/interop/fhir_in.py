@@ -3,13 +3,19 @@ Observation, Task and Patient into the engine's PATIENT and EVENT documents.
 
 Lenient where real systems differ: an STU3-style ``doseQuantity`` directly on the dosage, ``mcg``
 without a code system, a unit only in ``unit``, a number written ``500``, ``500.0`` or ``5e2``
-(one JSON number, read exactly the same). Strict where safety needs it: a dose without a unit, a
-unit that is not a mass (tablets, millilitres without a strength), an unknown route, a medication
-that is not baclofen, a field of the wrong JSON type (a list or a text where FHIR has an object),
-an instant that is no date: each is an :class:`~posology.errors.InputError` naming the FHIR path,
-never a guess and never a crash. Structure wins over ``Dosage.text``, which is read for one thing
-only: a refill's concentration when no Medication gives it, and only when the text holds exactly
-one.
+(one JSON number, read exactly the same). The medication is recognised by any of its codings
+that a pack's codes file lists (RxNorm ingredient or product, ATC, SNOMED CT, dm+d; see
+:mod:`posology.interop.medicines`), in ``medicationCodeableConcept`` or the Medication it refers
+to; a product code gives the route (when the dosage has none), the form and the strength, so a
+dose in tablets (``4 TAB``, UCUM ``{tbl}``) is that many times the tablet's strength, and a dose
+in mL of a solution that many times its concentration. Strict where safety needs it: a dose
+without a unit, a unit that is not a mass (tablets of unknown strength, millilitres without a
+strength), an unknown route or one that contradicts the product, a medication of another pack's
+medicine, codings of two medicines, a field of the wrong JSON type (a list or a text where FHIR
+has an object), an instant that is no date: each is an :class:`~posology.errors.InputError`
+naming the FHIR path, never a guess and never a crash. Structure wins over ``Dosage.text``, which
+is read for one thing only: a refill's concentration when no Medication gives it, and only when
+the text holds exactly one.
 
 How each EVENT kind is marked (``fhir_out.history_bundle`` writes these; the reader never infers
 a kind from the route alone):
@@ -55,13 +61,15 @@ from ..errors import InputError
 from ..knowledge.schema import Pack
 from ..model import fields as F
 from ..units import CONCENTRATION, MASS, MASS_RATE, TIME, VOLUME, Quantity, parse_quantity
+from .fhir_json import codings as codings
+from .fhir_json import element as element
+from .fhir_json import elements as elements
+from .fhir_json import json_kind
+from .fhir_json import primitive as primitive
+from .medicines import Identified, codes_of, identify
 
 SNOMED = "http://snomed.info/sct"
 ROUTES = {"26643006": "oral", "72607000": "intrathecal"}
-BACLOFEN_CODES = {
-    ("http://www.whocc.no/atc", "M03BX01"),
-    ("http://www.nlm.nih.gov/research/umls/rxnorm", "1292"),
-}
 WEIGHT_CODES = {"29463-7", "3141-9"}
 CLEARANCE_CODES = {"2164-2", "33558-0"}
 SEXES = {"male": "male", "female": "female", "other": "other", "unknown": "unknown"}
@@ -81,76 +89,14 @@ _CONCENTRATION_TEXT = re.compile(
     r"(\d+(?:\.\d+)?)\s*(ug|mcg|µg|microgram(?:s)?|mg)\s*(?:/|per)\s*(ml)\b", re.IGNORECASE
 )
 
-# -- typed readers: what arrives is JSON of any shape until one of these has read it ----------
-# An EHR (or a fuzzer) may send a list, a string or a number where FHIR has an object: each
-# reader answers the shape FHIR defines or refuses the value with its path, so no code below
-# ever calls a method of a value it has not checked.
-
-
-def _json_kind(value: object) -> str:
-    """The JSON type of a value, in words, for an error message."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, (int, float, Decimal)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
-
-
-def element(value: object, path: str) -> dict[str, Any]:
-    """A FHIR element or resource that may be absent: ``{}`` when it is (missing or null),
-    else it must be a JSON object."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise InputError(path, f"must be a JSON object (a FHIR element), not {_json_kind(value)}")
-    return value
-
-
-def elements(value: object, path: str) -> list[dict[str, Any]]:
-    """A repeating FHIR element that may be absent: ``[]`` when it is, else a JSON list of
-    objects (FHIR writes a repeating element as a list even when it holds one)."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InputError(path, f"must be a JSON list of objects, not {_json_kind(value)}")
-    for i, item in enumerate(value):
-        if not isinstance(item, dict):
-            raise InputError(f"{path}[{i}]", f"must be a JSON object, not {_json_kind(item)}")
-    return value
-
-
-def primitive(value: object, path: str) -> str | None:
-    """A FHIR code, string, uri or dateTime that may be absent: ``None`` when it is, else it
-    must be a JSON string."""
-    if value is None or isinstance(value, str):
-        return value
-    raise InputError(path, f"must be a JSON string, not {_json_kind(value)}")
-
 
 def _strings(value: object, path: str) -> list[str]:
     """A repeating FHIR primitive (``timeOfDay``, ``when``): absent is none; a list of strings."""
     if value is None:
         return []
     if not isinstance(value, list):
-        raise InputError(path, f"must be a JSON list of strings, not {_json_kind(value)}")
+        raise InputError(path, f"must be a JSON list of strings, not {json_kind(value)}")
     return [primitive(v, f"{path}[{i}]") or "" for i, v in enumerate(value)]
-
-
-def codings(concept: object, path: str) -> list[tuple[str | None, str | None, dict[str, Any]]]:
-    """The codings of a CodeableConcept (absent: none), each as its system, its code and the
-    coding itself (for its display)."""
-    out = []
-    where = f"{path}.coding"
-    for i, coding in enumerate(elements(element(concept, path).get("coding"), where)):
-        system = primitive(coding.get("system"), f"{where}[{i}].system")
-        out.append((system, primitive(coding.get("code"), f"{where}[{i}].code"), coding))
-    return out
 
 
 def fhir_number(value: object, path: str) -> Fraction:
@@ -216,31 +162,56 @@ def _medication(
     return {}
 
 
-def _concept_is_baclofen(concept: object, path: str) -> bool:
-    for system, code, coding in codings(concept, path):
-        if (system, code) in BACLOFEN_CODES:
-            return True
-        if "baclofen" in str(coding.get("display", "")).lower():
-            return True
-    return "baclofen" in str(element(concept, path).get("text", "")).lower()
+def medicine_of(
+    resource: dict[str, Any], medications: Medications | None = None, path: str = "resource"
+) -> Identified | None:
+    """The loaded medicine the resource's medication names, by its ``medicationCodeableConcept``
+    or the codes of the Medication it refers to (contained or given), with the product code when
+    one of them names a product; None for a medicine no pack knows. A concept and a Medication
+    naming two different medicines are refused."""
+    found = identify(resource.get("medicationCodeableConcept"), f"{path}.medicationCodeableConcept")
+    medication = _medication(resource, medications, path)
+    referred = identify(medication.get("code"), f"{path}.medication.code") if medication else None
+    if found is not None and referred is not None and found.medicine != referred.medicine:
+        raise InputError(
+            f"{path}.medicationReference",
+            f"refers to {referred.medicine} while medicationCodeableConcept names {found.medicine}",
+        )
+    if found is None or (found.product is None and referred is not None):
+        return referred or found
+    return found
+
+
+def is_medicine(
+    resource: dict[str, Any],
+    medicine: str,
+    medications: Medications | None = None,
+    path: str = "resource",
+) -> bool:
+    """Whether the resource's medication is ``medicine`` (a pack's medicine name)."""
+    found = medicine_of(resource, medications, path)
+    return found is not None and found.medicine == medicine
 
 
 def is_baclofen(
     resource: dict[str, Any], medications: Medications | None = None, path: str = "resource"
 ) -> bool:
-    """Whether the resource's medication (its concept, or the Medication it refers to) is
-    baclofen."""
-    where = f"{path}.medicationCodeableConcept"
-    if _concept_is_baclofen(resource.get("medicationCodeableConcept"), where):
-        return True
-    medication = _medication(resource, medications, path)
-    return _concept_is_baclofen(medication.get("code"), f"{path}.medication.code")
+    """Whether the resource's medication is baclofen (by the codes of ``baclofen-codes.json``)."""
+    return is_medicine(resource, "baclofen", medications, path)
 
 
-def _route(dosage: dict[str, Any], path: str) -> str:
+def _route(dosage: dict[str, Any], path: str, product: str | None = None) -> str:
+    """The dosage's route (SNOMED CT); without one, the route of the product ordered. A route
+    that contradicts the product (a tablet ordered intrathecal) is refused."""
     for system, code, _coding in codings(dosage.get("route"), f"{path}.route"):
         if system == SNOMED and code in ROUTES:
+            if product is not None and ROUTES[code] != product:
+                raise InputError(
+                    f"{path}.route", f"is {ROUTES[code]} but the product ordered is {product}"
+                )
             return ROUTES[code]
+    if dosage.get("route") is None and product is not None:
+        return product
     raise InputError(
         f"{path}.route", "must be the oral (SNOMED 26643006) or intrathecal (72607000) route"
     )
@@ -286,7 +257,7 @@ def _when(value: Any, resource: dict[str, Any], path: str, resource_path: str) -
     if value is None or value == "":
         raise InputError(path, "missing; when it happened")
     if not isinstance(value, str):
-        raise InputError(path, f"must be a FHIR dateTime string, not {_json_kind(value)}")
+        raise InputError(path, f"must be a FHIR dateTime string, not {json_kind(value)}")
     at = value
     if "T" not in value:
         local = _extension(resource, LOCAL_TIME_URL, resource_path)
@@ -301,10 +272,21 @@ def _when(value: Any, resource: dict[str, Any], path: str, resource_path: str) -
     return at
 
 
-def _start(repeat: dict[str, Any], path: str, resource: dict[str, Any], resource_path: str) -> str:
-    """When a dosage starts: its ``boundsPeriod.start``, else when the order was written."""
+def _start(
+    repeat: dict[str, Any],
+    path: str,
+    resource: dict[str, Any],
+    resource_path: str,
+    default: str | None = None,
+) -> str:
+    """When a dosage starts: its ``boundsPeriod.start``, else when the order was written
+    (``authoredOn``), else ``default`` (a draft order being signed starts when it is signed)."""
     where = f"{path}.timing.repeat.boundsPeriod"
-    start = element(repeat.get("boundsPeriod"), where).get("start") or resource.get("authoredOn")
+    start = (
+        element(repeat.get("boundsPeriod"), where).get("start")
+        or resource.get("authoredOn")
+        or default
+    )
     return _when(start, resource, f"{where}.start", resource_path)
 
 
@@ -373,36 +355,92 @@ def _form_and_strength(medication: dict[str, Any], path: str) -> tuple[str | Non
     return form, strength
 
 
+def _ordered(
+    resource: dict[str, Any], pack: Pack, medications: Medications | None, path: str
+) -> tuple[str | None, Quantity | None, str | None]:
+    """The form, strength and route of what is ordered: from the Medication's ``form`` and
+    ``ingredient.strength`` where it gives them, else from the product code among the codings
+    (``baclofen-codes.json``). A Medication and a product code of different strengths are
+    refused; the route is None when only the ingredient is coded."""
+    found = medicine_of(resource, medications, path)
+    if found is None or found.medicine != pack.medicine:
+        raise InputError(f"{path}.medicationCodeableConcept", f"is not {pack.medicine}")
+    form, strength = _form_and_strength(
+        _medication(resource, medications, path), f"{path}.medication"
+    )
+    product = found.product
+    if product is None:
+        return form, strength, None
+    same = (
+        strength is None
+        or product.strength is None
+        or (strength.dim == product.strength.dim and strength.base == product.strength.base)
+    )
+    if not same and strength is not None and product.strength is not None:
+        raise InputError(
+            f"{path}.medication.ingredient",
+            f"gives the strength {strength.text()} but the product coded ({product.name}) is "
+            f"{product.strength.text()}",
+        )
+    return form or product.form, strength or product.strength, product.route
+
+
+def _oral_dose(
+    value: Any, path: str, form: str | None, strength: Quantity | None, pack: Pack
+) -> Quantity:
+    """An oral dose as a mass: given as one, or as a number of tablets (``4 TAB``, ``{tbl}``)
+    times the tablet's strength, or as millilitres times a solution's concentration. A count of
+    tablets without a known tablet strength is refused: the strength is never guessed."""
+    quantity = element(value, path)
+    unit = str(quantity.get("code") or quantity.get("unit") or "")
+    codes = codes_of(pack.medicine)
+    if codes is not None and codes.counts_tablets(unit):
+        count = fhir_number(quantity.get("value"), f"{path}.value")
+        if count <= 0:
+            raise InputError(f"{path}.value", "must be a number of tablets above 0")
+        if strength is None or strength.dim != MASS or form not in (None, "tablet"):
+            raise InputError(
+                path,
+                f"is {_decimal_text(count)} {unit} but the tablet's strength is unknown: the "
+                f"medication names {pack.medicine} without a product; code the product (e.g. "
+                "its RxNorm clinical drug) or give the Medication's ingredient strength per "
+                "tablet",
+            )
+        return (strength * count).to("mg")
+    if unit.lower() in ("ml", "l") and strength is not None and strength.dim == CONCENTRATION:
+        return (fhir_quantity(value, path, VOLUME) * strength).to("mg")
+    return fhir_quantity(value, path, MASS)
+
+
 def events_from_medication_request(
     resource: dict[str, Any],
     pack: Pack,
     path: str = "MedicationRequest",
     medications: Medications | None = None,
+    default_start: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The EVENTs a baclofen MedicationRequest orders: oral regimens and intrathecal infusions."""
+    """The EVENTs a MedicationRequest of the pack's medicine orders: oral regimens and
+    intrathecal infusions. A dosage with no start and an order with no ``authoredOn`` start at
+    ``default_start`` when one is given (a CDS hook's draft order: when it is signed)."""
     if resource.get("resourceType") != "MedicationRequest":
         raise InputError(f"{path}.resourceType", "must be MedicationRequest")
-    if not is_baclofen(resource, medications, path):
-        raise InputError(f"{path}.medicationCodeableConcept", "is not baclofen (ATC M03BX01)")
+    form, strength, product_route = _ordered(resource, pack, medications, path)
     marked = marked_kind(resource, path)
     if marked not in (None, "oral-regimen", "it-infusion"):
         raise InputError(f"{path}.category", f"{marked!r} is not a kind a MedicationRequest orders")
-    form, strength = _form_and_strength(
-        _medication(resource, medications, path), f"{path}.medication"
-    )
     events: list[dict[str, Any]] = []
     by_sequence: dict[tuple[Any, str], dict[str, Any]] = {}
     dosages = elements(resource.get("dosageInstruction"), f"{path}.dosageInstruction")
     for i, dosage in enumerate(dosages):
         dpath = f"{path}.dosageInstruction[{i}]"
-        route = _route(dosage, dpath)
+        route = _route(dosage, dpath, product_route)
         if marked is not None and marked != ("oral-regimen" if route == "oral" else "it-infusion"):
             raise InputError(
                 f"{dpath}.route", f"does not fit the kind {marked!r} it is marked with"
             )
         timing = element(dosage.get("timing"), f"{dpath}.timing")
         repeat = element(timing.get("repeat"), f"{dpath}.timing.repeat")
-        start = _start(repeat, dpath, resource, path)
+        start = _start(repeat, dpath, resource, path, default_start)
         if route == "intrathecal":
             events.append(_infusion(dosage, dpath, start))
             continue
@@ -412,7 +450,7 @@ def events_from_medication_request(
             raise InputError(
                 f"{dpath}.doseAndRate[0].doseQuantity", "missing; an oral dose needs a mass"
             )
-        dose = fhir_quantity(dose_q, f"{dpath}.doseAndRate[0].doseQuantity", MASS)
+        dose = _oral_dose(dose_q, f"{dpath}.doseAndRate[0].doseQuantity", form, strength, pack)
         rpath = f"{dpath}.timing.repeat"
         clocks = [t[:5] for t in _strings(repeat.get("timeOfDay"), f"{rpath}.timeOfDay")]
         meal_codes = _strings(repeat.get("when"), f"{rpath}.when")
@@ -510,6 +548,9 @@ def _concentration(
     _form, strength = _form_and_strength(
         _medication(resource, medications, path), f"{path}.medication"
     )
+    if strength is None:  # the concentration of the product coded, if one is
+        named = medicine_of(resource, medications, path)
+        strength = named.product.strength if named and named.product else None
     if strength is not None and strength.dim == CONCENTRATION:
         return strength
     text = str(element(resource.get("dosage"), f"{path}.dosage").get("text") or "")
@@ -574,10 +615,12 @@ def events_from_medication_administration(
     """An intrathecal baclofen administration: a pump refill or a screening test dose."""
     if resource.get("resourceType") != "MedicationAdministration":
         raise InputError(f"{path}.resourceType", "must be MedicationAdministration")
-    if not is_baclofen(resource, medications, path):
-        raise InputError(f"{path}.medicationCodeableConcept", "is not baclofen (ATC M03BX01)")
+    named = medicine_of(resource, medications, path)
+    if named is None or named.medicine != pack.medicine:
+        raise InputError(f"{path}.medicationCodeableConcept", f"is not {pack.medicine}")
     dosage = element(resource.get("dosage"), f"{path}.dosage")
-    if _route(dosage, f"{path}.dosage") != "intrathecal":
+    product_route = named.product.route if named.product is not None else None
+    if _route(dosage, f"{path}.dosage", product_route) != "intrathecal":
         raise InputError(
             f"{path}.dosage.route",
             "only intrathecal refills and test doses are read from administrations",
@@ -665,16 +708,17 @@ def events_from_resource(
     none (another drug, an unmarked Observation, Procedure or Task)."""
     kind = resource.get("resourceType")
     if kind == "MedicationRequest":
-        if not is_baclofen(resource, medications, path):
+        if not is_medicine(resource, pack.medicine, medications, path):
             return []
         return events_from_medication_request(resource, pack, path, medications)
     if kind == "MedicationAdministration":
-        if not is_baclofen(resource, medications, path):
+        if not is_medicine(resource, pack.medicine, medications, path):
             return []
         return events_from_medication_administration(resource, pack, path, medications)
     marked = marked_kind(resource, path)
     if kind == "MedicationStatement":
-        if not is_baclofen(resource, medications, path) or resource.get("status") != "stopped":
+        stopped = resource.get("status") == "stopped"
+        if not stopped or not is_medicine(resource, pack.medicine, medications, path):
             return []
         route = _route_of_statement(resource, path)
         at = resource.get("effectiveDateTime") or _period(resource, "effectivePeriod", path).get(

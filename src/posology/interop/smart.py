@@ -78,6 +78,35 @@ class Grant:
     scope: str
     expires_in: int | None
     fhir_user: str | None
+    app_context: str | None = None
+    """The ``appContext`` the EHR passed on from the CDS card the clinician opened (CDS Hooks
+    2.0, links of type ``smart``; SMART App Launch 2 returns it in the token answer)."""
+
+
+APP_CONTEXT_LONGEST = 4096
+_DRAFT = re.compile(r"MedicationRequest/[A-Za-z0-9\-.]{1,64}")
+
+
+def app_context_for(order_id: str | None) -> str | None:
+    """The ``appContext`` of a CDS card's link that names the draft order it is about: JSON
+    ``{"draftOrder": "MedicationRequest/<id>"}`` (None when the order has no usable id)."""
+    if not isinstance(order_id, str) or not _FHIR_ID.fullmatch(order_id):
+        return None
+    return json.dumps({"draftOrder": f"MedicationRequest/{order_id}"}, separators=(",", ":"))
+
+
+def draft_order_of(app_context: str | None) -> str | None:
+    """The draft order an ``appContext`` names (``MedicationRequest/<id>``), or None when there
+    is none or it is not one Posology wrote (an app context is the EHR's to pass on, and read
+    here as data, never trusted beyond naming an order of the launched patient)."""
+    if not app_context:
+        return None
+    try:
+        data = json.loads(app_context)
+    except ValueError:
+        return None
+    order = data.get("draftOrder") if isinstance(data, dict) else None
+    return order if isinstance(order, str) and _DRAFT.fullmatch(order) else None
 
 
 def normal_iss(iss: str) -> str:
@@ -271,12 +300,16 @@ def exchange(ehr: Ehr, endpoints: Endpoints, code: str, redirect_uri: str, verif
             f"{what} gave no patient context: open Posology from a patient's chart in the EHR",
         )
     expires = data.get("expires_in")
+    context = data.get("appContext")
+    if not isinstance(context, str) or len(context) > APP_CONTEXT_LONGEST:
+        context = None
     return Grant(
         access_token=token,
         patient=patient,
         scope=_said(data.get("scope") or "", 2000),
         expires_in=expires if isinstance(expires, int) and not isinstance(expires, bool) else None,
         fhir_user=_fhir_user(data.get("id_token"), ehr.client_id),
+        app_context=context,
     )
 
 

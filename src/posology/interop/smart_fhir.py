@@ -34,7 +34,7 @@ from ..errors import InputError, LaunchRefused
 from ..knowledge.schema import Pack
 from ..model.documents import load_json
 from ..model.fields import instant
-from .cds_hooks import DIAGNOSES
+from .diagnoses import DIAGNOSES
 from .fhir_in import (
     CLEARANCE_CODES,
     WEIGHT_CODES,
@@ -42,7 +42,7 @@ from .fhir_in import (
     element,
     elements,
     events_from_resource,
-    is_baclofen,
+    is_medicine,
     patient_from_fhir,
     primitive,
 )
@@ -98,22 +98,27 @@ class EhrRecord:
     unread: tuple[Unread, ...] = ()
     set_aside: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    focus: str | None = None
+    """The draft order a CDS card named (``MedicationRequest/<id>``), when the launch came
+    from one: the page shows its findings first."""
 
 
-class _Reader:
-    """The reads of one launch: the EHR, the token and the pages read so far."""
+class FhirReader:
+    """Reads and searches of one FHIR server with one bearer token, each bounded in time and
+    size (:mod:`posology.interop.smart_http`); used by a SMART launch and by the CDS service
+    when the EHR sent no prefetch. A failure is a :class:`~posology.errors.LaunchRefused`
+    (502, or 504 for a timeout) whose message never holds the token."""
 
-    def __init__(self, ehr: Ehr, grant: Grant) -> None:
-        self.ehr = ehr
-        self.headers = {
-            "Accept": "application/fhir+json",
-            "Authorization": f"Bearer {grant.access_token}",
-        }
+    def __init__(self, base: str, token: str, timeout: float) -> None:
+        self.base = base.rstrip("/")
+        self.timeout = timeout
+        self.headers = {"Accept": "application/fhir+json", "Authorization": f"Bearer {token}"}
+
+    def __repr__(self) -> str:  # the headers hold the token: never shown
+        return f"FhirReader({self.base!r})"
 
     def get(self, url: str, what: str) -> dict[str, Any]:
-        answer = call(
-            url, WHAT, timeout=self.ehr.timeout, limit=LARGEST_ANSWER, headers=self.headers
-        )
+        answer = call(url, WHAT, timeout=self.timeout, limit=LARGEST_ANSWER, headers=self.headers)
         if answer.status != 200:
             raise LaunchRefused(
                 502, f"{WHAT} did not give {what} (HTTP {answer.status}{_why(answer.status)})"
@@ -129,7 +134,7 @@ class _Reader:
         return data
 
     def read(self, resource_type: str, rid: str) -> dict[str, Any]:
-        url = f"{self.ehr.iss}/{resource_type}/{quote(rid, safe='')}"
+        url = f"{self.base}/{resource_type}/{quote(rid, safe='')}"
         data = self.get(url, f"{resource_type}/{rid}")
         if data.get("resourceType") != resource_type:
             raise LaunchRefused(502, f"{WHAT} answered {resource_type}/{rid} with another resource")
@@ -138,7 +143,7 @@ class _Reader:
     def search(self, resource_type: str, params: dict[str, str]) -> list[dict[str, Any]]:
         """Every resource of a search, following ``next`` pages on the EHR's base only."""
         what = f"the patient's {resource_type} resources"
-        url: str | None = f"{self.ehr.iss}/{resource_type}?{urlencode(params)}"
+        url: str | None = f"{self.base}/{resource_type}?{urlencode(params)}"
         found: list[dict[str, Any]] = []
         for _page in range(MOST_PAGES):
             if url is None:
@@ -151,7 +156,7 @@ class _Reader:
                     resource = element(entry.get("resource"), "Bundle.entry.resource")
                     if resource:
                         found.append(resource)
-                url = _next_page(bundle, self.ehr.iss)
+                url = _next_page(bundle, self.base)
             except InputError as exc:
                 raise LaunchRefused(
                     502, f"{WHAT} answered {what} with a broken Bundle: {exc}"
@@ -231,8 +236,8 @@ def _label(resource: dict[str, Any]) -> str:
     return f"{resource.get('resourceType')}/{resource.get('id') or '?'}"
 
 
-def _medications(
-    reader: _Reader, resources: list[dict[str, Any]], unread: list[Unread]
+def read_medications(
+    reader: FhirReader, resources: list[dict[str, Any]], unread: list[Unread]
 ) -> dict[str, dict[str, Any]]:
     """The Medications the orders and administrations refer to (not contained), by reference;
     a resource whose Medication cannot be read is listed as unread."""
@@ -247,7 +252,7 @@ def _medications(
             wanted.setdefault(ref, []).append(resource)
     found: dict[str, dict[str, Any]] = {}
     for n, (ref, users) in enumerate(wanted.items()):
-        local = ref.removeprefix(reader.ehr.iss + "/")
+        local = ref.removeprefix(reader.base + "/")
         parts = local.split("/")
         problem = None
         if len(parts) != 2 or parts[0] != "Medication":
@@ -268,10 +273,12 @@ def _medications(
     return found
 
 
-def read_record(ehr: Ehr, grant: Grant, pack: Pack) -> EhrRecord:
+def read_record(ehr: Ehr, grant: Grant, pack: Pack, focus: str | None = None) -> EhrRecord:
     """The launched patient's record from the EHR (see the module's docstring for what is read,
-    refused and set aside)."""
-    reader = _Reader(ehr, grant)
+    refused and set aside). ``focus`` is the draft order a CDS card named
+    (``MedicationRequest/<id>``): it is read even when the search did not return it and checked
+    whatever its status (a draft), so the page can show its findings first."""
+    reader = FhirReader(ehr.iss, grant.access_token, ehr.timeout)
     pid = grant.patient
     subject = f"Patient/{pid}"
     patient = reader.read("Patient", pid)
@@ -279,11 +286,22 @@ def read_record(ehr: Ehr, grant: Grant, pack: Pack) -> EhrRecord:
         raise LaunchRefused(502, f"{WHAT} answered {subject} with another patient")
     page = {"subject": subject, "_count": str(PAGE_SIZE)}
     orders = reader.search("MedicationRequest", page)
+    notes: list[str] = []
+    if focus is not None and not any(_label(o) == focus for o in orders):
+        try:
+            draft = reader.read("MedicationRequest", focus.split("/", 1)[1])
+            if element(draft.get("subject"), "subject").get("reference") in (subject, None):
+                orders.append(draft)
+            else:
+                notes.append(f"The order the EHR named ({focus}) is another patient's; not shown.")
+        except LaunchRefused as exc:
+            if exc.status == 504:
+                raise
+            notes.append(f"The order the EHR named ({focus}) could not be read ({exc}).")
     given = reader.search("MedicationAdministration", page)
     codes = ",".join(f"{LOINC}|{c}" for c in sorted(WEIGHT_CODES | CLEARANCE_CODES))
     observations = reader.search("Observation", {**page, "code": codes, "_sort": "-date"})
     unread: list[Unread] = []
-    notes: list[str] = []
     try:
         conditions = reader.search("Condition", page)
     except LaunchRefused as exc:
@@ -291,7 +309,7 @@ def read_record(ehr: Ehr, grant: Grant, pack: Pack) -> EhrRecord:
             raise
         conditions = []
         notes.append(f"The diagnosis could not be read ({exc}); it is taken as “other”.")
-    medications = _medications(reader, orders + given, unread)
+    medications = read_medications(reader, orders + given, unread)
     try:
         identity = (_name(patient), _identifiers(patient))
         document = _patient_document(patient, observations, _diagnosis(conditions, unread), unread)
@@ -305,9 +323,9 @@ def read_record(ehr: Ehr, grant: Grant, pack: Pack) -> EhrRecord:
     for resource in orders + given:
         label = _label(resource)
         try:
-            if not is_baclofen(resource, medications, label):
+            if not is_medicine(resource, pack.medicine, medications, label):
                 continue
-            use = _use(resource)
+            use = "current" if label == focus else _use(resource)
             if use not in ("current", "ended"):
                 set_aside.append(f"{label}: {use}")
                 continue
@@ -331,6 +349,7 @@ def read_record(ehr: Ehr, grant: Grant, pack: Pack) -> EhrRecord:
         unread=tuple(unread),
         set_aside=tuple(set_aside),
         notes=tuple(notes),
+        focus=focus,
     )
 
 

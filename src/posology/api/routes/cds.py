@@ -25,7 +25,7 @@ def routes(deps: Deps, verifier: Any) -> APIRouter:
     from ...interop.cds_hooks import SERVICES, answer, discovery
 
     router = APIRouter()
-    engine, pack = deps.engine, deps.pack
+    engine = deps.engine
 
     checker = verifier or Verifier.from_json(os.environ.get("POSOLOGY_CDS_ISSUERS", ""))
     if checker.remember is None and engine.url.database not in (None, "", ":memory:"):
@@ -83,6 +83,11 @@ def routes(deps: Deps, verifier: Any) -> APIRouter:
         code: outcome for code in (200, 400, 401, 404, 412, 413)
     }
 
+    def judged(service_id: str, document: Any, clinic: str | None) -> dict[str, Any]:
+        """The service's answer by the rules of the clinic whose staff use this EHR (its
+        ``clinic`` in ``POSOLOGY_CDS_ISSUERS``), else by the server's default."""
+        return answer(service_id, document, deps.pack_for_clinic(clinic))
+
     @router.get("/cds-services", tags=["cds-hooks"], responses={200: outcome})
     def cds_discovery() -> dict[str, Any]:
         return discovery()
@@ -96,7 +101,9 @@ def routes(deps: Deps, verifier: Any) -> APIRouter:
             return claims
         try:
             document = await hook_body(request)
-            return JSONResponse(await run_in_threadpool(answer, service_id, document, pack))
+            issuer = checker.issuers.get(str(claims.get("iss")))
+            clinic = issuer.clinic if issuer else None
+            return JSONResponse(await run_in_threadpool(judged, service_id, document, clinic))
         except CdsError as exc:
             return JSONResponse(exc.outcome, status_code=exc.status)
 

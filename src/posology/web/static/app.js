@@ -492,7 +492,7 @@
         b.className = "finding warning bridge";
         b.id = "preview-bridge";
         b.append(text("strong", "", "Bridge bolus"));
-        // the words are the pack's (SUP-IT-BRIDGE); the figures are the engine's
+        // the words are the pack's (its `intrathecal.pump.bridge` rule); the figures are the engine's
         if (p.bridge.text) b.append(text("div", "", p.bridge.text));
         b.append(text("div", "bridge-figures", `Bolus ${qty(p.bridge.dose)} · volume ${qty(p.bridge.volume)} of ${qty(p.bridge.old_concentration)} · over ${p.bridge.duration_h} h · then ${qty(p.bridge.new_concentration)}`));
         box.append(b);
