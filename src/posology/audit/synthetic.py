@@ -19,16 +19,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-# Chance that an eligible event carries each planted slip, with the rule it should fire.
+# Chance that an eligible event carries each planted slip, by the role of the rule it should
+# fire (``planted.csv`` names the rule that fills the role in the baclofen pack).
 PLANTED = {
     # an oral re-prescription written as 35 mg three times a day (above the outpatient maximum)
-    "PO-MAX": 0.03,
+    "oral.max": 0.03,
     # an intrathecal screening dose typed as 150 µg (above the highest test dose)
-    "IT-SCREEN-NONRESPONDER": 0.05,
+    "intrathecal.screening.nonresponder": 0.05,
     # an infusion's daily dose typed in mg instead of µg (a thousandfold slip)
-    "SUP-UNIT-MIXUP": 0.01,
+    "unit-mixup": 0.01,
     # oral baclofen stopped at once instead of tapered
-    "STOP-GRADUAL": 0.05,
+    "stop.gradual": 0.05,
 }
 EVENTS_PER_PATIENT = (20, 80)  # each patient's history length, drawn uniformly
 SHARE_INTRATHECAL = 0.3
@@ -65,15 +66,15 @@ class _History:
     rng: random.Random
     at: datetime
     events: list[dict[str, Any]]
-    planted: list[tuple[int, str]]  # index in events, rule
+    planted: list[tuple[int, str]]  # index in events, role of the rule it should fire
 
     def add(self, days: float, kind: str, **fields: Any) -> None:
         self.at += timedelta(days=days)
         self.events.append({"at": self.at.isoformat(timespec="minutes"), "kind": kind, **fields})
 
-    def plant(self, rule: str) -> bool:
-        if self.rng.random() < PLANTED[rule]:
-            self.planted.append((len(self.events), rule))
+    def plant(self, role: str) -> bool:
+        if self.rng.random() < PLANTED[role]:
+            self.planted.append((len(self.events), role))
             return True
         return False
 
@@ -83,11 +84,11 @@ def _oral(h: _History, budget: int) -> None:
         h.add(3, "oral-regimen", dose=f"{dose} mg", times_per_day=3)
     months = max(budget - 8, 1)
     for _ in range(months):
-        dose = 35 if h.plant("PO-MAX") else 20
+        dose = 35 if h.plant("oral.max") else 20
         h.add(30, "oral-regimen", dose=f"{dose} mg", times_per_day=3)
         if dose != 20:  # the slip is corrected at the next visit
             h.add(1, "oral-regimen", dose="20 mg", times_per_day=3)
-    if h.plant("STOP-GRADUAL"):
+    if h.plant("stop.gradual"):
         h.add(10, "oral-stop")
         return
     for dose in (15, 10, 5):
@@ -99,7 +100,7 @@ def _intrathecal(h: _History, budget: int) -> None:
     for dose in (5, 10, 15, 20):
         h.add(3, "oral-regimen", dose=f"{dose} mg", times_per_day=3)
     h.add(30, "review", note="six-week review of the oral dose")
-    if h.plant("IT-SCREEN-NONRESPONDER"):
+    if h.plant("intrathecal.screening.nonresponder"):
         h.add(1, "it-test-dose", dose="150 ug", response={"effect": True, "duration_h": 6})
     else:
         h.add(1, "it-test-dose", dose="50 ug", response={"effect": True, "duration_h": 6})
@@ -116,7 +117,7 @@ def _intrathecal(h: _History, budget: int) -> None:
     h.add(3, "it-stable")
     while len(h.events) < budget:
         h.add(25, "pump-refill", concentration="500 ug/mL", volume_ml=20)
-        if h.plant("SUP-UNIT-MIXUP"):
+        if h.plant("unit-mixup"):
             h.add(0.5, "it-infusion", daily_dose=f"{daily} mg/d")
             h.add(0.5, "it-infusion", daily_dose=f"{daily} ug/d")
         else:
@@ -171,6 +172,10 @@ def write_dataset(out: Path, events: int, seed: int = 1, fmt: str = "parquet") -
     """
     import pyarrow as pa
 
+    from ..knowledge import load_pack
+
+    pack = load_pack()
+    rule_of = {role: pack.role(role).id for role in PLANTED}
     out.mkdir(parents=True, exist_ok=True)
     ev: dict[str, list[str | None]] = {c: [] for c in EVENT_COLUMNS}
     pt: dict[str, list[str | None]] = {c: [] for c in PATIENT_COLUMNS}
@@ -182,8 +187,8 @@ def write_dataset(out: Path, events: int, seed: int = 1, fmt: str = "parquet") -
         for c in PATIENT_COLUMNS:
             pt[c].append(_cell(patient.get(c)))
         first = len(ev["patient_id"]) + 1
-        for i, rule in h.planted:
-            planted.append((h.patient_id, first + i, rule))
+        for i, role in h.planted:
+            planted.append((h.patient_id, first + i, rule_of[role]))
         for event in h.events:
             docs.append({"patient_id": h.patient_id, **event})
             ev["patient_id"].append(h.patient_id)

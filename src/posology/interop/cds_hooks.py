@@ -288,6 +288,10 @@ def _input_card(request: dict[str, Any], draft: dict[str, Any], exc: InputError)
     }
 
 
+SUGGESTING_KINDS = frozenset({"daily-maximum", "percent-step-limit"})
+"""The kinds of rules whose finding comes with a safer dose to take instead."""
+
+
 def _suggestion(
     finding: Finding,
     proposal: Event,
@@ -296,21 +300,26 @@ def _suggestion(
     past: list[Event],
     pack: Pack,
 ) -> dict[str, Any] | None:
-    """A safer dose where one is computable, as an update of the draft order."""
-    if finding.rule not in ("PO-MAX", "IT-TITR-STEP", "IT-CHRONIC-STEP"):
+    """A safer dose where one is computable, as an update of the draft order: the daily
+    maximum's split for a regimen over a rule of the kind ``daily-maximum``, the largest step
+    for an infusion over one of the kind ``percent-step-limit``."""
+    rule = pack.rules.get(finding.rule)
+    kind = rule.kind if rule is not None else None
+    if kind not in SUGGESTING_KINDS:
         return None
     resource = copy.deepcopy(draft)
     dosages = resource.get("dosageInstruction") or []
     if not dosages:
         return None
     if (
-        finding.rule == "PO-MAX"
+        kind == "daily-maximum"
+        and rule is not None
         and isinstance(proposal, OralRegimen)
         and finding.severity.value == "error"
     ):
         from ..planning.doses import dose_step, split_daily
 
-        limit = pack.rule("PO-MAX").quantity("max_daily_outpatient")
+        limit = rule.quantity("max_daily_outpatient")
         doses = split_daily(limit, len(proposal.doses), dose_step(pack, proposal.form or "tablet"))
         if doses is None:
             return None
@@ -326,7 +335,7 @@ def _suggestion(
             },
             "doseQuantity",
         )
-    elif finding.rule in ("IT-TITR-STEP", "IT-CHRONIC-STEP") and isinstance(proposal, ItInfusion):
+    elif kind == "percent-step-limit" and isinstance(proposal, ItInfusion):
         ctx = build_context(patient, tuple(past), proposal, pack)
         if ctx.infusion_active is None:
             return None

@@ -221,7 +221,9 @@ def _meal_clocks(pack: Pack) -> dict[str, str]:
     """FHIR's meal codes (breakfast, lunch, dinner) as the pack's meal clock times."""
     from .fhir_out import MEAL_EVENTS
 
-    times = pack.rule("PO-MEALS").code_list("meal_times")
+    if not pack.has_role("oral.meals"):
+        return {}
+    times = pack.role("oral.meals").code_list("meal_times")
     return dict(zip(MEAL_EVENTS, times, strict=True))
 
 

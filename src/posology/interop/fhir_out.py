@@ -52,6 +52,29 @@ ORAL_ROUTE = {"system": SNOMED, "code": "26643006", "display": "Oral route"}
 INTRATHECAL_ROUTE = {"system": SNOMED, "code": "72607000", "display": "Intrathecal route"}
 SEVERITY = {"critical": "high", "error": "high", "warning": "moderate", "info": "low"}
 MEAL_EVENTS = ("CM", "CD", "CV")  # FHIR EventTiming: at breakfast, lunch, dinner
+
+
+def _medication(pack: Pack) -> dict[str, Any]:
+    """The pack's medicine as a CodeableConcept: its name, and its ATC code where the pack
+    gives one (the rule in the role ``ddd``)."""
+    concept: dict[str, Any] = {"text": pack.medicine}
+    if pack.has_role("ddd"):
+        atc = pack.role("ddd").code("atc")
+        concept = {"coding": [{"system": ATC, "code": atc, "display": pack.medicine}], **concept}
+    return concept
+
+
+def _meals(pack: Pack) -> tuple[str | None, dict[str, str]]:
+    """The pack's advice on taking doses with meals and its meal clock times (role
+    ``oral.meals``) as FHIR meal codes; none when the pack gives no meal times."""
+    if not pack.has_role("oral.meals"):
+        return None, {}
+    meals = pack.role("oral.meals")
+    return meals.text("instruction"), dict(
+        zip(meals.code_list("meal_times"), MEAL_EVENTS, strict=True)
+    )
+
+
 EVENT_TIMING = {
     "MORN",
     "AFT",
@@ -127,12 +150,16 @@ def _period(start: datetime, end: datetime | None) -> dict[str, str]:
 def daily_ceiling(request: PlanRequest, pack: Pack) -> Quantity | None:
     """The oral daily maximum for this patient (None in hospital, where it may be exceeded)."""
     age = age_at(request.patient, request.start)
-    adult = pack.rule("IND-POPULATION").quantity("adult_age").in_("a")
-    if age is not None and age < adult:
+    adult = (
+        pack.role("indication.population").quantity("adult_age").in_("a")
+        if pack.has_role("indication.population")
+        else None
+    )
+    if age is not None and adult is not None and age < adult:
         return paediatric_max(pack, age)
     if request.patient.setting == "inpatient":
         return None
-    return pack.rule("PO-MAX").quantity("max_daily_outpatient")
+    return pack.role("oral.max").quantity("max_daily_outpatient")
 
 
 def _oral(
@@ -141,7 +168,7 @@ def _oral(
     sequence: int,
     end: datetime | None,
     max_daily: Quantity | None,
-    meals: str,
+    meals: str | None,
     meal_codes: dict[str, str],
 ) -> list[dict[str, Any]]:
     """One instruction per distinct dose of the day (same sequence: given together)."""
@@ -171,11 +198,12 @@ def _oral(
         dosage: dict[str, Any] = {
             "sequence": sequence,
             "text": text,
-            "additionalInstruction": [{"text": meals}],
             "timing": {"repeat": repeat},
             "route": {"coding": [ORAL_ROUTE]},
             "doseAndRate": [{"doseQuantity": ucum(dose, "mg")}],
         }
+        if meals is not None:
+            dosage["additionalInstruction"] = [{"text": meals}]
         if max_daily is not None:
             dosage["maxDosePerPeriod"] = {
                 "numerator": ucum(max_daily * Quantity.of(1, "d"), "mg"),
@@ -188,9 +216,8 @@ def _oral(
 def plan_bundle(plan: Plan, pack: Pack, max_daily: Quantity | None = None) -> dict[str, Any]:
     """The plan as a FHIR R4 Bundle (type collection), validated. ``max_daily`` is the oral
     daily maximum to state (see :func:`daily_ceiling`)."""
-    atc = pack.rule("SUP-DDD").code("atc")
-    meals = pack.rule("PO-MEALS").text("instruction")
-    meal_codes = dict(zip(pack.rule("PO-MEALS").code_list("meal_times"), MEAL_EVENTS, strict=True))
+    medication = _medication(pack)
+    meals, meal_codes = _meals(pack)
     ends = _ends([s.event for s in plan.steps])
     instructions: list[dict[str, Any]] = []
     notes: list[dict[str, str]] = [{"text": DISCLAIMER}]
@@ -232,10 +259,7 @@ def plan_bundle(plan: Plan, pack: Pack, max_daily: Quantity | None = None) -> di
         "id": "plan",
         "status": "draft",
         "intent": "plan",
-        "medicationCodeableConcept": {
-            "coding": [{"system": ATC, "code": atc, "display": "baclofen"}],
-            "text": "baclofen",
-        },
+        "medicationCodeableConcept": medication,
         "subject": {"display": "the patient of the request"},
         "dosageInstruction": instructions,
         "note": notes,
@@ -353,7 +377,7 @@ def _history_resource(
     open_ended: bool,
     end: datetime | None,
     medication: dict[str, Any],
-    meals: str,
+    meals: str | None,
     meal_codes: dict[str, str],
 ) -> dict[str, Any]:
     """One history event as the resource that records it (see ``fhir_in`` for the mapping)."""
@@ -491,13 +515,8 @@ def history_bundle(history: tuple[Event, ...] | list[Event], pack: Pack) -> dict
     refills as MedicationAdministration (a refill as its volume of its concentration), stops as
     MedicationStatement, the implant as a Procedure, ``it-stable`` as an Observation and a
     review as a Task."""
-    atc = pack.rule("SUP-DDD").code("atc")
-    medication = {
-        "coding": [{"system": ATC, "code": atc, "display": "baclofen"}],
-        "text": "baclofen",
-    }
-    meals = pack.rule("PO-MEALS").text("instruction")
-    meal_codes = dict(zip(pack.rule("PO-MEALS").code_list("meal_times"), MEAL_EVENTS, strict=True))
+    medication = _medication(pack)
+    meals, meal_codes = _meals(pack)
     ordered = sorted(history, key=lambda e: e.at)
     ends = _ends(ordered)
     entries: list[dict[str, Any]] = []

@@ -97,10 +97,11 @@ class ItInfusion:
 class PumpRefill:
     """The reservoir emptied and refilled with ``volume`` of ``concentration``.
 
-    ``residual`` is the volume withdrawn before filling (compared with the volume expected,
-    SUP-IT-RESIDUAL), ``lot`` the solution's lot number, ``checked_by`` the second person who
-    checked the refill, ``bridge_volume`` the pump tubing plus catheter volume the programmer
-    shows (to work out a bridge bolus on a concentration change, SUP-IT-BRIDGE).
+    ``residual`` is the volume withdrawn before filling (compared with the volume expected by
+    the rule of the kind ``residual-volume``), ``lot`` the solution's lot number, ``checked_by``
+    the second person who checked the refill, ``bridge_volume`` the pump tubing plus catheter
+    volume the programmer shows (to work out a bridge bolus on a concentration change, by the
+    rule of the kind ``concentration-change``).
     """
 
     kind: ClassVar[str] = "pump-refill"

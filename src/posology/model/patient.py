@@ -52,7 +52,7 @@ MEDICATIONS = ("benzodiazepine", "opioid")
 class Pump:
     """An implanted pump: whether it can be programmed, its reservoir volume, and whether the
     patient had withdrawal symptoms while the reservoir still held more than the standard alarm
-    volume (SUP-IT-REFILL then raises the alarm volume)."""
+    volume (the pack's reservoir rule then raises the alarm volume)."""
 
     programmable: bool | None = None
     reservoir: Quantity | None = None
@@ -96,7 +96,10 @@ def age_at(patient: Patient, when: datetime) -> Fraction | None:
 
 
 def origin_of(patient: Patient, pack: Pack) -> str | None:
-    """Spinal or cerebral: stated, else derived from the diagnosis (IND-ORIGIN); else unknown."""
+    """Spinal or cerebral: stated, else derived from the diagnosis by the pack's rule in the
+    role ``indication.origin``; else unknown (also when the pack names no origin rule)."""
     if patient.origin is not None:
         return patient.origin
-    return pack.rule("IND-ORIGIN").code_map("origin_by_diagnosis").get(patient.diagnosis)
+    if not pack.has_role("indication.origin"):
+        return None
+    return pack.role("indication.origin").code_map("origin_by_diagnosis").get(patient.diagnosis)
