@@ -70,7 +70,7 @@ class FhirServer:
         self._post("behaviour", how)
 
     def seen(self) -> list[dict[str, Any]]:
-        """The authorize and token requests the server received, in order."""
+        """The authorize, token and FHIR requests the server received, in order."""
         return list(self._post("seen"))
 
 

@@ -29,10 +29,12 @@ TABLET_10 = {
 
 
 @pytest.fixture
-def cds(posology: App, monkeypatch: pytest.MonkeyPatch) -> TestClient:
-    """Posology with the FHIR server as an EHR for launches and an allow-listed CDS issuer."""
+def cds(posology: App, fhir: FhirServer, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    """Posology with the FHIR server as an EHR for launches and an allow-listed CDS issuer
+    whose calls may name that FHIR server."""
     public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(KEY.public_key()))
-    issuers = {ISS: {"jwks": {"keys": [{**public, "kid": "k1"}]}, "clinic": "North"}}
+    jwks = {"keys": [{**public, "kid": "k1"}]}
+    issuers = {ISS: {"jwks": jwks, "clinic": "North", "fhir": [fhir.base + "/"]}}
     monkeypatch.setenv("POSOLOGY_CDS_ISSUERS", json.dumps(issuers))
     return posology()
 
@@ -266,3 +268,21 @@ def test_an_app_context_posology_did_not_write_is_ignored(
     page = open_from_ehr(cds, fhir, "ada", app_context="<script>alert(1)</script>")
     assert page.status_code == 200 and "The order you opened" not in page.text
     assert "<script>alert(1)" not in page.text
+
+
+def test_a_fhir_server_not_configured_for_the_ehr_is_never_called(
+    fhir: FhirServer, posology: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The address to read comes in the call: one not configured for the calling EHR is not
+    called (the FHIR server sees no request), and the 412 says why."""
+    public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(KEY.public_key()))
+    issuers = {ISS: {"jwks": {"keys": [{**public, "kid": "k1"}]}, "fhir": "https://other.example"}}
+    monkeypatch.setenv("POSOLOGY_CDS_ISSUERS", json.dumps(issuers))
+    client = posology()
+    fhir.load(ada())
+    before = len(fhir.seen())
+    answer = post(client, hook(fhir, draft()))
+    assert answer.status_code == 412, answer.text
+    assert "not one of the FHIR servers configured for this EHR" in answer.text
+    assert fhir.base in answer.text
+    assert [s for s in fhir.seen()[before:] if s["endpoint"] == "fhir"] == []

@@ -292,6 +292,7 @@ async function fhir(req, res, url, rest) {
     }
     return;
   }
+  state.seen.push({ endpoint: 'fhir', params: { method: req.method, path: rest } });
   if (state.behaviour.fhirDelayMs) await sleep(state.behaviour.fhirDelayMs);
   const auth = req.headers.authorization || '';
   const grant = auth.startsWith('Bearer ') ? state.tokens.get(auth.slice(7)) : undefined;

@@ -27,12 +27,20 @@ short-lived tokens and recommends five minutes; a long-lived one is a stolen one
 
 @dataclass
 class Issuer:
-    """An allow-listed EHR: its JWKS, the ``jku`` URLs it may name, and the name of the clinic
-    whose staff use it (its feedback is that clinic's record; None: no clinic named)."""
+    """An allow-listed EHR: its JWKS, the ``jku`` URLs it may name, the name of the clinic
+    whose staff use it (its feedback is that clinic's record; None: no clinic named), and the
+    FHIR servers its calls may name as ``fhirServer`` (none: prefetch only)."""
 
     jwks: dict[str, Any]
     jku: tuple[str, ...] = ()
     clinic: str | None = None
+    fhir: tuple[str, ...] = ()
+
+
+def _urls(issuer: dict[str, Any]) -> tuple[str, ...]:
+    """An issuer's ``fhir`` servers: a list of URLs, or one URL written alone."""
+    fhir = issuer.get("fhir", ())
+    return (fhir,) if isinstance(fhir, str) else tuple(str(url) for url in fhir)
 
 
 @dataclass
@@ -48,12 +56,12 @@ class Verifier:
 
     @classmethod
     def from_json(cls, text: str) -> Verifier:
-        """``{"ISS": {"jwks": {...}, "jku": ["https://…"], "clinic": "North"}}``
-        (POSOLOGY_CDS_ISSUERS)."""
+        """``{"ISS": {"jwks": {...}, "jku": ["https://…"], "clinic": "North", "fhir":
+        ["https://ehr.example/fhir/r4"]}}`` (POSOLOGY_CDS_ISSUERS)."""
         data = json.loads(text) if text.strip() else {}
         return cls(
             {
-                iss: Issuer(v["jwks"], tuple(v.get("jku", ())), v.get("clinic"))
+                iss: Issuer(v["jwks"], tuple(v.get("jku", ())), v.get("clinic"), _urls(v))
                 for iss, v in data.items()
             }
         )

@@ -13,6 +13,10 @@ Why it is careful, and how:
   via the bounded reader a SMART launch uses (:class:`~posology.interop.smart_fhir.FhirReader`);
 - the token is sent only to ``fhirServer`` (a search's next page on another address is not
   followed) and is never written in a message, a log or a card;
+- ``fhirServer`` is read only when it is one of the FHIR servers configured for the calling
+  EHR (``fhir`` in ``POSOLOGY_CDS_ISSUERS``): the address comes in the call, and a service that
+  called whatever address a call names could be sent to the hospital's own internal servers.
+  One not on the list is not called, and the answer says so where it matters;
 - a read that fails is not fatal: what could not be read is listed (:attr:`Completed.unread`)
   and the service says so in a card. Only the Patient is indispensable: without it from either
   the prefetch or the server the answer is 412 (the specification's "prefetch not satisfied").
@@ -55,11 +59,18 @@ class Completed:
     medications: dict[str, dict[str, Any]] = field(default_factory=dict)
     unread: list[str] = field(default_factory=list)
     reader: FhirReader | None = None
+    no_reader: str = "the call names no fhirServer with a fhirAuthorization token"
+    """Why there is no reader, as a clause of a message."""
 
 
-def _reader(request: dict[str, Any]) -> FhirReader | None:
+def _base(url: str) -> str:
+    return url.strip().rstrip("/")
+
+
+def _reader(request: dict[str, Any], allowed: tuple[str, ...]) -> FhirReader | str | None:
     """A reader of the call's ``fhirServer`` with its ``fhirAuthorization`` token (None when the
-    call gives neither); a server or token that cannot be used is a 400 naming the field."""
+    call gives neither; why not, when the server is not one of ``allowed``); a server or token
+    that cannot be used is a 400 naming the field."""
     server, auth = request.get("fhirServer"), request.get("fhirAuthorization")
     if server is None and auth is None:
         return None
@@ -78,6 +89,11 @@ def _reader(request: dict[str, Any]) -> FhirReader | None:
         raise CdsError(400, "fhirAuthorization.access_token: missing or not a usable token")
     if str(auth.get("token_type", "Bearer")).lower() != "bearer":
         raise CdsError(400, "fhirAuthorization.token_type: must be Bearer")
+    if _base(server) not in {_base(a) for a in allowed}:
+        return (
+            f"the call's fhirServer ({_base(server)}) is not one of the FHIR servers configured "
+            'for this EHR ("fhir" in POSOLOGY_CDS_ISSUERS), so it was not called'
+        )
     return FhirReader(server, token, TIMEOUT)
 
 
@@ -108,11 +124,18 @@ def _read(reader: FhirReader, key: str, pid: str) -> Any:
 
 
 def complete(
-    request: dict[str, Any], context: dict[str, Any], prefetch: dict[str, Any]
+    request: dict[str, Any],
+    context: dict[str, Any],
+    prefetch: dict[str, Any],
+    fhir_servers: tuple[str, ...] = (),
 ) -> Completed:
-    """The prefetch completed from ``fhirServer`` (see the module docstring)."""
-    reader = _reader(request)
+    """The prefetch completed from ``fhirServer`` when it is one of ``fhir_servers``, the FHIR
+    servers configured for the calling EHR (see the module docstring)."""
+    found = _reader(request, fhir_servers)
+    reader = found if isinstance(found, FhirReader) else None
     done = Completed(dict(prefetch), reader=reader)
+    if isinstance(found, str):
+        done.no_reader = found
     missing = [k for k in KEYS if prefetch.get(k) is None]
     if not missing:
         return done
@@ -123,9 +146,7 @@ def complete(
         if reader is None:
             if key == "patient":
                 raise CdsError(
-                    412,
-                    "prefetch 'patient' is missing and the call has no fhirServer with a "
-                    "fhirAuthorization token to read it from",
+                    412, f"prefetch 'patient' is missing and {done.no_reader} to read it from"
                 )
             continue  # not sent, nothing to read it from: the EHR's choice (but see below)
         try:
@@ -141,8 +162,8 @@ def complete(
         # with neither orders nor administrations every check of pace and change would see a
         # first start: a record not sent must not look like an empty one
         done.unread.append(
-            "the patient's medication orders and administrations: neither was sent, and the "
-            "call names no fhirServer to read them from"
+            "the patient's medication orders and administrations: neither was sent, and "
+            f"{done.no_reader} to read them from"
         )
     return done
 
@@ -179,8 +200,8 @@ def medications_of(done: Completed, bundles: list[Any], resources: list[dict[str
         for resource in wanted:
             if not resource.get("medicationCodeableConcept"):
                 done.unread.append(
-                    f"{_label(resource)}: the Medication it refers to was not sent and there is "
-                    "no fhirServer to read it from"
+                    f"{_label(resource)}: the Medication it refers to was not sent, and "
+                    f"{done.no_reader} to read it from"
                 )
         return
     unread: list[Unread] = []

@@ -124,27 +124,35 @@ def answer(
     pack: Pack,
     now: datetime | None = None,
     launch: str | None = None,
+    fhir_servers: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The cards for one hook call (raises :class:`CdsError` for a call it cannot answer: a
     request the FHIR reader or the engine refuses is a 400 naming the field, never a 500).
     ``now`` is when the hook is called (a draft order without a start starts then); ``launch``
-    the SMART launch URL of the cards' links (default: from ``POSOLOGY_PUBLIC_URL``)."""
+    the SMART launch URL of the cards' links (default: from ``POSOLOGY_PUBLIC_URL``);
+    ``fhir_servers`` the FHIR servers of the calling EHR the call's ``fhirServer`` may be."""
     if service_id not in SERVICES:
         raise CdsError(404, f"no CDS service {service_id!r}")
     if not isinstance(request, dict) or request.get("hook") != SERVICES[service_id]:
         raise CdsError(400, f"this service answers the {SERVICES[service_id]} hook")
     at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     try:
-        return _cards(service_id, request, pack, at, launch or launch_url())
+        return _cards(service_id, request, pack, at, launch or launch_url(), fhir_servers)
     except InputError as exc:
         raise CdsError(400, f"{exc.field}: {exc.message}") from None
 
 
 def _cards(
-    service_id: str, request: dict[str, Any], pack: Pack, now: str, launch: str | None
+    service_id: str,
+    request: dict[str, Any],
+    pack: Pack,
+    now: str,
+    launch: str | None,
+    fhir_servers: tuple[str, ...],
 ) -> dict[str, Any]:
     context = element(request.get("context"), "context")
-    done = complete(request, context, element(request.get("prefetch"), "prefetch"))
+    prefetch = element(request.get("prefetch"), "prefetch")
+    done = complete(request, context, prefetch, fhir_servers)
     prefetch = done.prefetch
     draft_bundle = context.get("draftOrders")
     draft_resources = _entries(draft_bundle, "context.draftOrders")

@@ -83,10 +83,13 @@ def routes(deps: Deps, verifier: Any) -> APIRouter:
         code: outcome for code in (200, 400, 401, 404, 412, 413)
     }
 
-    def judged(service_id: str, document: Any, clinic: str | None) -> dict[str, Any]:
+    def judged(service_id: str, document: Any, issuer: Any) -> dict[str, Any]:
         """The service's answer by the rules of the clinic whose staff use this EHR (its
-        ``clinic`` in ``POSOLOGY_CDS_ISSUERS``), else by the server's default."""
-        return answer(service_id, document, deps.pack_for_clinic(clinic))
+        ``clinic`` in ``POSOLOGY_CDS_ISSUERS``), else by the server's default; the call's
+        ``fhirServer`` is read only when it is one of the EHR's ``fhir`` servers."""
+        clinic = issuer.clinic if issuer else None
+        servers = issuer.fhir if issuer else ()
+        return answer(service_id, document, deps.pack_for_clinic(clinic), fhir_servers=servers)
 
     @router.get("/cds-services", tags=["cds-hooks"], responses={200: outcome})
     def cds_discovery() -> dict[str, Any]:
@@ -102,8 +105,7 @@ def routes(deps: Deps, verifier: Any) -> APIRouter:
         try:
             document = await hook_body(request)
             issuer = checker.issuers.get(str(claims.get("iss")))
-            clinic = issuer.clinic if issuer else None
-            return JSONResponse(await run_in_threadpool(judged, service_id, document, clinic))
+            return JSONResponse(await run_in_threadpool(judged, service_id, document, issuer))
         except CdsError as exc:
             return JSONResponse(exc.outcome, status_code=exc.status)
 
