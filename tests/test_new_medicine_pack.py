@@ -10,12 +10,13 @@ mix-up), and every kind of proposal still checks cleanly.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from posology.errors import PackError
+from posology.errors import InputError, PackError
 from posology.knowledge import Pack, load_pack_file
 from posology.model import parse_case
 from posology.model.finding import Finding
@@ -135,6 +136,7 @@ Doc = dict[str, Any]
 @pytest.fixture
 def fictorol(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pack:
     monkeypatch.setenv("POSOLOGY_PACK_CACHE", "off")  # a test pack: nothing to keep
+    monkeypatch.setenv("POSOLOGY_PACK_DIR", str(tmp_path))  # its folder is the packs loaded
     (tmp_path / "fictorol-label.txt").write_text(SOURCE, encoding="utf-8")
     path = tmp_path / "fictorol.yaml"
     path.write_text(PACK, encoding="utf-8")
@@ -145,8 +147,20 @@ def oral(at: str, dose: str, times: int = 2) -> Doc:
     return {"at": at, "kind": "oral-regimen", "dose": dose, "times_per_day": times}
 
 
+def of(pack: Pack, doc: Doc) -> Doc:
+    """An EVENT of the pack's medicine."""
+    return {**doc, "medicine": pack.medicine}
+
+
 def judged(pack: Pack, history: list[Doc], proposal: Doc, patient: Doc = ADULT) -> list[Finding]:
-    case = parse_case({"patient": patient, "history": history, "proposal": proposal})
+    """The findings on ``proposal`` after ``history``, every event of the pack's medicine."""
+    case = parse_case(
+        {
+            "patient": patient,
+            "history": [of(pack, e) for e in history],
+            "proposal": of(pack, proposal),
+        }
+    )
     return list(check(case.patient, case.history, case.proposal, pack))
 
 
@@ -232,10 +246,14 @@ def test_a_child_is_judged_by_the_same_rules_without_a_population_rule(fictorol:
     ]
 
 
-@pytest.mark.parametrize(
+def test_a_stop_the_pack_has_no_gradual_stop_rule_for_checks_cleanly(fictorol: Pack) -> None:
+    history = [oral("2026-12-01T08:00", "2 mg")]
+    assert judged(fictorol, history, {"at": "2026-12-10T08:00", "kind": "oral-stop"}) == []
+
+
+INTRATHECAL = pytest.mark.parametrize(
     "proposal",
     [
-        {"at": "2026-12-10T08:00", "kind": "oral-stop"},
         {"at": "2026-12-10T08:00", "kind": "it-test-dose", "dose": "50 ug"},
         {"at": "2026-12-10T08:00", "kind": "it-infusion", "daily_dose": "100 ug/d"},
         {"at": "2026-12-10T08:00", "kind": "pump-implant"},
@@ -248,14 +266,42 @@ def test_a_child_is_judged_by_the_same_rules_without_a_population_rule(fictorol:
     ],
     ids=lambda p: p["kind"],
 )
-def test_kinds_of_proposal_the_pack_has_no_rule_for_check_cleanly(
+
+
+@INTRATHECAL
+def test_an_event_of_a_route_the_pack_has_no_rules_for_is_refused_by_the_reader(
     fictorol: Pack, proposal: Doc
 ) -> None:
-    """No gradual stop, no screening, no pump in this pack: nothing to say, and no crash on a
-    missing baclofen role."""
+    """Judged by no rule, an intrathecal event of a tablet-only medicine would look safe: the
+    reader refuses it, naming the field and what the pack has."""
     history = [oral("2026-12-01T08:00", "2 mg")]
-    patient = {**ADULT, "pump": {"programmable": True, "reservoir_ml": 20}}
-    assert judged(fictorol, history, proposal, patient) == []
+    with pytest.raises(InputError) as refused:
+        judged(fictorol, history, proposal)
+    assert refused.value.field == "proposal.medicine"
+    assert "fictorol has oral rules, none for an intrathecal event" in refused.value.message
+
+
+@INTRATHECAL
+def test_the_checker_given_such_an_event_anyway_says_nothing_and_does_not_crash(
+    fictorol: Pack, proposal: Doc
+) -> None:
+    """No screening and no pump in this pack: no crash on a missing baclofen role."""
+    case = parse_case(
+        {
+            "patient": {**ADULT, "pump": {"programmable": True, "reservoir_ml": 20}},
+            "history": [],
+            "proposal": proposal,
+        }
+    )
+    history = parse_case(
+        {
+            "patient": ADULT,
+            "history": [of(fictorol, oral("2026-12-01T08:00", "2 mg"))],
+            "proposal": of(fictorol, oral("2026-12-02T08:00", "2 mg")),
+        }
+    ).history
+    event = replace(case.proposal, medicine="fictorol")
+    assert check(case.patient, history, event, fictorol) == ()
 
 
 def test_a_whole_history_is_judged_with_the_packs_rule_ids(fictorol: Pack) -> None:
@@ -263,11 +309,11 @@ def test_a_whole_history_is_judged_with_the_packs_rule_ids(fictorol: Pack) -> No
         {
             "patient": ADULT,
             "history": [
-                oral("2026-12-01T08:00", "3 mg"),
-                oral("2026-12-03T08:00", "6 mg"),
-                oral("2026-12-20T08:00", "13 mg"),
+                of(fictorol, oral("2026-12-01T08:00", "3 mg")),
+                of(fictorol, oral("2026-12-03T08:00", "6 mg")),
+                of(fictorol, oral("2026-12-20T08:00", "13 mg")),
             ],
-            "proposal": oral("2026-12-30T08:00", "2 mg"),
+            "proposal": of(fictorol, oral("2026-12-30T08:00", "2 mg")),
         }
     )
     events = judge_history(case.patient, case.history, fictorol)

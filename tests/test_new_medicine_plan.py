@@ -12,6 +12,8 @@ kind), and ``check`` on a dose above the new medicine's maximum.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from posology.knowledge import Pack, load_pack_file
@@ -256,17 +258,30 @@ rules:
 
 
 @pytest.fixture(scope="module")
-def pack(tmp_path_factory: pytest.TempPathFactory) -> Pack:
+def pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pack]:
+    """The test pack, its folder the packs the readers know (so events may name exemplarin)."""
     folder = tmp_path_factory.mktemp("exemplarin")
     (folder / "exemplarin-label.txt").write_text(SOURCE, encoding="utf-8")
     (folder / "exemplarin.yaml").write_text(PACK, encoding="utf-8")
-    return load_pack_file(folder / "exemplarin.yaml")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("POSOLOGY_PACK_DIR", str(folder))
+        yield load_pack_file(folder / "exemplarin.yaml")
+
+
+def ex(doc: dict[str, object]) -> dict[str, object]:
+    """A document (EVENT or goal) of exemplarin."""
+    return {**doc, "medicine": "exemplarin"}
 
 
 def request(goal: dict[str, object], history: list[dict[str, object]] | None = None) -> PlanRequest:
     patient = {"age_years": 45, "sex": "female", "diagnosis": "other"}
     return parse_request(
-        {"patient": patient, "history": history or [], "goal": goal, "start": "2026-12-01T08:00"}
+        {
+            "patient": patient,
+            "history": [ex(e) for e in history or []],
+            "goal": ex(goal),
+            "start": "2026-12-01T08:00",
+        }
     )
 
 
@@ -361,13 +376,15 @@ def test_check_judges_the_new_medicine_by_its_own_maximum(pack: Pack) -> None:
     case = parse_case(
         {
             "patient": {"age_years": 45, "sex": "female", "diagnosis": "other"},
-            "history": HISTORY_16_MG,
-            "proposal": {
-                "at": "2026-12-01T08:00",
-                "kind": "oral-regimen",
-                "dose": "15 mg",
-                "times_per_day": 2,
-            },
+            "history": [ex(e) for e in HISTORY_16_MG],
+            "proposal": ex(
+                {
+                    "at": "2026-12-01T08:00",
+                    "kind": "oral-regimen",
+                    "dose": "15 mg",
+                    "times_per_day": 2,
+                }
+            ),
         }
     )
     findings = check(case.patient, case.history, case.proposal, pack)

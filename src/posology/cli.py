@@ -86,7 +86,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         case = read_case(_read_input(args.case))
     except InputError as exc:
         raise UsageError(f"input error: {exc}") from None
-    pack = load_pack(profile=args.profile)
+    pack = load_pack(case.proposal.medicine, profile=args.profile)
     findings = check(case.patient, case.history, case.proposal, pack)
     if args.format == "json":
         from .serialize import check_answer
@@ -108,7 +108,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         request = read_request(_read_input(args.request))
     except InputError as exc:
         raise UsageError(f"input error: {exc}") from None
-    pack = load_pack(profile=args.profile)
+    pack = load_pack(request.goal.medicine, profile=args.profile)
     result = plan(request, pack)
     if args.format == "json":
         from .serialize import plan_json

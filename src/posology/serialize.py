@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .knowledge.schema import Citation, Pack, Range, Rule, Value
 from .model.events import (
+    DEFAULT_MEDICINE,
     Event,
     ItInfusion,
     ItTestDose,
@@ -121,6 +122,8 @@ def rule_json(rule: Rule) -> dict[str, Any]:
 def event_json(event: Event) -> dict[str, Any]:
     """An event as the contract's EVENT object, readable back by the document reader."""
     out: dict[str, Any] = {"at": instant_json(event.at), "kind": event.kind}
+    if event.medicine != DEFAULT_MEDICINE:
+        out["medicine"] = event.medicine
     if isinstance(event, OralRegimen):
         if len(set(event.doses)) == 1:
             out["dose"] = quantity_json(event.doses[0])

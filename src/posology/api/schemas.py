@@ -25,6 +25,20 @@ INSTANT = {
 }
 KINDS = list(EVENT_KINDS)
 NULLABLE_TEXT = {"type": ["string", "null"]}
+MEDICINE = {
+    "type": "string",
+    "description": "a loaded pack's medicine (default baclofen); its pack judges the event",
+}
+PACK_NAMED = {
+    "type": "object",
+    "description": "the pack that judged: its medicine, jurisdiction profile and title",
+    "required": ["medicine", "profile", "title"],
+    "properties": {
+        "medicine": {"type": "string"},
+        "profile": {"type": "string"},
+        "title": {"type": "string"},
+    },
+}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -74,6 +88,7 @@ COMPONENTS: dict[str, Any] = {
         "properties": {
             "at": INSTANT,
             "kind": {"enum": KINDS},
+            "medicine": MEDICINE,
             "dose": QUANTITY,
             "times_per_day": {"type": "integer", "minimum": 1, "maximum": 24},
             "doses": {"type": "array", "items": QUANTITY, "minItems": 1, "maxItems": 24},
@@ -122,6 +137,7 @@ COMPONENTS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {
             "kind": {"enum": list(GOALS)},
+            "medicine": MEDICINE,
             "target_daily_dose": QUANTITY,
             "night_only": {"type": "boolean"},
             "times_per_day": {"type": "integer", "minimum": 1, "maximum": 6},
@@ -170,6 +186,7 @@ COMPONENTS: dict[str, Any] = {
         "properties": {
             "verdict": {"enum": ["ok", "info", "warning", "error", "critical"]},
             "findings": {"type": "array", "items": ref("Finding")},
+            "pack": PACK_NAMED,
         },
     },
     "PlanStep": {
@@ -189,6 +206,7 @@ COMPONENTS: dict[str, Any] = {
             "goal": {"type": "string"},
             "steps": {"type": "array", "items": ref("PlanStep")},
             "findings": {"type": "array", "items": ref("Finding")},
+            "pack": PACK_NAMED,
         },
     },
     "Error": {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -45,6 +45,7 @@ from .events import (
     schedule_mean,
     with_instant,
 )
+from .medicines import read_medicine
 from .patient import CONDITIONS, DIAGNOSES, MEDICATIONS, ORIGINS, SETTINGS, SEXES, Patient, Pump
 
 FORMS = ("tablet", "solution")
@@ -646,7 +647,9 @@ _EVENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 _KINDS = tuple(_EVENT_FIELDS)
-_EVENT_KEYS = {kind: (("at", "kind", *req), opt) for kind, (req, opt) in _EVENT_FIELDS.items()}
+_EVENT_KEYS = {
+    kind: (("at", "kind", *req), (*opt, "medicine")) for kind, (req, opt) in _EVENT_FIELDS.items()
+}
 
 
 def parse_event(data: object, path: str) -> Event:
@@ -774,6 +777,15 @@ def _read_event(data: object, path: str) -> Event:
     required, optional = _EVENT_KEYS[kind]
     obj = F.json_object(data, path, required, optional)
     at = F.instant(obj["at"], F.join(path, "at"))
+    event = _event_of(kind, obj, at, path)
+    if "medicine" in obj:
+        medicine = read_medicine(obj["medicine"], F.join(path, "medicine"), kind)
+        if medicine != event.medicine:
+            event = replace(event, medicine=medicine)
+    return event
+
+
+def _event_of(kind: str, obj: Mapping[str, Any], at: datetime, path: str) -> Event:
     if kind == "oral-regimen":
         return _oral_regimen(obj, at, path)
     if kind == "it-test-dose":

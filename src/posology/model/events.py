@@ -1,7 +1,9 @@
 """History events and proposals: one immutable value per EVENT kind of the contract.
 
 A proposal is an event not yet given; a plan step carries one. Every event knows its instant
-``at`` and its ``kind`` code; the order of a history is the order of ``at``.
+``at``, its ``kind`` code and its ``medicine`` (a loaded pack's); the order of a history is the
+order of ``at``. The checker judges a proposal by its medicine's pack against the history of
+that medicine, and sees the other medicines' events as what else the patient takes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ from fractions import Fraction
 from typing import ClassVar, Union, get_args
 
 from ..units import Quantity, per_day
+
+DEFAULT_MEDICINE = "baclofen"
+"""The medicine of an event that names none: the contract's default, so that every document
+written before events named their medicine keeps its meaning."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +38,7 @@ class OralRegimen:
     times: tuple[str, ...] | None = None
     form: str | None = None
     strength: Quantity | None = None
+    medicine: str = DEFAULT_MEDICINE
     # The sum of one day's doses, as a daily dose; worked out once, read by many rules.
     daily_dose: Quantity = field(init=False, compare=False, repr=False)
 
@@ -57,6 +64,7 @@ class OralRegimen:
 class OralStop:
     kind: ClassVar[str] = "oral-stop"
     at: datetime
+    medicine: str = DEFAULT_MEDICINE
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +75,14 @@ class ItTestDose:
     at: datetime
     dose: Quantity
     response: Response | None = None
+    medicine: str = DEFAULT_MEDICINE
 
 
 @dataclass(frozen=True, slots=True)
 class PumpImplant:
     kind: ClassVar[str] = "pump-implant"
     at: datetime
+    medicine: str = DEFAULT_MEDICINE
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +101,7 @@ class ItInfusion:
     at: datetime
     daily_dose: Quantity
     schedule: tuple[ScheduleSegment, ...] | None = None
+    medicine: str = DEFAULT_MEDICINE
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +124,7 @@ class PumpRefill:
     lot: str | None = None
     checked_by: str | None = None
     bridge_volume: Quantity | None = None
+    medicine: str = DEFAULT_MEDICINE
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +133,14 @@ class ItStable:
 
     kind: ClassVar[str] = "it-stable"
     at: datetime
+    medicine: str = DEFAULT_MEDICINE
 
 
 @dataclass(frozen=True, slots=True)
 class ItStop:
     kind: ClassVar[str] = "it-stop"
     at: datetime
+    medicine: str = DEFAULT_MEDICINE
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +150,7 @@ class Review:
     kind: ClassVar[str] = "review"
     at: datetime
     note: str
+    medicine: str = DEFAULT_MEDICINE
 
 
 EVENT_KINDS = (

@@ -64,14 +64,32 @@ def _as_recorded(event: Event) -> Event:
     return event
 
 
+def _own_medicine(request: PlanRequest, pack: Pack) -> PlanRequest:
+    """The request as a builder reads it: the history of the pack's medicine only (the other
+    medicines' events are not this plan's doses; the replay still sees them, for the
+    interaction rules)."""
+    if all(e.medicine == pack.medicine for e in request.history):
+        return request
+    own = tuple(e for e in request.history if e.medicine == pack.medicine)
+    return replace(request, history=own)
+
+
+def _of_medicine(step: Step, medicine: str) -> Step:
+    """A builder's step as an event of the plan's medicine (the builders write the doses, the
+    plan says whose they are)."""
+    if step.event.medicine == medicine:
+        return step
+    return replace(step, event=replace(step.event, medicine=medicine))
+
+
 def plan(request: PlanRequest, pack: Pack) -> Plan:
     """A tailored plan for the request's goal, or no steps and the findings that say why."""
     kind = request.goal.kind
     try:
-        steps, notes = BUILDERS[kind](request, pack)
+        steps, notes = BUILDERS[kind](_own_medicine(request, pack), pack)
     except PlanRefused as refused:
         return Plan(kind, (), refused.findings)
-    ordered = tuple(steps)
+    ordered = tuple(_of_medicine(step, pack.medicine) for step in steps)
     findings: list[Finding] = list(notes)
     seen = {(f.rule, f.message) for f in findings}
     asked: set[str] = set()

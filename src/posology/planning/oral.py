@@ -63,6 +63,10 @@ def _active_regimen(req: PlanRequest) -> OralRegimen | None:
 
 
 def _is_child(req: PlanRequest, pack: Pack) -> bool:
+    """A child by the pack's adult age; a pack that names none plans every patient as the
+    checker judges them, by its rules for all ages (docs/decisions.md)."""
+    if not pack.has_role("indication.population"):
+        return False
     age = age_at(req.patient, req.start)
     adult = pack.role("indication.population").quantity("adult_age")
     return age is not None and Quantity.of(age, "a") < adult

@@ -18,7 +18,8 @@ from ..model.documents import (
     parse_patient,
     sort_history,
 )
-from ..model.events import Event
+from ..model.events import DEFAULT_MEDICINE, Event
+from ..model.medicines import read_medicine
 from ..model.patient import Patient
 from ..units import CONCENTRATION, MASS, MASS_RATE, Quantity, per_day
 
@@ -49,6 +50,11 @@ _GOAL_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "it-taper": ((), ()),
 }
 
+_EVENT_OF_GOAL = {
+    goal: "oral-regimen" if goal.startswith("oral-") else "it-infusion" for goal in GOALS
+}
+"""An event kind of each goal's route, to refuse a goal the medicine's pack has no rules for."""
+
 
 @dataclass(frozen=True, slots=True)
 class Goal:
@@ -64,6 +70,8 @@ class Goal:
     alarm_ml: Quantity | None = None
     night_onset: str | None = None
     night_end: str | None = None
+    medicine: str = DEFAULT_MEDICINE
+    """The medicine planned for (a loaded pack's; its pack makes the plan)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +87,14 @@ def _goal(data: object) -> Goal:
         raise InputError("goal", 'must be a JSON object, e.g. {"kind": "oral-titration"}')
     kind = F.code(data.get("kind"), "goal.kind", GOALS)
     required, optional = _GOAL_FIELDS[kind]
-    obj: Mapping[str, Any] = F.json_object(data, "goal", ("kind", *required), optional)
+    obj: Mapping[str, Any] = F.json_object(
+        data, "goal", ("kind", *required), (*optional, "medicine")
+    )
+    medicine = (
+        DEFAULT_MEDICINE
+        if "medicine" not in obj
+        else read_medicine(obj["medicine"], "goal.medicine", _EVENT_OF_GOAL[kind])
+    )
     target = None
     if obj.get("target_daily_dose") is not None:
         raw = F.quantity(obj["target_daily_dose"], "goal.target_daily_dose", MASS, MASS_RATE)
@@ -120,6 +135,7 @@ def _goal(data: object) -> Goal:
     alarm = F.amount(obj, "alarm_ml", "goal", MAX_ALARM_ML, "mL", "alarm volume in mL, e.g. 2 or 4")
     return Goal(
         kind=kind,
+        medicine=medicine,
         target_daily_dose=target,
         night_only=night_only,
         times_per_day=times_per_day,

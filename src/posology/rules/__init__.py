@@ -13,19 +13,20 @@ advanced one event at a time instead of being read again for each event.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from ..errors import InputError
 from ..knowledge.schema import Pack
 from ..model.events import Event
 from ..model.finding import Finding
 from ..model.patient import Patient
-from . import general, infusion, mixup, oral, pump, refill, screening
+from . import general, infusion, interactions, mixup, oral, pump, refill, screening
 from .context import Context, build_context, context_for
 from .kinds import Bound, checks_for, for_patient
 from .past import Past
 
-MODULES = (mixup, general, oral, screening, infusion, pump, refill)
+MODULES = (mixup, general, oral, screening, infusion, pump, refill, interactions)
 """The modules that implement kinds of rules (importing them registers their kinds)."""
 
 
@@ -50,8 +51,32 @@ def check(
     ...  for f in check(case.patient, case.history, case.proposal, pack)]
     [('oral.max', 'error'), ('oral.daily-range', 'warning'), ('oral.usual', 'info')]
     """
+    medicine = same_medicine(proposal, pack)
     ordered = tuple(sorted(history, key=_instant))
+    if any(e.medicine != medicine for e in ordered):
+        own, others = split_by_medicine(ordered, medicine)
+        return judge(build_context(patient, own, proposal, pack, others))
     return judge(build_context(patient, ordered, proposal, pack))
+
+
+def same_medicine(proposal: Event, pack: Pack) -> str:
+    """The pack's medicine, which must be the proposal's: a proposal is judged by the pack of
+    its own medicine (the callers choose the pack by it), never by another medicine's rules."""
+    if proposal.medicine != pack.medicine:
+        raise InputError(
+            "proposal.medicine",
+            f"is {proposal.medicine}, and the pack given is {pack.medicine}'s: judge it with "
+            f"the {proposal.medicine} pack",
+        )
+    return pack.medicine
+
+
+def split_by_medicine(
+    ordered: Sequence[Event], medicine: str
+) -> tuple[tuple[Event, ...], tuple[Event, ...]]:
+    """The events of ``medicine`` and those of the other medicines, each in the given order."""
+    own = tuple(e for e in ordered if e.medicine == medicine)
+    return own, tuple(e for e in ordered if e.medicine != medicine)
 
 
 def _instant(event: Event) -> datetime:
@@ -67,17 +92,39 @@ Judged = tuple[tuple[Event, tuple[Finding, ...]], ...]
 def judge_history(patient: Patient, history: Iterable[Event], pack: Pack) -> Judged:
     """Judge every event of ``history`` as the proposal after the events before it.
 
-    The history is sorted by time as :func:`check` sorts it; for each position ``i`` the answer
-    is exactly ``check(patient, ordered[:i], ordered[i], pack)``, findings and order alike. The
+    The history is sorted by time as :func:`check` sorts it; for each position ``i`` holding an
+    event of the pack's medicine the answer is exactly ``check(patient, ordered[:i], ordered[i],
+    pack)``, findings and order alike (the other medicines' events are what else the patient
+    takes, judged by their own packs, not listed here). The
     facts of the history are advanced one event at a time, so a history of n events costs O(n)
     (a rule's look-back over a window costs the events within the window).
     """
     ordered = sorted(history, key=_instant)
+    if any(e.medicine != pack.medicine for e in ordered):
+        return _judge_among_medicines(patient, ordered, pack)
     past = Past.empty(pack)
     after = past.reading(ordered)
     judged = []
     for event in ordered:
         judged.append((event, judge(context_for(patient, past, event))))
+        past = next(after)
+    return tuple(judged)
+
+
+def _judge_among_medicines(patient: Patient, ordered: list[Event], pack: Pack) -> Judged:
+    """:func:`judge_history` of a history of several medicines: the pack's medicine's events
+    are judged, each after the ones before it, with the other medicines' events up to it as
+    what else the patient takes (the others are not this pack's to judge)."""
+    own, _ = split_by_medicine(ordered, pack.medicine)
+    past = Past.empty(pack)
+    after = past.reading(own)
+    judged = []
+    others: tuple[Event, ...] = ()
+    for event in ordered:
+        if event.medicine != pack.medicine:
+            others = (*others, event)
+            continue
+        judged.append((event, judge(context_for(patient, past, event, others))))
         past = next(after)
     return tuple(judged)
 

@@ -59,6 +59,9 @@ class Context:
     """The age as a duration in years, to compare with the pack's age bands."""
     facts: PatientFacts | None = field(default=None, compare=False, repr=False)
     """What this patient's contexts share (the checks that can speak for them, by kind)."""
+    others: tuple[Event, ...] = ()
+    """The events of the patient's other medicines up to the proposal, in time order: what the
+    interaction rules read (the pack's own rules read only the past of its medicine)."""
 
     # -- the past's facts ------------------------------------------------------------------
     @property
@@ -220,20 +223,29 @@ def _interruption_window(pack: Pack) -> Quantity:
 
 
 def build_context(
-    patient: Patient, history: tuple[Event, ...], proposal: Event, pack: Pack
+    patient: Patient,
+    history: tuple[Event, ...],
+    proposal: Event,
+    pack: Pack,
+    others: tuple[Event, ...] = (),
 ) -> Context:
     """Read the history up to the proposal's instant into a :class:`Context`.
 
-    ``history`` must be sorted by time (the document reader sorts it). Events dated after the
+    ``history`` must be sorted by time (the document reader sorts it) and hold the pack's
+    medicine only; ``others`` the other medicines' events, sorted too. Events dated after the
     proposal are not its past and are left out.
     """
     when = proposal.at
     prior = [e for e in history if e.at <= when]
-    return context_for(patient, Past.of(pack, prior), proposal)
+    before = tuple(e for e in others if e.at <= when) if others else ()
+    return context_for(patient, Past.of(pack, prior), proposal, before)
 
 
-def context_for(patient: Patient, past: Past, proposal: Event) -> Context:
-    """The context of judging ``proposal`` after ``past`` (its pack is the past's)."""
+def context_for(
+    patient: Patient, past: Past, proposal: Event, others: tuple[Event, ...] = ()
+) -> Context:
+    """The context of judging ``proposal`` after ``past`` (its pack is the past's) and the
+    other medicines' events ``others``."""
     pack = past.pack
     age = age_at(patient, proposal.at)
     facts = _FACTS.get(id(patient))
@@ -245,7 +257,9 @@ def context_for(patient: Patient, past: Past, proposal: Event) -> Context:
     known = facts.at_age
     if known[0] is not age and known[0] != age:
         known = facts.at_age = _at_age(age, pack)
-    return Context(pack, patient, proposal, past, age, facts.origin, known[1], known[2], facts)
+    return Context(
+        pack, patient, proposal, past, age, facts.origin, known[1], known[2], facts, others
+    )
 
 
 _YEARS = unit("a")

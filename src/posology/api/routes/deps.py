@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from ...knowledge import Pack
 from ...services import accounts
-from ...services.clinic import clinic_pack
+from ...services.clinic import clinic_pack, profile_pack
 from ..auth import Auth
 from ..requests import json_body
 
@@ -33,9 +33,13 @@ class Deps:
         object.__setattr__(self, "user", Depends(self.auth))
         object.__setattr__(self, "body", Depends(json_body))
 
-    def pack_for(self, user: accounts.User) -> Pack:
-        """The pack that judges for ``user``: their clinic's profile, else the server's."""
-        return clinic_pack(self.engine, self.pack, clinic_id=user.clinic_id)
+    def pack_for(self, user: accounts.User, medicine: str | None = None) -> Pack:
+        """The pack that judges ``medicine`` (default: the server's) for ``user``: their
+        clinic's profile, else the server's."""
+        pack = clinic_pack(self.engine, self.pack, clinic_id=user.clinic_id)
+        if medicine is None or medicine == pack.medicine:
+            return pack
+        return profile_pack(medicine, pack.profile)
 
     def pack_for_clinic(self, name: str | None) -> Pack:
         """The pack of the clinic named ``name`` (a CDS issuer's), else the server's."""

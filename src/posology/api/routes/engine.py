@@ -36,8 +36,8 @@ def routes(deps: Deps) -> APIRouter:
         from ...model import parse_case
         from ...rules import check
 
-        pack = deps.pack_for(user)
         case = parse_case(document)
+        pack = deps.pack_for(user, case.proposal.medicine)
         findings = check(case.patient, case.history, case.proposal, pack)
         return JSONResponse(check_answer(findings, pack))
 
@@ -61,8 +61,9 @@ def routes(deps: Deps) -> APIRouter:
     def make_plan(user: accounts.User = User, document: Any = Body) -> JSONResponse:
         from ...planning import parse_request, plan
 
-        pack = deps.pack_for(user)
-        result = plan(parse_request(document), pack)
+        request = parse_request(document)
+        pack = deps.pack_for(user, request.goal.medicine)
+        result = plan(request, pack)
         return JSONResponse(plan_json(result, pack), status_code=200 if result.made else 422)
 
     @router.get("/api/v1/rules", tags=["rules"], responses=answers(200, many("Rule"), 401))

@@ -1,0 +1,61 @@
+"""Which medicine an EVENT is of: its ``medicine`` field, read against the loaded packs.
+
+An event names a loaded pack's medicine (``baclofen`` when it names none, the contract's
+default). A medicine no pack knows is an input error naming the field and the medicines that
+are known, and so is an event of a route the medicine's pack has no rules for (an intrathecal
+infusion of a tablet-only medicine): judged by no rule, it would look safe. Packs are read only
+for an event that names a medicine other than the default, so the common document costs
+nothing more.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import InputError
+from .events import DEFAULT_MEDICINE
+
+ROUTE_OF_KIND = {
+    "oral-regimen": "oral",
+    "oral-stop": "oral",
+    "it-test-dose": "intrathecal",
+    "pump-implant": "intrathecal",
+    "it-infusion": "intrathecal",
+    "pump-refill": "intrathecal",
+    "it-stable": "intrathecal",
+    "it-stop": "intrathecal",
+}
+"""The route each EVENT kind gives the medicine by (a review gives none)."""
+
+
+def read_medicine(value: object, path: str, kind: str) -> str:
+    """The ``medicine`` of an event of ``kind`` at ``path`` (see the module docstring)."""
+    if value == DEFAULT_MEDICINE:
+        return DEFAULT_MEDICINE
+    from ..knowledge.loader import data_folder
+
+    routes = _routes(data_folder())
+    if not isinstance(value, str) or value not in routes:
+        known = ", ".join(sorted(routes))
+        raise InputError(path, f"must be a loaded pack's medicine: one of {known}")
+    route = ROUTE_OF_KIND.get(kind)
+    if route is not None and route not in routes[value]:
+        given = " and ".join(sorted(routes[value] - {"general"})) or "no"
+        raise InputError(
+            path,
+            f"{value} has {given} rules, none for a{'n' if route[0] in 'aeiou' else ''} {route} "
+            f"event ({kind}): name the medicine this event is of",
+        )
+    return value
+
+
+@lru_cache(maxsize=8)
+def _routes(folder: Path) -> dict[str, frozenset[str]]:
+    """Each medicine of the packs in ``folder`` with the routes its default pack has rules for."""
+    from ..knowledge.loader import load_pack, shipped_profiles
+
+    return {
+        medicine: frozenset(rule.route for rule in load_pack(medicine).rules.values())
+        for medicine in shipped_profiles()
+    }
