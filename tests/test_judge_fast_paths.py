@@ -22,7 +22,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -33,6 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from posology.errors import DimensionError, InputError
+from posology.frozen import replace
 from posology.knowledge import load_pack
 from posology.model import Event, documents, parse_event, parse_patient
 from posology.model.documents import history_order, sort_history

@@ -10,13 +10,13 @@ mix-up), and every kind of proposal still checks cleanly.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from posology.errors import InputError, PackError
+from posology.frozen import replace
 from posology.knowledge import Pack, load_pack_file
 from posology.model import parse_case
 from posology.model.finding import Finding

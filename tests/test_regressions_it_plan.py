@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 from casebuild import adult, event, fired, infusion, it_patient, run, tdose
 from planbuild import kinds
 from posology.errors import InputError
+from posology.frozen import replace
 from posology.knowledge import Pack, load_pack
 from posology.model import ItInfusion, ItStable, PumpRefill, Review
 from posology.planning import Plan, parse_request, plan

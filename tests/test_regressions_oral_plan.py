@@ -7,7 +7,6 @@ planner's words and choices are the pack's.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -16,6 +15,7 @@ from hypothesis import strategies as st
 
 from casebuild import adult, oral
 from planbuild import days_from, kinds
+from posology.frozen import replace
 from posology.knowledge import load_pack
 from posology.knowledge.schema import Pack
 from posology.model import OralRegimen

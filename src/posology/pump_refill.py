@@ -8,8 +8,8 @@ pack, so the refill form, the checker and the saved refill agree on every number
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from .frozen import record
 from .knowledge.schema import Pack
 from .model.events import Event, ItInfusion, ItStop, PumpRefill
 from .model.finding import Finding
@@ -22,7 +22,7 @@ from .rules.refill import Residual, residual_check
 from .units import Quantity
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Bridge:
     """`intrathecal.pump.bridge`: the old drug in the tubing and catheter, run at the old rate.
 
@@ -83,7 +83,7 @@ def bridge_text(pack: Pack, bridge: Bridge) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Preview:
     """Everything the refill form shows before saving; nothing is recorded."""
 

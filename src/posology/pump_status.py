@@ -10,10 +10,10 @@ that fill and extrapolate the infusion in force, never a later planned fill.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from fractions import Fraction
 
+from .frozen import record
 from .knowledge.schema import Pack, Severity
 from .model.events import Event, ItInfusion, ItStop, PumpImplant, PumpRefill
 from .model.finding import Finding
@@ -25,7 +25,7 @@ STATES = ("no-pump", "no-fill", "stopped", "ok", "due", "overdue", "past-alarm",
 """From "nothing to do" to "most urgent"; the worklist sorts the most urgent first."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PumpStatus:
     """The pump now. ``None`` marks what the record does not say (no fill, no infusion)."""
 
@@ -93,7 +93,7 @@ def _hours_between(earlier: datetime, later: datetime) -> Fraction:
     return Fraction(delta.days * 86400 + delta.seconds, 3600)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FillDates:
     """What the recorded history fixes about the pump, whatever the time of asking: the current
     fill and the dates it reaches its alarm, runs empty and passes the refill-interval limit.
@@ -286,7 +286,7 @@ _STATE_FINDINGS = {
 def _with_findings(status: PumpStatus, pack: Pack, zone: tzinfo | None) -> PumpStatus:
     """The findings a pump nurse must see on this state: empty or past the alarm (with the
     withdrawal signs), overdue, in the booking window, past the longest refill interval."""
-    from dataclasses import replace
+    from .frozen import replace
 
     values = {
         "alarm": _day(status.alarm_at, zone),

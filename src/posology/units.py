@@ -23,13 +23,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from functools import lru_cache
 from typing import NamedTuple, Union
 
 from .errors import DimensionError, UnitError
+from .frozen import field, record
 
 Number = Union[int, Fraction]
 
@@ -94,7 +94,7 @@ def kind_name(dim: Dimension) -> str:
     return KIND_NAMES.get(dim, "quantity")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Unit:
     """A unit: its UCUM-style code, its text for people, its size in base units, its kind.
 
@@ -222,7 +222,7 @@ def preferred_unit(dim: Dimension) -> Unit:
     return Unit(code, code, Fraction(1), dim)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class Quantity:
     """An exact magnitude in a unit. Equal quantities compare equal whatever their units."""
 

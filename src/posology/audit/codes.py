@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from ..errors import InputError, PackError
+from ..frozen import field, record
 from ..knowledge import data_folder
 from ..units import CONCENTRATION, MASS, Quantity, parse_quantity
 
@@ -31,7 +31,7 @@ LEVELS = ("ingredient", "product")
 FORMS = ("tablet", "solution")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MedicationCode:
     """One code of the medicine in one system: an ingredient (it names the medicine only) or a
     product (it names its route, dose form and strength: ``10 mg`` a tablet, ``1 mg/mL``)."""
@@ -46,7 +46,7 @@ class MedicationCode:
     strength: Quantity | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Codes:
     """One medicine's codes for the adapters (see the file's own ``sources``)."""
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ..frozen import record
 
 FINDING_COLUMNS = (
     "patient_id",
@@ -30,7 +31,7 @@ PROBLEM_COLUMNS = ("source_file", "source_row", "patient_id", "column", "status"
 SERIOUS = ("error", "critical")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Written:
     """What was written, with the figures the exit status and the report need."""
 

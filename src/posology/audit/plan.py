@@ -5,14 +5,14 @@ captured by the per-patient function (Spark)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+from ..frozen import record
 from .patient_audit import INT_COLUMNS, OUTPUT_COLUMNS, Output
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AuditPlan:
     source: str  # the adapter's --from name
     tables: Mapping[str, str]  # table name → staged Parquet path

@@ -8,9 +8,8 @@ corrupt Parquet file) raises :class:`BadDataset` before anything is judged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import InputError
+from ..frozen import record
 
 INVALID = "invalid"  # the row breaks the contract's documents: the input is unusable (exit 2)
 UNMAPPED = "unmapped"  # another system's row the adapter could not map: counted and reported
@@ -38,7 +37,7 @@ class BadDataset(InputError):
         return self.message
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Problem:
     """One row that was not judged, and why."""
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..frozen import field, record
 from .problems import BadDataset
 
 ENGINES = ("duckdb", "spark")
@@ -26,7 +26,7 @@ SPAWN_THRESHOLD = 20_000
 PARTIAL_MARKER = "PARTIAL"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AuditOptions:
     events: Path
     out: Path
@@ -42,7 +42,7 @@ class AuditOptions:
     report: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AuditResult:
     exit_status: int
     status: str  # complete or partial

@@ -16,10 +16,10 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..frozen import record
 from .problems import BadDataset
 
 # Rows per staged record batch: large enough for vectorised conversion, small enough that a
@@ -33,7 +33,7 @@ JSON_SUFFIXES = (".ndjson", ".jsonl", ".json")
 KeyExtractor = Callable[[Any], dict[str, str | None]]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StagedTable:
     """A staged table: its Parquet file, the source files it came from and its row count."""
 

@@ -18,14 +18,13 @@ tablets can be read as a mass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..audit.codes import Codes, MedicationCode, all_codes
 from ..errors import InputError
+from ..frozen import record
 from .fhir_json import codings, element
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Identified:
     """The medicine a concept names, and the product code among its codings, if any (the most
     specific coding wins; two products of different strengths are refused)."""

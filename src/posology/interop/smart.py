@@ -19,11 +19,11 @@ import hashlib
 import json
 import re
 import secrets
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from ..errors import InputError, LaunchRefused
+from ..frozen import field, record
 from ..hosts import is_loopback
 from .smart_http import call, checked_url
 
@@ -44,7 +44,7 @@ _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _LAUNCH = re.compile(r"[\x21-\x7e]{1,1024}")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Ehr:
     """An allow-listed EHR: its FHIR base (``iss``), the client id it registered Posology
     under, the clinic whose staff use it, the identifier system whose values are Posology's
@@ -60,7 +60,7 @@ class Ehr:
     timeout: float = DEFAULT_TIMEOUT
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Endpoints:
     """Where the EHR authorizes and issues tokens (from its ``.well-known/smart-configuration``)."""
 
@@ -68,7 +68,7 @@ class Endpoints:
     token: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Grant:
     """A token answer: the access token (never shown), the patient in context, the scopes
     granted, how long the token lives, and the user as the EHR's id_token names them."""

@@ -26,11 +26,11 @@ is followed only on the EHR's own FHIR base, so the token is never sent elsewher
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from ..errors import InputError, LaunchRefused
+from ..frozen import record
 from ..knowledge.schema import Pack
 from ..model.documents import load_json
 from ..model.fields import instant
@@ -67,7 +67,7 @@ GIVEN = {"completed", "in-progress"}
 UNUSABLE_OBSERVATION = {"entered-in-error", "cancelled", "registered"}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Unread:
     """A resource (or a part of the record) that could not be read, with the field and why."""
 
@@ -76,7 +76,7 @@ class Unread:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReadEvent:
     """An EVENT document and the FHIR resource it was read from (``MedicationRequest/12``)."""
 
@@ -84,7 +84,7 @@ class ReadEvent:
     event: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EhrRecord:
     """What a launch read: the patient's identity, the PATIENT document, the EVENTs, and what
     could not be read or was set aside."""

@@ -20,18 +20,18 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from email.message import Message
 from typing import IO, Any
 from urllib.parse import urlsplit
 
 from ..errors import LaunchRefused
+from ..frozen import record
 from ..hosts import is_loopback
 
 CHUNK = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Answer:
     """What a server answered: the status, the media type and the body (at most the limit)."""
 

@@ -8,13 +8,13 @@ saying which EHR launched Posology for which of its patients, and for whom the E
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from ..errors import LaunchRefused
+from ..frozen import record
 from ..services.audit_trail import write_audit
 from ..services.clinic import clinic_zone_of
 from ..store import tables as T
@@ -23,14 +23,14 @@ from .smart import Ehr
 from .smart_fhir import EhrRecord
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Clinic:
     id: int
     name: str
     zone: tzinfo
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Match:
     """A Posology record with the patient's record number in the clinic: ``linked`` when the
     birth dates agree too; otherwise ``why`` says what differs and the page does not link it."""

@@ -29,12 +29,12 @@ import os
 import stat
 import sys
 from collections.abc import Callable
-from dataclasses import fields, is_dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ..frozen import fields_of, is_record
 from ..units import Unit, unit
 from .schema import Pack
 
@@ -123,7 +123,7 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 def _field_names(cls: type) -> tuple[str, ...]:
     names = _FIELDS.get(cls)
     if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
+        names = _FIELDS[cls] = fields_of(cls)
     return names
 
 
@@ -261,7 +261,7 @@ def _dumps(payload: object) -> bytes:
             cls = type(obj)
             if cls is MappingProxyType:
                 return (_proxy, (dict(obj),))  # type: ignore[call-overload]
-            if cls.__module__ in _RECORD_MODULES and is_dataclass(cls):
+            if cls.__module__ in _RECORD_MODULES and is_record(cls):
                 values = tuple(getattr(obj, n) for n in _field_names(cls))
                 if cls is Unit:
                     return (_unit, (values,))

@@ -13,14 +13,14 @@ Deriving them keeps one source of truth and lets a test compare them with the pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 
+from ..frozen import record
 from ..units import Quantity, format_number, unit
 from .schema import Pack, Range
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TreatmentFields:
     route: str
     daily_range: Range[Quantity]

@@ -410,7 +410,7 @@ def _override(
                 raise PackError(file, rule.id, f"{name}.{key}", "the base rule has no such entry")
     merged_sev = {**rule.severities, **severities}
     _check_evidence_cap(file, rule.id, citation.evidence, merged_sev)
-    from dataclasses import replace
+    from ..frozen import replace
 
     return replace(
         rule,

@@ -8,13 +8,13 @@ and a pack that stores the wrong kind of value fails loudly instead of giving a 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import Enum
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Generic, TypeVar, Union
 
 from ..errors import MissingRoleError, PackError, UnknownRuleError
+from ..frozen import field, record
 from ..units import NONE, Quantity
 
 T = TypeVar("T", Quantity, Fraction)
@@ -48,7 +48,7 @@ ROUTES = ("general", "oral", "intrathecal")
 ENGINE_USES = ("check", "plan", "explain")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Range(Generic[T]):
     """A closed range by default; either end may be open (``4 a to <18 a``)."""
 
@@ -82,7 +82,7 @@ Value = Union[
 CodeValue = Union[str, tuple[str, ...], Mapping[str, str]]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Source:
     """Where a rule comes from: a name, a URL, an evidence level, maybe a shipped file."""
 
@@ -94,7 +94,7 @@ class Source:
     file: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Citation:
     """What a finding or a plan step quotes: the source's name and the statement behind it.
 
@@ -108,7 +108,7 @@ class Citation:
     url: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rule:
     """One rule of the pack under its stable ID, with its numbers as typed data."""
 
@@ -239,7 +239,7 @@ class Rule:
         return self._get(self.severities, "severity", key)  # type: ignore[return-value]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Reading:
     """An engine-wide reading of an ambiguous text, recorded once for the whole pack."""
 
@@ -248,7 +248,7 @@ class Reading:
     rules: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pack:
     """A medicine's rules under one jurisdiction profile, with the source page it quotes."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -19,6 +18,7 @@ from itertools import accumulate
 from typing import Any
 
 from ..errors import HistoryTooLong, InputError
+from ..frozen import record, replace
 from ..units import (
     CONCENTRATION,
     MASS,
@@ -55,7 +55,7 @@ MAX_TIMES_PER_DAY = 24
 SCHEDULE_TOLERANCE = Fraction(1, 100)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Case:
     """A CASE document: the patient, their history sorted by time, and the proposal to judge."""
 

@@ -8,11 +8,11 @@ that medicine, and sees the other medicines' events as what else the patient tak
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
 from typing import ClassVar, Union, get_args
 
+from ..frozen import field, record, replace
 from ..units import Quantity, per_day
 
 DEFAULT_MEDICINE = "baclofen"
@@ -20,7 +20,7 @@ DEFAULT_MEDICINE = "baclofen"
 written before events named their medicine keeps its meaning."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Response:
     """What a screening test dose did: an effect or none, and for how long."""
 
@@ -28,7 +28,7 @@ class Response:
     duration: Quantity | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OralRegimen:
     """Oral baclofen from ``at`` on: one day's administrations, replacing any earlier regimen."""
 
@@ -60,14 +60,14 @@ class OralRegimen:
         return len(self.doses)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OralStop:
     kind: ClassVar[str] = "oral-stop"
     at: datetime
     medicine: str = DEFAULT_MEDICINE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ItTestDose:
     """An intrathecal screening bolus and, once known, its response."""
 
@@ -78,14 +78,14 @@ class ItTestDose:
     medicine: str = DEFAULT_MEDICINE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PumpImplant:
     kind: ClassVar[str] = "pump-implant"
     at: datetime
     medicine: str = DEFAULT_MEDICINE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ScheduleSegment:
     """From ``start`` (``"HH:MM"``) until the next segment's start, at ``daily_rate``."""
 
@@ -93,7 +93,7 @@ class ScheduleSegment:
     daily_rate: Quantity
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ItInfusion:
     """Continuous intrathecal infusion from ``at``: a daily dose, maybe a 24-hour profile."""
 
@@ -104,7 +104,7 @@ class ItInfusion:
     medicine: str = DEFAULT_MEDICINE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PumpRefill:
     """The reservoir emptied and refilled with ``volume`` of ``concentration``.
 
@@ -127,7 +127,7 @@ class PumpRefill:
     medicine: str = DEFAULT_MEDICINE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ItStable:
     """The clinician declares the titration over: maintenance rules apply from here."""
 
@@ -136,14 +136,14 @@ class ItStable:
     medicine: str = DEFAULT_MEDICINE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ItStop:
     kind: ClassVar[str] = "it-stop"
     at: datetime
     medicine: str = DEFAULT_MEDICINE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Review:
     """A planned review or reminder; it changes no dose."""
 

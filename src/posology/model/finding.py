@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..frozen import record
 from ..knowledge.schema import Citation, Severity
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Finding:
     rule: str
     severity: Severity

@@ -7,10 +7,10 @@ the knowledge pack.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from fractions import Fraction
 
+from ..frozen import field, record, replace
 from ..knowledge.schema import Pack
 from ..units import Quantity
 
@@ -48,7 +48,7 @@ CONDITIONS = (
 MEDICATIONS = ("benzodiazepine", "opioid")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pump:
     """An implanted pump: whether it can be programmed, its reservoir volume, and whether the
     patient had withdrawal symptoms while the reservoir still held more than the standard alarm
@@ -60,7 +60,7 @@ class Pump:
     model: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Patient:
     """Everything about the patient that can change a dose. ``None`` means "not known"."""
 
@@ -82,7 +82,7 @@ class Patient:
 
     def replace(self, **changes: object) -> Patient:
         """A copy with some fields changed (the patient itself never changes)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)
 
 
 def age_at(patient: Patient, when: datetime) -> Fraction | None:

@@ -12,8 +12,8 @@ conditional on the answer) is answered by that step and not repeated; errors nev
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
+from ..frozen import replace
 from ..knowledge.schema import Pack, Severity
 from ..model.events import Event, ItInfusion, ItStop, ItTestDose, PumpImplant, PumpRefill, Response
 from ..model.finding import Finding

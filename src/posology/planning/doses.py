@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 
 from ..errors import PackError
+from ..frozen import record
 from ..knowledge.schema import Pack, Rule
 from ..units import Quantity, per_day
 
@@ -45,7 +45,7 @@ def count_words(n: int) -> str:
     return _WORDS[n] if 0 <= n < len(_WORDS) else str(n)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Piece:
     """Tablets of one strength in one dose: whole ones and at most one cut part (in tablets)."""
 
@@ -137,7 +137,7 @@ def _join(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Form:
     """How oral baclofen is given: ``tablet`` or ``solution``, and its strength.
 
@@ -212,7 +212,7 @@ def split_daily(daily: Quantity, n: int, step: Quantity) -> tuple[Quantity, ...]
     return tuple(step * (base + (1 if i >= n - extra else 0)) for i in range(n))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DoseLimit:
     """The administrations a day a plan may use, in the order to try them, and the most one
     administration may carry (``None``: no per-dose limit applies)."""

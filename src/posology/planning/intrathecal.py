@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 from datetime import datetime
 from fractions import Fraction
 
 from ..errors import PackError
+from ..frozen import record, replace
 from ..knowledge.schema import Pack, Range, Rule, Severity, T
 from ..model.events import (
     ItInfusion,
@@ -294,7 +294,7 @@ def _interval(ctx: Context, pack: Pack, notes: list[Finding]) -> Quantity:
     return rule.quantity("programmable" if programmable else "non_programmable")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Course:
     """Where titration starts: the dose running, the course's first dose, the first instant
     an increase is allowed, and the steps that begin the course (implant, fill, start)."""

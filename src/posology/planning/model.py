@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..frozen import record
 from ..model.events import Event
 from ..model.finding import Finding
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Step:
     """One planned event, why (its rule IDs), how to carry it out, and when it applies."""
 
@@ -21,7 +20,7 @@ class Step:
     being conditional on the answer: their warnings on those later steps are answered here."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Plan:
     """The steps of a plan (empty when no plan can be given) and the findings that go with it."""
 

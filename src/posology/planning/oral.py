@@ -10,12 +10,12 @@ range ends, taper pacing) are the pack's.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from itertools import pairwise
 
 from ..errors import InputError, PackError
+from ..frozen import record
 from ..knowledge.schema import Pack, Severity
 from ..model.events import OralRegimen, OralStop, Review
 from ..model.finding import Finding
@@ -40,7 +40,7 @@ from .notes import cite, lacking, note, refuse
 from .request import PlanRequest
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Ladder:
     """The pace of an oral titration: where it starts, how much each step adds, how often."""
 

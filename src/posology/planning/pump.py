@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime
 
+from ..frozen import record
 from ..knowledge.schema import Pack, Severity
 from ..model.events import PumpRefill, Review
 from ..model.finding import Finding
@@ -117,7 +117,7 @@ def _stamp(at: datetime) -> str:
     return at.isoformat(timespec="minutes")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Due:
     """When the refill is due and why: the reason's rule, its text and its severity."""
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
 from ..errors import HistoryTooLong, InputError
+from ..frozen import record
 from ..model import fields as F
 from ..model.documents import (
     MAX_HISTORY,
@@ -56,7 +56,7 @@ _EVENT_OF_GOAL = {
 """An event kind of each goal's route, to refuse a goal the medicine's pack has no rules for."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Goal:
     """What the plan is for, with the options the request gave (None: the engine decides)."""
 
@@ -74,7 +74,7 @@ class Goal:
     """The medicine planned for (a loaded pack's; its pack makes the plan)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PlanRequest:
     patient: Patient
     history: tuple[Event, ...]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from operator import attrgetter
 
 from ..errors import InputError
 from ..knowledge.schema import Pack
@@ -53,7 +54,7 @@ def check(
     """
     medicine = same_medicine(proposal, pack)
     ordered = tuple(sorted(history, key=_instant))
-    if any(e.medicine != medicine for e in ordered):
+    if ordered and set(map(_medicine_of, ordered)) != {medicine}:
         own, others = split_by_medicine(ordered, medicine)
         return judge(build_context(patient, own, proposal, pack, others))
     return judge(build_context(patient, ordered, proposal, pack))
@@ -83,6 +84,9 @@ def _instant(event: Event) -> datetime:
     """The sort key of a history: its instant (a stable sort keeps the order given within one
     instant)."""
     return event.at
+
+
+_medicine_of = attrgetter("medicine")
 
 
 Judged = tuple[tuple[Event, tuple[Finding, ...]], ...]

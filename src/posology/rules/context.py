@@ -10,12 +10,12 @@ O(n).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
 from ..errors import PackError
+from ..frozen import field, record
 from ..knowledge.schema import Pack, Rule, Severity
 from ..model.events import (
     Event,
@@ -39,7 +39,7 @@ DOSE_KINDS = (OralRegimen, ItTestDose, ItInfusion)
 INTRATHECAL_KINDS = (ItTestDose, PumpImplant, ItInfusion, PumpRefill, ItStable, ItStop)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Context:
     """The facts every rule reads: the patient, the proposal and the :class:`Past` before it.
 

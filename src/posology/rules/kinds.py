@@ -21,10 +21,10 @@ marked ones and requires the same findings.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import PackError
+from ..frozen import record
 from ..knowledge.schema import Pack, Rule
 from ..model.events import EVENT_TYPES
 from ..model.finding import Finding
@@ -45,7 +45,7 @@ and values other kinds read through the rule's role. A rule of such a kind may s
 ``check`` in its engine when a check reads it (an oral taper that the gradual stop counts)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Kind:
     """One kind of rule as the checker implements it."""
 
@@ -88,7 +88,7 @@ Bound = tuple[Implementation, Rule, "Precondition | None"]
 """One check: a kind's implementation, the pack rule it judges, and its precondition."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Checks:
     """A pack's checks: every (implementation, rule) in the pack's order, and those that can
     speak about each event type."""

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
 from ..errors import PackError
+from ..frozen import record
 from ..knowledge.schema import Pack, Range, Rule
 from ..model.events import ItInfusion, ItStop, ItTestDose, PumpRefill
 from ..model.patient import Pump
@@ -81,7 +81,7 @@ def programmed(pack: Pack, daily: Quantity, up: bool = False) -> Quantity:
 # -- screening ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Screening:
     """Where intrathecal screening stands.
 
@@ -131,7 +131,7 @@ def initial_infusion_dose(
 # -- stops ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Taper:
     """The run of successive reductions that ends at a stop."""
 

@@ -7,9 +7,9 @@ refill the same way: the preview shows the numbers, the checker the finding.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 
+from ..frozen import record
 from ..knowledge.schema import Pack, Rule
 from ..model.events import ItInfusion, ItStop, PumpRefill
 from ..model.finding import Finding
@@ -23,7 +23,7 @@ DIRECTIONS = ("within", "less", "more")
 """Within the tolerance; less withdrawn than expected (over-delivery); more (under-delivery)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Residual:
     """What a refill's withdrawn volume says about the previous fill.
 

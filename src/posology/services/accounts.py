@@ -10,7 +10,6 @@ import os
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -27,6 +26,7 @@ from ..errors import (
     TooManyAttempts,
     Unauthorized,
 )
+from ..frozen import record
 from ..store import tables as T
 from ..store.db import writing
 from ..store.values import aware, now
@@ -44,7 +44,7 @@ SESSION_LIFETIME = timedelta(hours=12)
 MAX_TOKEN_DAYS = 3650
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class User:
     id: int
     email: str
@@ -392,7 +392,7 @@ def purge_expired(engine: Engine) -> None:
         conn.execute(delete(T.login_attempts).where(T.login_attempts.c.at < now() - ATTEMPTS_KEPT))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LoginGate:
     """A login let through the limits: the e-mail as stored, the caller's address, and the
     account's id, password hash and clinic (None for an unknown or disabled e-mail)."""

@@ -5,7 +5,6 @@ and the pharmacist's verification of overrides. History is append-only."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from operator import itemgetter
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ from ..errors import (
     NeedsOverride,
     NotFound,
 )
+from ..frozen import record, replace
 from ..knowledge.schema import Pack
 from ..model.documents import check_born, parse_event, parse_patient, sort_history
 from ..model.events import Event, ItInfusion
@@ -56,7 +56,7 @@ NURSE_KINDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Override:
     """Why an event with error or critical findings is recorded anyway: a coded reason and
     free text (the code list is ``services.overrides.REASONS``)."""
@@ -65,7 +65,7 @@ class Override:
     text: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Correction:
     """Why an event supersedes another: a correction (a new version of the entry) or the
     entry was made in error (it leaves the effective history)."""

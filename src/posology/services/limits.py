@@ -14,12 +14,12 @@ proposed at ``largest`` at ``earliest_increase`` passes those rules.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Engine
 
+from ..frozen import record
 from ..knowledge.schema import Pack
 from ..model.documents import parse_patient
 from ..model.events import Event, Review
@@ -33,7 +33,7 @@ from .clinic import clinic_now, clinic_zone
 from .screening import after
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InfusionLimits:
     daily_dose: Quantity
     phase: str
@@ -44,7 +44,7 @@ class InfusionLimits:
     usual_increase_from: Quantity
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OralLimits:
     daily_dose: Quantity
     largest: Quantity
@@ -53,7 +53,7 @@ class OralLimits:
     rule: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ChangeLimits:
     intrathecal: InfusionLimits | None
     oral: OralLimits | None

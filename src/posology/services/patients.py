@@ -9,7 +9,6 @@ transaction.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, or_, select, update
@@ -21,6 +20,7 @@ from ..errors import (
     InputError,
     NotFound,
 )
+from ..frozen import record
 from ..model.documents import parse_patient
 from ..store import tables as T
 from ..store.db import writing
@@ -33,7 +33,7 @@ LARGEST_ID = 2**31 - 1
 address) matches no record, and SQLite cannot even take it as a parameter (OverflowError)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Identity:
     """Who the record is about, kept beside the PATIENT document: the clinic finds patients
     by these, the engine never reads them (except the birth date, copied into the document)."""

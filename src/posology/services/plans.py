@@ -3,7 +3,6 @@ events (each re-checked against the history of the moment)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -13,6 +12,7 @@ from ..errors import (
     Conflict,
     NotFound,
 )
+from ..frozen import replace
 from ..knowledge.schema import Pack
 from ..store import tables as T
 from ..store.db import writing

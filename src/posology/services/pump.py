@@ -12,12 +12,12 @@ bumps, so a cached record is never stale and several workers need not share anyt
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Engine, select
 
+from ..frozen import record
 from ..knowledge.schema import Pack
 from ..model.documents import parse_patient
 from ..model.events import Event, ItInfusion, PumpImplant, PumpRefill
@@ -37,7 +37,7 @@ _WEEK = timedelta(days=7)
 _URGENT = ("overdue", "past-alarm", "empty")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Record:
     """A stored patient as the engine reads it, and the pump facts its history fixes."""
 

@@ -11,12 +11,12 @@ checker judges by.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Engine
 
+from ..frozen import record
 from ..knowledge.schema import Pack
 from ..model.documents import parse_event
 from ..model.events import ItTestDose
@@ -39,7 +39,7 @@ def after(at: datetime, span: Quantity, zone: tzinfo) -> datetime:
     return local(at + timedelta(seconds=float(span.in_("min") * 60)), zone)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Ladder:
     """Where screening stands; ``doses`` are (stored event id, test dose) in time order."""
 

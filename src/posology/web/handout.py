@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
+from ..frozen import record
 from ..knowledge import Pack, Rule
 from ..model.events import (
     Event,
@@ -48,7 +48,7 @@ SLOTS = (
 of the day a patient plans by, not clinical bounds; a dose keeps its clock time in its cell."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Banner:
     """Who the sheet is for and who made it: shown at the top of every handout."""
 

@@ -8,12 +8,12 @@ default (``POSOLOGY_PROFILE``), for calls that come from no clinic's user.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Depends
 from sqlalchemy import Engine
 
+from ...frozen import field, record
 from ...knowledge import Pack
 from ...services import accounts
 from ...services.clinic import clinic_pack, profile_pack
@@ -21,7 +21,7 @@ from ..auth import Auth
 from ..requests import json_body
 
 
-@dataclass(frozen=True)
+@record
 class Deps:
     engine: Engine
     pack: Pack

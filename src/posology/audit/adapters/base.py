@@ -10,10 +10,10 @@ made it so), so both engines hand the mapping the same values.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ...frozen import field, record
 from ..codes import Codes
 
 Row = Mapping[str, Any]  # column name → text (or None), plus ``_file`` and ``_row``
@@ -38,7 +38,7 @@ class Unmappable(Exception):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TableSource:
     """One logical input table: its files, the columns it must have, and for NDJSON the key
     columns taken from each line."""
@@ -50,7 +50,7 @@ class TableSource:
     key_names: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Mapped:
     """One EVENT document mapped from a source row, its source ID and, for each contract
     field, the source column it came from (to name the column when the reader refuses it)."""

@@ -9,7 +9,6 @@ names the rules it was made with (``rules_in_use``, in the base layout's footer)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +19,7 @@ from sqlalchemy import Engine
 
 from ...api.auth import SESSION_COOKIE
 from ...errors import Unauthorized
+from ...frozen import field, record
 from ...knowledge import Pack
 from ...render import pack_line
 from ...services import accounts
@@ -27,7 +27,7 @@ from ...services.clinic import clinic_pack
 from ..rendering import environment, page
 
 
-@dataclass(frozen=True)
+@record
 class PageDeps:
     engine: Engine
     pack: Pack
