@@ -53,9 +53,11 @@ def test_every_check_answer_names_its_medicine_and_profile() -> None:
         "title": load_pack("baclofen", "us").title,
     }
     text = posology("check", "-", "--profile", "us", stdin=_oral_case(60))
-    assert "jurisdiction profile: us" in text.stdout.splitlines()[1]
+    assert "jurisdiction profile: United States (US labels)" in text.stdout.splitlines()[1]
     default = posology("check", "-", stdin=_oral_case(60))
-    assert "jurisdiction profile: default" in default.stdout.splitlines()[1]
+    assert (
+        "jurisdiction profile: as on the source page (UK labels)" in default.stdout.splitlines()[1]
+    )
 
 
 def test_unknown_profile_exits_2_naming_what_is_shipped() -> None:
@@ -81,7 +83,7 @@ def test_explain_and_rules_show_the_profile_numbers() -> None:
     )
     listing = posology("rules", "--route", "oral", "--profile", "us")
     assert listing.returncode == 0
-    assert "jurisdiction profile: us" in listing.stdout.splitlines()[0]
+    assert "jurisdiction profile: United States (US labels)" in listing.stdout.splitlines()[0]
 
 
 def test_shipped_profiles_lists_the_default_first() -> None:

@@ -58,7 +58,7 @@ def render_check(findings: Iterable[Finding], pack: Pack | None = None) -> str:
 def pack_line(pack: Pack) -> str:
     """The rules an answer was worked out with, for people: the pack's title and profile (a
     profile changes numbers, so every answer names it)."""
-    return f"Rules: {pack.title}; jurisdiction profile: {pack.profile}"
+    return f"Rules: {pack.title}; jurisdiction profile: {pack.profile_words}"
 
 
 def _fmt_value(value: object) -> str:

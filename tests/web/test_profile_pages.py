@@ -39,7 +39,7 @@ def test_every_page_of_a_us_clinic_names_the_us_rules(two_clinics: TestClient) -
     for path in ("/worklist", "/patients", "/indication", "/rules", "/rules/PO-MAX", "/dose-check"):
         html = two_clinics.get(path).text
         assert pack_line(US) in html, path
-        assert US.title in html and "jurisdiction profile: us" in html, path
+        assert US.title in html and "jurisdiction profile: United States (US labels)" in html, path
     # the rule page shows the US maximum and its US quote, not the source page's
     assert "US labels: oral maximum 80 mg/day" in two_clinics.get("/rules/PO-MAX").text
 

@@ -9,7 +9,8 @@ on the next start, under a key that covers everything the result depends on:
 - the bytes of every other file the load read (a base pack it ``extends``, the sources its quotes
   are verified against), kept in the entry as a list of names and hashes and compared with the
   files beside the pack before the entry is served, so editing any of them is a miss;
-- the source of the code that builds a pack (this package and ``posology.units``) and the
+- the source of the code that builds a pack (this package, ``posology.units`` and the records
+  of ``posology.frozen``) and the
   Python version, so a changed loader or interpreter never reads an old entry.
 
 A pack that fails validation is never stored: its error is raised by a full load every time.
@@ -88,11 +89,15 @@ def digest(data: bytes) -> str:
 @lru_cache(maxsize=1)
 def _code_digest() -> str:
     """A hash of the code that shapes a validated pack and of the interpreter that runs it."""
-    from .. import units
+    from .. import frozen, units
 
     h = _hash(f"{MAGIC}\0{sys.version}\0{sys.implementation.cache_tag}".encode())
     here = Path(__file__).resolve().parent
-    for path in [*sorted(here.glob("*.py")), Path(units.__file__ or "")]:
+    for path in [
+        *sorted(here.glob("*.py")),
+        Path(units.__file__ or ""),
+        Path(frozen.__file__ or ""),
+    ]:
         h.update(path.name.encode() + b"\0")
         try:
             h.update(path.read_bytes())

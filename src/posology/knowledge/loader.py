@@ -519,6 +519,7 @@ def _load(path: Path, reads: _Reads) -> Pack:
         page_text=texts_by_source.get(page_key, "") if page_key else "",
         files=((base.files if base else ()) + (file,)),
         roles=MappingProxyType(roles),
+        profile_title=str(data.get("profile_title") or ""),
     )
 
 

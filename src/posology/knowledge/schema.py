@@ -262,6 +262,13 @@ class Pack:
     files: tuple[str, ...]
     roles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Each role the pack fills, with the ID of the rule that fills it."""
+    profile_title: str = ""
+    """The profile in words for the pages and answers ("as on the source page (UK labels)");
+    the profile's code when the pack gives none."""
+
+    @property
+    def profile_words(self) -> str:
+        return self.profile_title or self.profile
 
     def rule(self, rule_id: str) -> Rule:
         try:
