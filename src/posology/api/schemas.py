@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..model.events import EVENT_KINDS
-from ..model.patient import CONDITIONS, DIAGNOSES, MEDICATIONS, ORIGINS, SETTINGS, SEXES
+from ..model.patient import ORIGINS, SETTINGS, SEXES
+from ..model.vocabulary import vocabulary
 from ..planning.request import GOALS
 
 QUANTITY = {
@@ -55,11 +56,11 @@ COMPONENTS: dict[str, Any] = {
             "birth_date": {"type": "string", "format": "date"},
             "sex": {"enum": list(SEXES)},
             "weight_kg": {"type": "number", "exclusiveMinimum": 0, "maximum": 400},
-            "diagnosis": {"enum": list(DIAGNOSES)},
+            "diagnosis": {"enum": list(vocabulary("diagnoses"))},
             "origin": {"enum": list(ORIGINS)},
             "setting": {"enum": list(SETTINGS)},
             "spasticity_stable": {"type": "boolean"},
-            "conditions": {"type": "array", "items": {"enum": list(CONDITIONS)}},
+            "conditions": {"type": "array", "items": {"enum": list(vocabulary("conditions"))}},
             "pregnant": {"type": "boolean"},
             "breastfeeding": {"type": "boolean"},
             "creatinine_clearance_ml_min": {
@@ -67,7 +68,7 @@ COMPONENTS: dict[str, Any] = {
                 "exclusiveMinimum": 0,
                 "maximum": 300,
             },
-            "medications": {"type": "array", "items": {"enum": list(MEDICATIONS)}},
+            "medications": {"type": "array", "items": {"enum": list(vocabulary("medications"))}},
             "tone_supports_function": {"type": "boolean"},
             "pump": {
                 "type": "object",

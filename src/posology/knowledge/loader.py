@@ -520,7 +520,38 @@ def _load(path: Path, reads: _Reads) -> Pack:
         files=((base.files if base else ()) + (file,)),
         roles=MappingProxyType(roles),
         profile_title=str(data.get("profile_title") or ""),
+        vocabulary=_vocabulary(data.get("vocabulary"), file, base),
     )
+
+
+VOCABULARIES = ("diagnoses", "conditions", "medications")
+_CODE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+
+
+def _vocabulary(raw: object, file: str, base: Pack | None) -> Mapping[str, tuple[str, ...]]:
+    """A pack's ``vocabulary``: for each of :data:`VOCABULARIES` a list of lowercase codes (a
+    profile keeps its base pack's)."""
+    if raw is None:
+        return base.vocabulary if base else MappingProxyType({})
+    if not isinstance(raw, dict):
+        raise PackError(file, None, "vocabulary", f"must be a table of {', '.join(VOCABULARIES)}")
+    out: dict[str, tuple[str, ...]] = {}
+    for name, codes in raw.items():
+        if name not in VOCABULARIES:
+            raise PackError(
+                file, None, f"vocabulary.{name}", f"must be one of {', '.join(VOCABULARIES)}"
+            )
+        if not isinstance(codes, list) or not all(
+            isinstance(c, str) and _CODE.match(c) for c in codes
+        ):
+            raise PackError(
+                file,
+                None,
+                f"vocabulary.{name}",
+                "must be a list of lowercase codes (e.g. ciprofloxacin)",
+            )
+        out[name] = tuple(codes)
+    return MappingProxyType(out)
 
 
 def _readings(raw: object, file: str, rules: Mapping[str, Rule]) -> tuple[Reading, ...]:
@@ -540,13 +571,21 @@ def _readings(raw: object, file: str, rules: Mapping[str, Rule]) -> tuple[Readin
     return tuple(out)
 
 
-@lru_cache(maxsize=8)
 def load_pack(medicine: str = "baclofen", profile: str | None = None) -> Pack:
     """A shipped pack by medicine and profile (``load_pack("baclofen", "us")``), cached.
 
     Packs are immutable, so one loaded copy serves every caller. A medicine or profile that is
-    not shipped is a :class:`~posology.errors.PackError` listing what is.
+    not shipped is a :class:`~posology.errors.PackError` listing what is. The cache is kept per
+    pack folder (``$POSOLOGY_PACK_DIR`` may point elsewhere), so a pack of another folder is never
+    served for this one's.
     """
+    return _load_shipped(os.environ.get(PACK_DIR_VARIABLE) or "", medicine, profile)
+
+
+@lru_cache(maxsize=16)
+def _load_shipped(folder: str, medicine: str, profile: str | None) -> Pack:
+    """:func:`load_pack` in the pack folder ``folder`` names (the variable's value, or empty for
+    the shipped one), which :func:`data_folder` reads again."""
     name = medicine if not profile or profile == "default" else f"{medicine}.{profile}"
     path = data_folder() / f"{name}.yaml"
     if not path.is_file():

@@ -262,6 +262,9 @@ class Pack:
     files: tuple[str, ...]
     roles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Each role the pack fills, with the ID of the rule that fills it."""
+    vocabulary: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    """The PATIENT codes the pack adds to the contract's (``diagnoses``, ``conditions``,
+    ``medications``): what its rules speak of that baclofen's do not."""
     profile_title: str = ""
     """The profile in words for the pages and answers ("as on the source page (UK labels)");
     the profile's code when the pack gives none."""

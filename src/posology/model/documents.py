@@ -46,7 +46,8 @@ from .events import (
     with_instant,
 )
 from .medicines import read_medicine
-from .patient import CONDITIONS, DIAGNOSES, MEDICATIONS, ORIGINS, SETTINGS, SEXES, Patient, Pump
+from .patient import ORIGINS, SETTINGS, SEXES, Patient, Pump
+from .vocabulary import allowed
 
 FORMS = ("tablet", "solution")
 MAX_TIMES_PER_DAY = 24
@@ -443,8 +444,9 @@ def _read_patient(data: object, path: str) -> Patient:
     def optional_list(key: str) -> object:
         return [] if obj.get(key) is None else obj[key]
 
+    conditions, medications = optional_list("conditions"), optional_list("medications")
     return Patient(
-        diagnosis=F.code(obj["diagnosis"], p("diagnosis"), DIAGNOSES),
+        diagnosis=F.code(obj["diagnosis"], p("diagnosis"), allowed("diagnoses", obj["diagnosis"])),
         sex="unknown" if obj.get("sex") is None else F.code(obj["sex"], p("sex"), SEXES),
         age_years=age,
         birth_date=birth,
@@ -456,11 +458,11 @@ def _read_patient(data: object, path: str) -> Patient:
             else F.code(obj["setting"], p("setting"), SETTINGS)
         ),
         spasticity_stable=optional_bool("spasticity_stable"),
-        conditions=F.codes(optional_list("conditions"), p("conditions"), CONDITIONS),
+        conditions=F.codes(conditions, p("conditions"), allowed("conditions", conditions)),
         pregnant=optional_bool("pregnant"),
         breastfeeding=optional_bool("breastfeeding"),
         creatinine_clearance=clearance,
-        medications=F.codes(optional_list("medications"), p("medications"), MEDICATIONS),
+        medications=F.codes(medications, p("medications"), allowed("medications", medications)),
         tone_supports_function=optional_bool("tone_supports_function"),
         pump=pump,
     )

@@ -43,14 +43,15 @@ def _partners(pack: Pack, rule: Rule) -> tuple[tuple[str, ...], tuple[str, ...]]
     not know could never be matched, so it is a broken pack, named."""
     medicines = rule.code_list("medicines") if "medicines" in rule.codes else ()
     medications = rule.code_list("medications") if "medications" in rule.codes else ()
-    unknown = [m for m in medications if m not in MEDICATIONS]
+    known = (*MEDICATIONS, *pack.vocabulary.get("medications", ()))
+    unknown = [m for m in medications if m not in known]
     if unknown:
         raise PackError(
             rule.file,
             rule.id,
             "codes.medications",
-            f"{', '.join(unknown)}: not a PATIENT medications code (known: "
-            f"{', '.join(MEDICATIONS)})",
+            f"{', '.join(unknown)}: not a PATIENT medications code (known: {', '.join(known)}; "
+            "a pack adds its own under vocabulary.medications)",
         )
     if not medicines and not medications:
         raise PackError(rule.file, rule.id, "codes", "names no medicines and no medications")

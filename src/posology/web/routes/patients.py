@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 
 from ...model.documents import SCHEDULE_TOLERANCE
 from ...model.events import EVENT_KINDS
-from ...model.patient import CONDITIONS, DIAGNOSES, MEDICATIONS, ORIGINS, SETTINGS, SEXES
+from ...model.patient import ORIGINS, SETTINGS, SEXES
+from ...model.vocabulary import vocabulary
 from ...planning.request import _GOAL_FIELDS, GOALS
 from ...services import accounts, audit_trail
 from ...services import history as event_history
@@ -46,7 +47,7 @@ def routes(deps: PageDeps) -> APIRouter:
             csrf=current[1],
             patients=found,
             q=q,
-            diagnoses=DIAGNOSES,
+            diagnoses=vocabulary("diagnoses"),
             sexes=SEXES,
         )
 
@@ -98,12 +99,12 @@ def routes(deps: PageDeps) -> APIRouter:
             plans=plans,
             goal_fields=_GOAL_FIELDS,
             choices={
-                "diagnosis": DIAGNOSES,
+                "diagnosis": vocabulary("diagnoses"),
                 "sex": SEXES,
                 "origin": ORIGINS,
                 "setting": SETTINGS,
-                "conditions": CONDITIONS,
-                "medications": MEDICATIONS,
+                "conditions": vocabulary("conditions"),
+                "medications": vocabulary("medications"),
             },
         )
 
