@@ -25,7 +25,8 @@ Steps:
    A run past ``TIMEOUT_S`` is stopped and the mutation listed as hung (the engine loops or
    crawls on that number: a defect to look at, not a catch).
 
-Usage: ``.venv/bin/python tools/pack_mutation.py [--jobs 2] [--rule ID ...] [--json FILE]``.
+Usage: ``.venv/bin/python tools/pack_mutation.py [--pack FILE] [--jobs 2] [--rule ID ...]
+[--json FILE]`` (``--pack baclofen.us.yaml``, or a new medicine's pack: every shipped pack).
 Exit status 0 when no mutation survives or hangs, 1 otherwise.
 """
 
@@ -313,9 +314,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="mutations run at a time (2)")
     parser.add_argument("--rule", action="append", help="only this rule ID (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the result as JSON here")
+    parser.add_argument(
+        "--pack",
+        default=PACK_FILE,
+        help=f"the pack file of the shipped folder to mutate ({PACK_FILE}; any shipped pack: "
+        "every medicine's and profile's numbers are mutated the same way)",
+    )
     args = parser.parse_args(argv)
+    pack_file = args.pack
+    if not (DATA / pack_file).is_file():
+        shipped = ", ".join(sorted(p.name for p in DATA.glob("*.yaml")))
+        print(f"--pack: no {pack_file} in the pack folder; shipped: {shipped}", file=sys.stderr)
+        return 2
     started = time.monotonic()
-    pack_text = (DATA / PACK_FILE).read_text(encoding="utf-8")
+    pack_text = (DATA / pack_file).read_text(encoding="utf-8")
     files = fast_test_files()
     with tempfile.TemporaryDirectory(prefix="pack-mutation-") as tmp:
         work = Path(tmp)
@@ -333,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             if (m.rule, m.name) in read_names and (not args.rule or m.rule in args.rule)
         ]
         print(
-            f"{len(all_entries)} numbers in {PACK_FILE}, {len(all_entries) - len(unread)} read "
+            f"{len(all_entries)} numbers in {pack_file}, {len(all_entries) - len(unread)} read "
             f"by the engine; {len(todo)} mutations; {len(failing)} tests already failing "
             "(deselected)",
             flush=True,
@@ -349,9 +361,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 lines = pack_text.splitlines(keepends=True)
                 lines[m.line] = m.new
-                (slot / PACK_FILE).write_text("".join(lines), encoding="utf-8")
+                (slot / pack_file).write_text("".join(lines), encoding="utf-8")
                 try:
-                    load_pack_file(slot / PACK_FILE)
+                    load_pack_file(slot / pack_file)
                 except PackError:
                     return m, "refused"
                 near = mentioning(m.rule, files)
@@ -364,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
                         return m, "caught"
                 return m, "survived"
             finally:
-                (slot / PACK_FILE).write_text(pack_text, encoding="utf-8")
+                (slot / pack_file).write_text(pack_text, encoding="utf-8")
                 slots.put(slot)
 
         results: list[tuple[Mutation, str]] = []
