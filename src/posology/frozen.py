@@ -81,13 +81,9 @@ def _fields_of(cls: type) -> list[tuple[str, Field]]:
     return out
 
 
-def _source(cls: type, specs: list[tuple[str, Field]], eq: bool) -> tuple[str, dict[str, Any]]:
-    """The methods of the record as one piece of Python source, with the names it uses."""
-    names: dict[str, Any] = {
-        "_set": object.__setattr__,
-        "_MISSING": _MISSING,
-        "_Frozen": FrozenRecordError,
-    }
+def _init_source(cls: type, specs: list[tuple[str, Field]]) -> tuple[str, dict[str, Any]]:
+    """The record's ``__init__`` as Python source, with the names it uses."""
+    names: dict[str, Any] = {"_set": object.__setattr__, "_MISSING": _MISSING}
     params: list[str] = []
     body: list[str] = []
     for name, spec in specs:
@@ -113,39 +109,72 @@ def _source(cls: type, specs: list[tuple[str, Field]], eq: bool) -> tuple[str, d
     if "__post_init__" in cls.__dict__:
         body.append("    self.__post_init__()")
     lines = [f"def __init__(self, {', '.join(params)}):", *(body or ["    pass"])]
+    return "\n".join(lines) + "\n", names
 
-    shown = [n for n, s in specs if s.repr]
-    parts = ", ".join(f"{n}={{self.{n}!r}}" for n in shown)
-    lines += ["def __repr__(self):", f"    return f'{{type(self).__qualname__}}({parts})'"]
 
-    compared = [n for n, s in specs if s.compare]
+def _compare_source(compared: tuple[str, ...]) -> str:
+    """``__eq__`` and ``__hash__`` over the compared fields, as Python source."""
     key = "(" + "".join(f"self.{n}, " for n in compared) + ")"
     other_key = "(" + "".join(f"other.{n}, " for n in compared) + ")"
-    if eq and "__eq__" not in cls.__dict__:
-        lines += [
-            "def __eq__(self, other):",
-            "    if other.__class__ is not self.__class__:",
-            "        return NotImplemented",
-            f"    return {key} == {other_key}",
-        ]
-    if eq and cls.__dict__.get("__hash__") is None:
-        # a class comparing by value hashes by the same fields (``__hash__`` is None in the
-        # class body when the body defines ``__eq__`` alone, as for a frozen dataclass)
-        lines += ["def __hash__(self):", f"    return hash({key})"]
+    return (
+        "\n".join(
+            [
+                "def __eq__(self, other):",
+                "    if other.__class__ is not self.__class__:",
+                "        return NotImplemented",
+                f"    return {key} == {other_key}",
+                "def __hash__(self):",
+                f"    return hash({key})",
+            ]
+        )
+        + "\n"
+    )
 
-    every = [n for n, _ in specs]
-    lines += [
-        "def __setattr__(self, name, value):",
-        "    raise _Frozen(f'cannot assign to field {name!r}: a record never changes')",
-        "def __delattr__(self, name):",
-        "    raise _Frozen(f'cannot delete field {name!r}: a record never changes')",
-        "def __getstate__(self):",
-        "    return (" + "".join(f"self.{n}, " for n in every) + ")",
-        "def __setstate__(self, state):",
-        f"    for name, value in zip({tuple(every)!r}, state):",
-        "        _set(self, name, value)",
-    ]
-    return "\n".join(lines) + "\n", names
+
+class _Compiled:
+    """``__eq__`` or ``__hash__`` of a record, compiled the first time it is used: most records
+    a command defines are never compared, and compiling is most of a record's cost at import.
+    The compiled functions then replace these placeholders on the class."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        methods: dict[str, Any] = {}
+        source = _compare_source(vars(owner)["__record_compared__"])
+        exec(compile(source, f"<record {owner.__qualname__}>", "exec"), {}, methods)
+        for key, method in methods.items():
+            if isinstance(owner.__dict__.get(key), _Compiled):  # never a method of the class's own
+                method.__qualname__ = f"{owner.__qualname__}.{key}"
+                type.__setattr__(owner, key, method)
+        found = methods[self.name]
+        return found if instance is None else found.__get__(instance, owner)
+
+
+def _setattr(self: object, name: str, value: object) -> None:
+    raise FrozenRecordError(f"cannot assign to field {name!r}: a record never changes")
+
+
+def _delattr(self: object, name: str) -> None:
+    raise FrozenRecordError(f"cannot delete field {name!r}: a record never changes")
+
+
+def _repr(self: object) -> str:
+    names = vars(type(self))["__record_shown__"]
+    shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
+    return f"{type(self).__qualname__}({shown})"
+
+
+def _getstate(self: object) -> tuple[Any, ...]:
+    return tuple(getattr(self, n) for n in vars(type(self))["__slots__"])
+
+
+def _setstate(self: object, state: tuple[Any, ...]) -> None:
+    names = vars(type(self))["__slots__"]
+    for name, value in zip(names, state, strict=True):
+        object.__setattr__(self, name, value)
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field, Field))
@@ -158,21 +187,40 @@ def record(cls: type[T] | None = None, /, *, eq: bool = True) -> Any:
             if _FIELDS in base.__dict__:
                 raise TypeError(f"{cls.__name__}: a record does not extend another record")
         specs = _fields_of(cls)
-        source, names = _source(cls, specs, eq)
+        source, names = _init_source(cls, specs)
         methods: dict[str, Any] = {}
         exec(compile(source, f"<record {cls.__qualname__}>", "exec"), names, methods)
+        every = tuple(n for n, _ in specs)
         namespace = {
             key: value
             for key, value in cls.__dict__.items()
-            if key not in ("__dict__", "__weakref__") and key not in {n for n, _ in specs}
+            if key not in ("__dict__", "__weakref__") and key not in every
         }
-        for key, method in methods.items():
+        shared: dict[str, Any] = {
+            "__setattr__": _setattr,
+            "__delattr__": _delattr,
+            "__repr__": _repr,
+            "__getstate__": _getstate,
+            "__setstate__": _setstate,
+        }
+        if eq and "__eq__" not in cls.__dict__:
+            shared["__eq__"] = _Compiled("__eq__")
+        if eq and cls.__dict__.get("__hash__") is None:
+            # a class comparing by value hashes by the same fields (``__hash__`` is None in the
+            # class body when the body defines ``__eq__`` alone, as for a frozen dataclass)
+            shared["__hash__"] = _Compiled("__hash__")
+        for key, method in shared.items():
             if key != "__hash__" and key in cls.__dict__:
                 continue  # the class's own method wins, as with a dataclass
-            method.__qualname__ = f"{cls.__qualname__}.{key}"
             namespace[key] = method
-        namespace["__slots__"] = tuple(n for n, _ in specs)
+        if "__init__" not in cls.__dict__:
+            init = methods["__init__"]
+            init.__qualname__ = f"{cls.__qualname__}.__init__"
+            namespace["__init__"] = init
+        namespace["__slots__"] = every
         namespace[_FIELDS] = tuple(specs)
+        namespace["__record_shown__"] = tuple(n for n, s in specs if s.repr)
+        namespace["__record_compared__"] = tuple(n for n, s in specs if s.compare)
         namespace["__match_args__"] = tuple(n for n, s in specs if s.init)
         rebuilt: type[T] = type(cls)(cls.__name__, cls.__bases__, namespace)  # type: ignore[misc]
         return rebuilt
