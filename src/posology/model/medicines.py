@@ -29,8 +29,9 @@ ROUTE_OF_KIND = {
 """The route each EVENT kind gives the medicine by (a review gives none)."""
 
 
-def read_medicine(value: object, path: str, kind: str) -> str:
-    """The ``medicine`` of an event of ``kind`` at ``path`` (see the module docstring)."""
+def read_medicine(value: object, path: str, kind: str, route: str | None = None) -> str:
+    """The ``medicine`` of an event of ``kind`` at ``path`` (see the module docstring), given
+    by the route of ``kind``, or ``route`` for a document that is not an event (a plan goal)."""
     if value == DEFAULT_MEDICINE:
         return DEFAULT_MEDICINE
     from ..knowledge.loader import data_folder
@@ -39,7 +40,7 @@ def read_medicine(value: object, path: str, kind: str) -> str:
     if not isinstance(value, str) or value not in routes:
         known = ", ".join(sorted(routes))
         raise InputError(path, f"must be a loaded pack's medicine: one of {known}")
-    route = ROUTE_OF_KIND.get(kind)
+    route = route or ROUTE_OF_KIND.get(kind)
     if route is not None and route not in routes[value]:
         given = " and ".join(sorted(routes[value] - {"general"})) or "no"
         raise InputError(

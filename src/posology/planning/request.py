@@ -50,10 +50,10 @@ _GOAL_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "it-taper": ((), ()),
 }
 
-_EVENT_OF_GOAL = {
-    goal: "oral-regimen" if goal.startswith("oral-") else "it-infusion" for goal in GOALS
-}
-"""An event kind of each goal's route, to refuse a goal the medicine's pack has no rules for."""
+
+def _route_of(goal: str) -> str:
+    """The route a goal plans for, to refuse a goal the medicine's pack has no rules for."""
+    return "oral" if goal.startswith("oral-") else "intrathecal"
 
 
 @record
@@ -93,7 +93,7 @@ def _goal(data: object) -> Goal:
     medicine = (
         DEFAULT_MEDICINE
         if "medicine" not in obj
-        else read_medicine(obj["medicine"], "goal.medicine", _EVENT_OF_GOAL[kind])
+        else read_medicine(obj["medicine"], "goal.medicine", kind, _route_of(kind))
     )
     target = None
     if obj.get("target_daily_dose") is not None:

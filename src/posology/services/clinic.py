@@ -154,6 +154,12 @@ def profile_pack(medicine: str, profile: str) -> Pack:
     return load_pack(medicine)
 
 
+def pack_for_medicine(pack: Pack, medicine: str) -> Pack:
+    """The pack that judges ``medicine`` where ``pack`` judges its own: ``pack`` itself, or the
+    other medicine's version of the same profile (its default where it has none)."""
+    return pack if medicine == pack.medicine else profile_pack(medicine, pack.profile)
+
+
 def set_clinic_profile(engine: Engine, clinic: str, profile: str) -> None:
     """Set the jurisdiction profile the clinic's doses are judged by
     (``posology clinic profile NAME PROFILE``); audited, as it changes numbers."""

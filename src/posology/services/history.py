@@ -30,7 +30,7 @@ from ..store.values import aware, now
 from ..zones import stored_time, wall_time
 from .accounts import User
 from .audit_trail import write_audit
-from .clinic import clinic_policy, clinic_zone_of, profile_pack
+from .clinic import clinic_policy, clinic_zone_of, pack_for_medicine
 from .patients import bump_version, patient_row
 
 AnyEvent = TypeVar("AnyEvent", bound=Event)
@@ -374,12 +374,7 @@ def append_event(
             check_born(patient, [], event.at, "event.at")
             if user.role == "nurse":
                 _nurse_may(event, history, target)
-            judge = (
-                pack
-                if event.medicine == pack.medicine
-                else profile_pack(event.medicine, pack.profile)
-            )
-            findings = check(patient, history, event, judge)
+            findings = check(patient, history, event, pack_for_medicine(pack, event.medicine))
             serious = tuple(f for f in findings if f.severity.value in ("error", "critical"))
             critical = any(f.severity.value == "critical" for f in serious)
         if serious:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from ...frozen import field, record
 from ...knowledge import Pack
 from ...services import accounts
-from ...services.clinic import clinic_pack, profile_pack
+from ...services.clinic import clinic_pack, pack_for_medicine
 from ..auth import Auth
 from ..requests import json_body
 
@@ -37,9 +37,7 @@ class Deps:
         """The pack that judges ``medicine`` (default: the server's) for ``user``: their
         clinic's profile, else the server's."""
         pack = clinic_pack(self.engine, self.pack, clinic_id=user.clinic_id)
-        if medicine is None or medicine == pack.medicine:
-            return pack
-        return profile_pack(medicine, pack.profile)
+        return pack if medicine is None else pack_for_medicine(pack, medicine)
 
     def pack_for_clinic(self, name: str | None) -> Pack:
         """The pack of the clinic named ``name`` (a CDS issuer's), else the server's."""
