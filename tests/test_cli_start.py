@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from casebuild import EXAMPLES
-from posology import cli
+from posology import cli, cli_parser
 
 CASE = EXAMPLES / "check" / "oral-titration-next-step.json"
 # Top-level packages the check path must never import (each costs a start-up or more).
@@ -102,8 +104,117 @@ def test_help_is_laid_out_for_the_terminal_as_argparse_lays_it_out(
 
     ours = shown(*argv)
     with monkeypatch.context() as m:
-        m.setattr(cli._Parser, "_get_formatter", argparse.ArgumentParser._get_formatter)
+        m.setattr(cli_parser.Parser, "_get_formatter", argparse.ArgumentParser._get_formatter)
         stock = shown(*argv)
     assert ours == stock
     if argv == ["--help"]:  # wrapped at the terminal's width, not at a fixed one
         assert (cli.DESCRIPTION in ours) == (columns == "200")
+
+
+TOKENS = st.sampled_from(
+    [
+        "check",
+        "plan",
+        "case.json",
+        "other.json",
+        "-",
+        "--",
+        "--format",
+        "--format=json",
+        "--format=text",
+        "--format=",
+        "--form",
+        "json",
+        "text",
+        "csv",
+        "--profile",
+        "--profile=us",
+        "--profile=",
+        "us",
+        "-x",
+        "--help",
+        "-h",
+        "--medicine",
+        "--profile=-us",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(TOKENS, max_size=7))
+def test_the_plain_check_reader_reads_only_what_argparse_reads_the_same_way(
+    argv: list[str],
+) -> None:
+    """Every line the quick reader takes, argparse takes with the same values; every other line
+    is left to argparse (None), so its messages and exit status stay argparse's own."""
+    quick = cli.check_arguments(argv)
+    if quick is None:
+        return
+    parsed = cli_parser.build_parser(check_only=True).parse_args(argv)
+    assert vars(quick) == vars(parsed)
+
+
+def test_the_plainest_check_lines_are_read_without_argparse() -> None:
+    for argv in (
+        ["check", "case.json"],
+        ["check", "--format", "json", "case.json"],
+        ["check", "case.json", "--profile=us", "--format=text"],
+        ["check", "-"],
+    ):
+        assert cli.check_arguments(argv) is not None, argv
+    for argv in (
+        ["check"],
+        ["check", "--help"],
+        ["check", "a.json", "b.json"],
+        ["check", "a.json", "--format", "csv"],
+        ["check", "a.json", "--profile"],
+        ["check", "a.json", "--format", "json", "--format", "text"],
+        ["plan", "a.json"],
+    ):
+        assert cli.check_arguments(argv) is None, argv
+
+
+def test_a_plain_check_imports_no_argparse_nor_pathlib(tmp_path: Path) -> None:
+    _check_imports(tmp_path)  # the first run validates the pack and stores it (with pathlib)
+    result, modules = _check_imports(tmp_path, "--format", "json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "argparse" not in modules
+    assert "pathlib" not in modules
+
+
+@pytest.mark.parametrize("columns", [None, "50", "200", "0", "-3", "wide"])
+def test_the_terminal_width_is_the_one_shutil_reads(
+    monkeypatch: pytest.MonkeyPatch, columns: str | None
+) -> None:
+    import shutil
+
+    from posology.render import terminal_columns
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.delenv("LINES", raising=False)
+    assert terminal_columns(100) == shutil.get_terminal_size((100, 24)).columns
+
+
+def test_a_command_that_ends_at_once_still_delivers_all_its_output_and_status(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``check``, ``rules`` and the other commands that hold nothing end without tearing the
+    interpreter down; what they print (here a long answer, through a pipe) and their exit
+    status are those of the same command run in process."""
+    for argv, status in (
+        (["rules", "--format", "json"], 0),
+        (["check", str(EXAMPLES / "check" / "oral-above-maximum.json"), "--format", "json"], 1),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "posology.cli", *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert cli.run(argv) == status
+        assert done.returncode == status, done.stderr[-2000:]
+        assert done.stdout == capsys.readouterr().out
+        assert len(done.stdout) > 1000

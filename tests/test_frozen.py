@@ -85,3 +85,35 @@ def test_a_record_does_not_extend_another() -> None:
         @record
         class Bigger(Dose):  # type: ignore[misc]
             more: int = 0
+
+
+def test_a_record_is_made_right_whether_its_init_was_compiled_or_not() -> None:
+    """``__init__`` is compiled when the first record of a class is made; a subclass made
+    first, or a look-up of the method, compiles it just the same, and the second record of a
+    class is made by the compiled function itself."""
+
+    @record
+    class Refill:
+        volume: int
+        note: str = "none"
+        made: list[int] = field(default_factory=list)
+
+    class Kept(Refill):
+        pass
+
+    assert "__init__" in vars(Refill) and not callable(vars(Refill)["__init__"])
+    first = Kept(20)  # a subclass's record compiles the record's own __init__
+    assert callable(vars(Refill)["__init__"])
+    assert (first.volume, first.note, first.made) == (20, "none", [])
+    second = Refill(40, note="after", made=[1])
+    assert (second.volume, second.note, second.made) == (40, "after", [1])
+    assert Refill(20).made is not Refill(20).made  # a fresh default each time
+    with pytest.raises(TypeError):
+        Refill()  # type: ignore[call-arg]
+
+    @record
+    class Looked:
+        at: int
+
+    assert Looked.__init__.__qualname__.endswith("Looked.__init__")
+    assert Looked(3).at == 3

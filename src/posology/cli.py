@@ -1,23 +1,27 @@
 """The ``posology`` command: check, plan, explain, rules, fhir, audit, serve, user, token, db.
 
-A thin shell over the pure core, built on the standard library's argparse so that it starts in
-a few milliseconds (a CLI framework that imports a validation library on start-up costs more
-than the whole check). Exit status follows the contract: 0 when nothing of severity error or
-critical was found, 1 when something was, 2 when the input is unusable. An unusable input gives
-one line on standard error naming the field and the fix, never a traceback.
+A thin shell over the pure core, built on the standard library's argparse (``cli_parser``) so
+that it starts in a few milliseconds (a CLI framework that imports a validation library on
+start-up costs more than the whole check); the plainest ``check`` lines skip even argparse.
+Exit status follows the contract: 0 when nothing of severity error or critical was found, 1
+when something was, 2 when the input is unusable. An unusable input gives one line on standard
+error naming the field and the fix, never a traceback.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC
-from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from .errors import InputError, PosologyError
+
+if TYPE_CHECKING:
+    from argparse import Namespace
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 70
 
@@ -31,44 +35,14 @@ class UsageError(PosologyError):
     """A command line or input file that cannot be used (exit status 2)."""
 
 
-class _Parser(argparse.ArgumentParser):
-    _showing = False  # True while help or usage is being laid out for the terminal
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        """Usage errors: one line naming the problem, then exit 2 (argparse's own status)."""
-        self.exit(EXIT_INPUT, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
-
-    def _get_formatter(self) -> argparse.HelpFormatter:
-        """argparse makes a formatter for every argument it registers, and each one measures the
-        terminal, which imports ``shutil`` (milliseconds of every start); only text that is shown
-        needs the width, so only then is it measured."""
-        if self._showing:
-            return super()._get_formatter()
-        return self.formatter_class(prog=self.prog, width=80)  # type: ignore[call-arg]
-
-    def format_usage(self) -> str:
-        self._showing = True
-        try:
-            return super().format_usage()
-        finally:
-            self._showing = False
-
-    def format_help(self) -> str:
-        self._showing = True
-        try:
-            return super().format_help()
-        finally:
-            self._showing = False
-
-
 def _read_input(path: str) -> str:
     if path == "-":
         return sys.stdin.read()
-    file = Path(path)
-    if not file.is_file():
+    if not os.path.isfile(path):  # os.path, not pathlib: pathlib costs `check` its start-up
         raise UsageError(f"{path}: no such file; give the path of a JSON document, or - for stdin")
     try:
-        return file.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as file:
+            return file.read()
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not UTF-8 text; save the document as UTF-8 JSON") from None
 
@@ -77,7 +51,7 @@ def _print_json(document: object) -> None:
     print(json.dumps(document, ensure_ascii=False, indent=2))
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_check(args: Namespace) -> int:
     from .knowledge import load_pack
     from .model import read_case
     from .rules import check
@@ -100,7 +74,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if serious else EXIT_OK
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
+def cmd_plan(args: Namespace) -> int:
     from .knowledge import load_pack
     from .planning import plan, read_request
 
@@ -136,7 +110,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK if result.made else EXIT_FINDINGS
 
 
-def cmd_fhir_export(args: argparse.Namespace) -> int:
+def cmd_fhir_export(args: Namespace) -> int:
     """The history of a CASE as a FHIR R4 Bundle, one resource per event, that the FHIR reader
     (and so the CDS Hooks prefetch) reads back as the same events."""
     from .interop.fhir_out import history_bundle
@@ -151,7 +125,7 @@ def cmd_fhir_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_explain(args: argparse.Namespace) -> int:
+def cmd_explain(args: Namespace) -> int:
     from .knowledge import load_pack
 
     pack = load_pack(args.medicine, args.profile)
@@ -167,7 +141,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_rules(args: argparse.Namespace) -> int:
+def cmd_rules(args: Namespace) -> int:
     from .knowledge import load_pack
 
     pack = load_pack(args.medicine, args.profile)
@@ -183,9 +157,11 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_audit(args: argparse.Namespace) -> int:
+def cmd_audit(args: Namespace) -> int:
     """Judge every event of a dataset; exit 0, 1 (an error or critical finding) or 2 (unusable
     input, the output marked partial)."""
+    from pathlib import Path
+
     if args.synthetic is not None:
         from .audit.synthetic import write_dataset
 
@@ -233,7 +209,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return result.exit_status
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(args: Namespace) -> int:
     import logging
 
     import uvicorn
@@ -265,7 +241,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_clinic_policy(args: argparse.Namespace) -> int:
+def cmd_clinic_policy(args: Namespace) -> int:
     from .services import clinic as clinic_settings
     from .store.db import open_engine, upgrade
 
@@ -276,7 +252,7 @@ def cmd_clinic_policy(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_clinic_contact(args: argparse.Namespace) -> int:
+def cmd_clinic_contact(args: Namespace) -> int:
     from .services import clinic as clinic_settings
     from .store.db import open_engine, upgrade
 
@@ -287,7 +263,7 @@ def cmd_clinic_contact(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_clinic_zone(args: argparse.Namespace) -> int:
+def cmd_clinic_zone(args: Namespace) -> int:
     from .services.clinic import set_clinic_zone
     from .store.db import open_engine, upgrade
 
@@ -298,7 +274,7 @@ def cmd_clinic_zone(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_clinic_profile(args: argparse.Namespace) -> int:
+def cmd_clinic_profile(args: Namespace) -> int:
     from .services.clinic import set_clinic_profile, shipped_profile
     from .store.db import open_engine, upgrade
 
@@ -310,7 +286,7 @@ def cmd_clinic_profile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_db_upgrade(args: argparse.Namespace) -> int:
+def cmd_db_upgrade(args: Namespace) -> int:
     from .store.db import database_url, open_engine, upgrade
 
     upgrade(open_engine())
@@ -319,141 +295,69 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _profile_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--profile",
-        default="default",
-        help="jurisdiction profile of the rules, e.g. us (default: the source page's)",
-    )
+def check_arguments(argv: Sequence[str]) -> Namespace | None:
+    """The arguments of the plainest ``posology check`` command lines, read without argparse.
 
-
-def _medicine_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--medicine", default="baclofen", help="the medicine whose rules to show")
-
-
-def build_parser(check_only: bool = False) -> argparse.ArgumentParser:
-    """The command line's parser; with ``check_only``, one that knows only ``check``.
-
-    ``posology check`` runs far more often than the other commands, and building their parsers
-    (and importing the account commands) would cost it milliseconds of every start.
+    ``check CASE`` with at most ``--format text|json`` and ``--profile NAME`` (each given once,
+    as two words or with ``=``) is what scripts run most; argparse's import, its translations
+    look-up and the building of the parser cost such a run several milliseconds of its start.
+    Anything else (help, an unknown or repeated option, a missing value, an option's value
+    that argparse would refuse) gives None, and argparse reads the line with its own messages.
     """
-    parser = _Parser(prog="posology", description=DESCRIPTION)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
-
-    p = sub.add_parser("check", help="check a proposed dose against the history and the rules")
-    p.add_argument("case", metavar="CASE.json", help="the CASE document, or - for stdin")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    _profile_option(p)
-    p.set_defaults(run=cmd_check)
-    if check_only:
-        return parser
-
-    p = sub.add_parser("plan", help="a tailored plan for one patient and one goal")
-    p.add_argument("request", metavar="REQUEST.json", help="the REQUEST document, or - for stdin")
-    p.add_argument("--format", choices=("text", "json", "ics", "csv", "fhir"), default="text")
-    _profile_option(p)
-    p.set_defaults(run=cmd_plan)
-
-    p = sub.add_parser("explain", help="a rule with its numbers and quoted source")
-    p.add_argument("rule_id", metavar="RULE-ID")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    _medicine_option(p)
-    _profile_option(p)
-    p.set_defaults(run=cmd_explain)
-
-    p = sub.add_parser("fhir", help="FHIR R4 documents")
-    fhir_sub = p.add_subparsers(dest="fhir_command", metavar="ACTION", parser_class=_Parser)
-    fhir_sub.required = True
-    q = fhir_sub.add_parser("export", help="the history of a CASE as a FHIR R4 Bundle")
-    q.add_argument("case", help="a CASE JSON document, or - for standard input")
-    _profile_option(q)
-    q.set_defaults(run=cmd_fhir_export)
-
-    p = sub.add_parser("audit", help="judge every event of a dataset (findings, summary, report)")
-    p.add_argument("events", metavar="EVENTS", nargs="?", help="events file or dataset folder")
-    p.add_argument("--patients", metavar="PATIENTS", help="patients file (--from contract)")
-    p.add_argument(
-        "--from", dest="source", choices=("contract", "omop", "mimic", "fhir"), default="contract"
+    if len(argv) < 2 or argv[0] != "check":
+        return None
+    given: dict[str, str] = {}
+    case: str | None = None
+    words = iter(argv[1:])
+    for word in words:
+        if word.startswith("--") and word != "--":
+            name, equals, value = word.partition("=")
+            if name not in ("--format", "--profile") or name in given:
+                return None
+            if not equals:
+                value = next(words, "")
+            if not value or value.startswith("-"):
+                return None
+            given[name] = value
+        elif word.startswith("-") and word != "-":
+            return None
+        elif case is None:
+            case = word
+        else:
+            return None
+    if case is None or given.get("--format", "text") not in ("text", "json"):
+        return None
+    arguments: Namespace = SimpleNamespace(  # type: ignore[assignment]  # read as argparse's
+        command="check",
+        case=case,
+        format=given.get("--format", "text"),
+        profile=given.get("--profile", "default"),
+        run=cmd_check,
     )
-    p.add_argument("--out", metavar="DIR", required=True, help="folder for the audit's files")
-    p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
-    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
-    p.add_argument("--master", metavar="URL", help="Spark master (default local[*])")
-    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
-    p.add_argument("--profile", help="pack profile, e.g. us")
-    p.add_argument(
-        "--synthetic",
-        type=int,
-        metavar="N",
-        help="write a synthetic dataset of about N events into DIR instead of auditing",
-    )
-    p.add_argument("--seed", type=int, default=1, help="seed of --synthetic")
-    p.set_defaults(run=cmd_audit)
-
-    p = sub.add_parser("serve", help="start the HTTP server (DATABASE_URL, default a SQLite file)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1, help="worker processes (one per core)")
-    p.set_defaults(run=cmd_serve)
-
-    from .cli_accounts import add_commands as add_account_commands
-
-    add_account_commands(sub, _Parser)
-
-    p = sub.add_parser("clinic", help="manage clinics")
-    clinic_sub = p.add_subparsers(dest="clinic_command", metavar="ACTION", parser_class=_Parser)
-    clinic_sub.required = True
-    q = clinic_sub.add_parser("contact", help="how patients reach the clinic (printed on handouts)")
-    q.add_argument("clinic")
-    q.add_argument("contact")
-    q.set_defaults(run=cmd_clinic_contact)
-    q = clinic_sub.add_parser(
-        "zone", help="the clinic's time zone (pump dates, worklists and forms are shown in it)"
-    )
-    q.add_argument("clinic")
-    q.add_argument("zone", help="an IANA time zone name, e.g. Europe/Berlin")
-    q.set_defaults(run=cmd_clinic_zone)
-    q = clinic_sub.add_parser(
-        "profile", help="the jurisdiction profile of the rules its doses are judged by (audited)"
-    )
-    q.add_argument("clinic")
-    q.add_argument("profile", help="a shipped profile, e.g. us (default: the source page's)")
-    q.set_defaults(run=cmd_clinic_profile)
-    q = clinic_sub.add_parser(
-        "policy", help="who signs an override of a critical finding (default co-sign; audited)"
-    )
-    q.add_argument("clinic")
-    q.add_argument("policy", choices=("single-signer", "co-sign"))
-    q.set_defaults(run=cmd_clinic_policy)
-
-    p = sub.add_parser("db", help="database maintenance")
-    db_sub = p.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)
-    db_sub.required = True
-    q = db_sub.add_parser("upgrade", help="apply pending schema migrations")
-    q.set_defaults(run=cmd_db_upgrade)
-
-    p = sub.add_parser("rules", help="every rule of the pack")
-    p.add_argument("--route", choices=("oral", "intrathecal"))
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    _medicine_option(p)
-    _profile_option(p)
-    p.set_defaults(run=cmd_rules)
-    return parser
+    return arguments
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit status (the testable core of :func:`main`)."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(check_only=argv[:1] == ["check"]).parse_args(argv)
+    return _run(sys.argv[1:] if argv is None else list(argv))[0]
+
+
+def _run(argv: list[str]) -> tuple[int, bool]:
+    """:func:`run`, and whether the command was one that holds nothing to close when it ends."""
+    args = check_arguments(argv)
+    if args is None:
+        from .cli_parser import build_parser
+
+        args = build_parser(check_only=argv[:1] == ["check"]).parse_args(argv)
+    holds_nothing = args.run in HOLD_NOTHING
     try:
         status: int = args.run(args)
-        return status
+        return status, holds_nothing
     except PosologyError as exc:
         print(f"posology: {exc}", file=sys.stderr)
-        return EXIT_INPUT
+        return EXIT_INPUT, holds_nothing
     except BrokenPipeError:
-        return EXIT_OK
+        return EXIT_OK, holds_nothing
     except Exception as exc:  # a defect, not an input problem: say so in one line
         if os.environ.get("POSOLOGY_DEBUG"):
             raise
@@ -462,14 +366,35 @@ def run(argv: Sequence[str] | None = None) -> int:
             "input. Set POSOLOGY_DEBUG=1 to see the traceback.",
             file=sys.stderr,
         )
-        return EXIT_INTERNAL
+        return EXIT_INTERNAL, holds_nothing
+
+
+HOLD_NOTHING = frozenset({cmd_check, cmd_plan, cmd_explain, cmd_rules, cmd_fhir_export})
+"""Commands that only read their input and print: no database, worker, server or file of
+theirs is open when they end, and nothing is registered to run at exit."""
 
 
 def main() -> None:
+    """The console script. A command that holds nothing ends as soon as its output is flushed:
+    tearing the interpreter down (every module and value freed one by one) would add several
+    milliseconds to every ``posology check`` for nothing the operating system does not do."""
     try:
-        sys.exit(run())
+        status, holds_nothing = _run(sys.argv[1:])
     except KeyboardInterrupt:
         sys.exit(130)
+    if holds_nothing:
+        _end_now(status)
+    sys.exit(status)
+
+
+def _end_now(status: int) -> None:
+    """Flush standard output and error, then end the process with ``status`` at once."""
+    import contextlib
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # a reader gone, a stream closed
+            stream.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":

@@ -153,6 +153,28 @@ class _Compiled:
         return found if instance is None else found.__get__(instance, owner)
 
 
+class _CompiledInit:
+    """A record's ``__init__``, compiled the first time a record of the class is made (or the
+    method is looked up): of the records a command defines, most are never made in one run (a
+    pack served from the cache is rebuilt without ``__init__``), and compiling is most of what
+    defining a record costs. The compiled function then replaces this placeholder."""
+
+    __slots__ = ("names", "source")
+
+    def __init__(self, source: str, names: dict[str, Any]) -> None:
+        self.source = source
+        self.names = names
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        home = next(c for c in owner.__mro__ if c.__dict__.get("__init__") is self)
+        methods: dict[str, Any] = {}
+        exec(compile(self.source, f"<record {home.__qualname__}>", "exec"), self.names, methods)
+        init = methods["__init__"]
+        init.__qualname__ = f"{home.__qualname__}.__init__"
+        type.__setattr__(home, "__init__", init)
+        return init if instance is None else init.__get__(instance, owner)
+
+
 def _setattr(self: object, name: str, value: object) -> None:
     raise FrozenRecordError(f"cannot assign to field {name!r}: a record never changes")
 
@@ -187,9 +209,6 @@ def record(cls: type[T] | None = None, /, *, eq: bool = True) -> Any:
             if _FIELDS in base.__dict__:
                 raise TypeError(f"{cls.__name__}: a record does not extend another record")
         specs = _fields_of(cls)
-        source, names = _init_source(cls, specs)
-        methods: dict[str, Any] = {}
-        exec(compile(source, f"<record {cls.__qualname__}>", "exec"), names, methods)
         every = tuple(n for n, _ in specs)
         namespace = {
             key: value
@@ -214,9 +233,7 @@ def record(cls: type[T] | None = None, /, *, eq: bool = True) -> Any:
                 continue  # the class's own method wins, as with a dataclass
             namespace[key] = method
         if "__init__" not in cls.__dict__:
-            init = methods["__init__"]
-            init.__qualname__ = f"{cls.__qualname__}.__init__"
-            namespace["__init__"] = init
+            namespace["__init__"] = _CompiledInit(*_init_source(cls, specs))
         namespace["__slots__"] = every
         namespace[_FIELDS] = tuple(specs)
         namespace["__record_shown__"] = tuple(n for n, s in specs if s.repr)

@@ -31,13 +31,17 @@ import stat
 import sys
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..frozen import fields_of, is_record
 from ..units import Unit, unit
 from .schema import Pack
+
+if TYPE_CHECKING:
+    from os import PathLike
+
+    Folder = str | PathLike[str]
 
 CACHE_VARIABLE = "POSOLOGY_PACK_CACHE"
 MAGIC = "posology-pack-cache/1"
@@ -53,15 +57,18 @@ def enabled() -> bool:
     return os.environ.get(CACHE_VARIABLE, "").strip().lower() not in ("off", "0", "no", "false")
 
 
-def folder() -> Path | None:
-    """``$XDG_CACHE_HOME/posology/packs`` (``~/.cache`` when unset); None without a home."""
+def folder() -> str | None:
+    """``$XDG_CACHE_HOME/posology/packs`` (``~/.cache`` when unset); None without a home.
+
+    Paths here are ``os.path`` text, not :mod:`pathlib` objects: a start served from the cache
+    would otherwise import pathlib (and ``urllib.parse`` with it) for nothing."""
     base = os.environ.get("XDG_CACHE_HOME", "")
     if not base or not os.path.isabs(base):
         home = os.path.expanduser("~")
         if home == "~" or not os.path.isabs(home):
             return None
         base = os.path.join(home, ".cache")
-    return Path(base) / "posology" / "packs"
+    return os.path.join(base, "posology", "packs")
 
 
 def _hasher() -> Callable[..., Any]:
@@ -92,15 +99,16 @@ def _code_digest() -> str:
     from .. import frozen, units
 
     h = _hash(f"{MAGIC}\0{sys.version}\0{sys.implementation.cache_tag}".encode())
-    here = Path(__file__).resolve().parent
+    here = os.path.dirname(os.path.realpath(__file__))
     for path in [
-        *sorted(here.glob("*.py")),
-        Path(units.__file__ or ""),
-        Path(frozen.__file__ or ""),
+        *sorted(os.path.join(here, n) for n in os.listdir(here) if n.endswith(".py")),
+        units.__file__ or "",
+        frozen.__file__ or "",
     ]:
-        h.update(path.name.encode() + b"\0")
+        h.update(os.path.basename(path).encode() + b"\0")
         try:
-            h.update(path.read_bytes())
+            with open(path, "rb") as source:
+                h.update(source.read())
         except OSError:
             h.update(b"unreadable")
     return str(h.hexdigest())
@@ -185,7 +193,7 @@ def _unpickler(stream: io.BytesIO) -> Any:
     return RecordsOnly(stream)
 
 
-def _trusted_bytes(path: Path) -> bytes | None:
+def _trusted_bytes(path: Folder) -> bytes | None:
     """The file's bytes if it is a regular file of this user that nobody else can write."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     try:
@@ -208,7 +216,7 @@ def _trusted_bytes(path: Path) -> bytes | None:
         os.close(fd)
 
 
-def _fresh(manifest: object, pack_folder: Path) -> bool:
+def _fresh(manifest: object, pack_folder: Folder) -> bool:
     """True when every file the stored load read still has the bytes it had then."""
     if not isinstance(manifest, tuple):
         return False
@@ -217,19 +225,20 @@ def _fresh(manifest: object, pack_folder: Path) -> bool:
             return False
         name, expected = entry
         try:
-            if digest((pack_folder / name).read_bytes()) != expected:
-                return False
+            with open(os.path.join(pack_folder, name), "rb") as file:
+                if digest(file.read()) != expected:
+                    return False
         except (OSError, TypeError):
             return False
     return True
 
 
-def fetch(entry_key: str, pack_folder: Path) -> Pack | None:
+def fetch(entry_key: str, pack_folder: Folder) -> Pack | None:
     """The validated pack stored under the key, if its other files are unchanged; else None."""
     where = folder()
     if where is None:
         return None
-    data = _trusted_bytes(where / f"{entry_key}.pickle")
+    data = _trusted_bytes(os.path.join(where, f"{entry_key}.pickle"))
     if data is None:
         return None
     import gc
@@ -278,8 +287,11 @@ def _dumps(payload: object) -> bytes:
     return out.getvalue()
 
 
-def _private_folder(path: Path) -> bool:
+def _private_folder(where: str) -> bool:
     """Make ``…/posology/packs`` (each level ours, 0o700) and say whether it can be used."""
+    from pathlib import Path
+
+    path = Path(where)
     for level in (path.parent, path):
         try:
             level.mkdir(mode=0o700, parents=level == path.parent, exist_ok=True)
@@ -313,7 +325,7 @@ def store(entry_key: str, pack: Pack, manifest: Manifest) -> None:
         fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-", suffix=".pickle")
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-        os.replace(tmp, where / f"{entry_key}.pickle")
+        os.replace(tmp, os.path.join(where, f"{entry_key}.pickle"))
         tmp = None
     except OSError:
         return
@@ -324,13 +336,16 @@ def store(entry_key: str, pack: Pack, manifest: Manifest) -> None:
     _prune(where)
 
 
-def _prune(where: Path) -> None:
+def _prune(where: str) -> None:
     """Keep the newest :data:`KEEP` entries: each edit of a pack leaves an entry behind."""
     import contextlib
+    from pathlib import Path
 
     try:
         entries = [
-            (p.stat().st_mtime_ns, p) for p in where.glob("*.pickle") if not p.name.startswith(".")
+            (p.stat().st_mtime_ns, p)
+            for p in Path(where).glob("*.pickle")
+            if not p.name.startswith(".")
         ]
     except OSError:
         return

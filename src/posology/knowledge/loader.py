@@ -16,9 +16,8 @@ import re
 from collections.abc import Mapping
 from fractions import Fraction
 from functools import lru_cache
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PackError, UnitError
 from ..units import Quantity, parse_decimal, parse_quantity
@@ -37,6 +36,9 @@ from .schema import (
     Source,
     Value,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FORMAT = "posology-pack/1"
 RULE_ID = re.compile(r"^[A-Z]+(?:-[A-Z0-9]+)+$")
@@ -439,10 +441,18 @@ def data_folder() -> Path:
     The variable exists so that ``tools/pack_mutation.py`` can run the tests against a changed
     copy of the pack folder without touching the shipped one; nothing else should set it.
     """
+    from pathlib import Path
+
+    return Path(_data_folder_text())
+
+
+def _data_folder_text() -> str:
+    """:func:`data_folder` as ``os.path`` text: a start served from the pack cache never imports
+    :mod:`pathlib` (nor ``urllib.parse`` with it)."""
     override = os.environ.get(PACK_DIR_VARIABLE)
     if override:
-        return Path(override)
-    return Path(__file__).resolve().parent / "data"
+        return override
+    return os.path.join(os.path.dirname(os.path.realpath(__file__)), "data")
 
 
 def load_pack_file(path: str | Path) -> Pack:
@@ -451,16 +461,20 @@ def load_pack_file(path: str | Path) -> Pack:
     A pack validated before, with every file it read unchanged, comes from the cache; anything
     wrong with the cache only means a full load (``POSOLOGY_PACK_CACHE=off`` forces one).
     """
+    if not os.path.isfile(path):
+        raise PackError(os.path.basename(path), None, None, "no such pack file")
+    if cache.enabled():
+        with open(path, "rb") as file:
+            data = file.read()
+        entry = cache.key(os.path.basename(path), data)
+        pack = cache.fetch(entry, os.path.dirname(path))
+        if pack is not None:
+            return pack
+    from pathlib import Path
+
     path = Path(path)
-    if not path.is_file():
-        raise PackError(path.name, None, None, "no such pack file")
     if not cache.enabled():
         return _load(path, _Reads(path, None))
-    data = path.read_bytes()
-    entry = cache.key(path.name, data)
-    pack = cache.fetch(entry, path.parent)
-    if pack is not None:
-        return pack
     reads = _Reads(path, data)
     pack = _load(path, reads)
     cache.store(entry, pack, tuple(sorted(reads.manifest.items())))
@@ -587,8 +601,8 @@ def _load_shipped(folder: str, medicine: str, profile: str | None) -> Pack:
     """:func:`load_pack` in the pack folder ``folder`` names (the variable's value, or empty for
     the shipped one), which :func:`data_folder` reads again."""
     name = medicine if not profile or profile == "default" else f"{medicine}.{profile}"
-    path = data_folder() / f"{name}.yaml"
-    if not path.is_file():
+    path = os.path.join(_data_folder_text(), f"{name}.yaml")
+    if not os.path.isfile(path):
         have = (
             ", ".join(f"{m} ({', '.join(p)})" for m, p in sorted(shipped_profiles().items()))
             or "none"

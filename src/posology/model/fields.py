@@ -5,7 +5,6 @@ Shared by the CASE reader (``documents``) and the REQUEST reader (``planning.req
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -21,6 +20,15 @@ from ..units import Dimension, Quantity, exact_number, parse_quantity
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
+def closest(word: str, known: Iterable[str]) -> str | None:
+    """The known word nearest a misspelt one, for the hint of an error (``difflib`` is imported
+    only then: a document without errors never pays for it)."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return close[0] if close else None
+
+
 def join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
@@ -34,8 +42,8 @@ def json_object(
     known = req + opt
     for key in data:
         if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(known)}"
+            close = closest(str(key), known)
+            hint = f"did you mean {close!r}?" if close else f"allowed: {', '.join(known)}"
             raise InputError(join(path, str(key)), f"unknown field; {hint}")
     for key in req:
         if key not in data or data[key] is None:
@@ -45,8 +53,8 @@ def json_object(
 
 def code(value: object, path: str, allowed: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in allowed:
-        close = difflib.get_close_matches(str(value), allowed, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        close = closest(str(value), allowed)
+        hint = f"did you mean {close!r}? " if close else ""
         raise InputError(path, f"unknown code {value!r}; {hint}use one of: {', '.join(allowed)}")
     return value
 

@@ -11,10 +11,13 @@ nothing more.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from .events import DEFAULT_MEDICINE
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ROUTE_OF_KIND = {
     "oral-regimen": "oral",

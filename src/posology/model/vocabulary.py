@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import lru_cache
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .patient import CONDITIONS, DIAGNOSES, MEDICATIONS
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CONTRACT = {"diagnoses": DIAGNOSES, "conditions": CONDITIONS, "medications": MEDICATIONS}
 """The contract's lists, by the name a pack's ``vocabulary`` uses."""
