@@ -234,16 +234,23 @@ def test_a_cds_call_is_judged_by_the_profile_of_the_issuers_clinic(engine: Engin
     path = "/cds-services/baclofen-order-sign"
     drafts = [order("d1", **oral(30))]  # 90 mg a day: above the US maximum only
 
-    def labels(iss: str) -> set[str]:
+    def cards(iss: str) -> list[dict[str, Any]]:
         with TestClient(create_app(engine, cds_verifier=verifier), base_url=BASE) as client:
             answer = client.post(
                 path, headers=_cds_token(iss, path), json=call("order-sign", drafts)
             )
         assert answer.status_code == 200, answer.text
-        return {c["source"]["label"] for c in answer.json()["cards"]}
+        found: list[dict[str, Any]] = answer.json()["cards"]
+        return found
 
-    assert "Posology PO-MAX" in labels(north_ehr)
-    assert "Posology PO-MAX" not in labels(other_ehr)
+    north, other = cards(north_ehr), cards(other_ehr)
+    assert "Posology PO-MAX" in {c["source"]["label"] for c in north}
+    assert "Posology PO-MAX" not in {c["source"]["label"] for c in other}
+    # each finding's card says, in words, whose rules judged it
+    judged = [c for c in north if c["source"]["label"].startswith("Posology PO-")]
+    assert judged and all("United States (US labels)." in c["detail"] for c in judged)
+    judged = [c for c in other if c["source"]["label"].startswith("Posology PO-")]
+    assert judged and all("as on the source page (UK labels)." in c["detail"] for c in judged)
 
 
 def test_migration_0008_keeps_the_clinics_and_leaves_them_on_the_servers_profile(

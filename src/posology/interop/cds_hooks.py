@@ -222,7 +222,9 @@ def _cards(
                 if light and finding.severity.value == "info":
                     continue
                 suggestion = _suggestion(finding, proposal, draft, patient, past, pack)
-                cards.append(_linked(_card(request, draft, finding, suggestion), draft, launch))
+                cards.append(
+                    _linked(_card(request, draft, finding, suggestion, pack), draft, launch)
+                )
             past.append(proposal)
     return {"cards": cards}
 
@@ -260,7 +262,11 @@ def _card(
     draft: dict[str, Any],
     finding: Finding,
     suggestion: dict[str, Any] | None,
+    pack: Pack,
 ) -> dict[str, Any]:
+    """One finding as a card: its message, the quoted source, and whose rules judged it (the
+    pack and its profile in words), so a clinician reading the card in the EHR sees which
+    jurisdiction's numbers spoke."""
     summary = f"{finding.rule}: {finding.message}"
     if len(summary) > 140:
         summary = summary[:139].rstrip() + "…"
@@ -270,7 +276,8 @@ def _card(
         "summary": summary,
         "indicator": INDICATOR[finding.severity.value],
         "detail": f"{finding.message}\n\n> {finding.citation.quote}\n\n— {finding.citation.source} "
-        f"({finding.citation.evidence})",
+        f"({finding.citation.evidence})\n\nJudged by the rules of {pack.title}, "
+        f"{pack.profile_words}.",
         "source": {
             "label": f"Posology {finding.rule}",
             **({"url": finding.citation.url} if finding.citation.url else {}),
