@@ -167,6 +167,10 @@ def test_oral_handout_names_the_patient_shows_the_dose_grid_and_no_staff_disclai
     assert "made for you by your clinic" in text  # a line for the patient
     assert " ".join(DISCLAIMER.split()) not in text and "clinical judgement" not in text
     assert "Your pump" not in text  # no pump on an oral sheet
+    assert text.startswith("Your baclofen plan")  # the plan's medicine, from its pack
+    # whose rules worked the plan out, in words (the profile's code is never shown)
+    assert "rules of Baclofen for spasticity" in text
+    assert "as on the source page (UK labels)." in text and "default" not in text
 
 
 @needs_pdftotext

@@ -244,6 +244,8 @@ def handout_html(
             steps=steps,
             warnings=warnings(pack, pump, taking),
             footer=pack.role("stop.gradual").text("handout_footer"),
+            medicine=pack.medicine,
+            rules=f"{pack.title}, {pack.profile_words}",
         )
     )
 
