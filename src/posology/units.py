@@ -45,17 +45,27 @@ class Dimension(NamedTuple):
     def __mul__(self, other: object) -> Dimension:  # type: ignore[override,unused-ignore]
         if not isinstance(other, Dimension):
             return NotImplemented
-        return Dimension(*(a + b for a, b in zip(self, other, strict=True)))
+        return _interned(Dimension(*(a + b for a, b in zip(self, other, strict=True))))
 
     def __truediv__(self, other: Dimension) -> Dimension:
-        return Dimension(*(a - b for a, b in zip(self, other, strict=True)))
+        return _interned(Dimension(*(a - b for a, b in zip(self, other, strict=True))))
 
 
-NONE = Dimension()
-MASS = Dimension(mass=1)
-VOLUME = Dimension(volume=1)
-TIME = Dimension(time=1)
-BODY_MASS = Dimension(body=1)
+_DIMENSIONS: dict[Dimension, Dimension] = {}
+
+
+def _interned(dim: Dimension) -> Dimension:
+    """The one value of a dimension that products and quotients give, so that two units of
+    one kind (``mg/d`` and ``ug/d``) share it and quantities compare their kinds by identity
+    first (equality stays the rule: a dimension made otherwise still compares equal)."""
+    return _DIMENSIONS.setdefault(dim, dim)
+
+
+NONE = _interned(Dimension())
+MASS = _interned(Dimension(mass=1))
+VOLUME = _interned(Dimension(volume=1))
+TIME = _interned(Dimension(time=1))
+BODY_MASS = _interned(Dimension(body=1))
 CONCENTRATION = MASS / VOLUME
 MASS_RATE = MASS / TIME  # a daily dose and an hourly rate are the same kind, in different units
 VOLUME_RATE = VOLUME / TIME
@@ -234,6 +244,9 @@ class Quantity:
     # by two integer products, without the generic (and slow) rational comparison.
     _n: int = field(init=False, repr=False)
     _d: int = field(init=False, repr=False)
+    # The unit's kind, kept on the quantity: a comparison checks it first, by identity (the
+    # kinds units share are one value, see ``_interned``), then by equality.
+    _dim: Dimension = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         magnitude = self.magnitude
@@ -244,6 +257,7 @@ class Quantity:
         object.__setattr__(self, "base", base)
         object.__setattr__(self, "_n", base.numerator)
         object.__setattr__(self, "_d", base.denominator)
+        object.__setattr__(self, "_dim", self.unit.dim)
 
     @classmethod
     def of(cls, magnitude: Number | Decimal | str, unit_spelling: str | Unit) -> Quantity:
@@ -254,11 +268,13 @@ class Quantity:
     # -- kinds and conversion -------------------------------------------------------------
     @property
     def dim(self) -> Dimension:
-        return self.unit.dim
+        return self._dim
 
     def to(self, target: str | Unit) -> Quantity:
         """The same quantity in another unit of the same kind, exactly."""
         u = target if isinstance(target, Unit) else unit(target)
+        if u is self.unit and type(self.magnitude) is Fraction:
+            return self  # already in that unit: the same value (a quantity never changes)
         self._same_kind(u.dim, "convert")
         return Quantity(self.base / u.factor, u)
 
@@ -278,11 +294,12 @@ class Quantity:
     # -- comparison ----------------------------------------------------------------------
     # Quantities of one kind compare by their base magnitudes, cross-multiplied as integers
     # (denominators are positive, so the order is the rationals' order); anything else goes
-    # through ``_cmp_base``, which refuses it as a DimensionError.
+    # through ``_cmp_base``, which refuses it as a DimensionError. The kinds are compared by
+    # identity first: units of one kind share one dimension value (``_interned``).
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Quantity):
             return NotImplemented
-        mine, theirs = self.unit.dim, other.unit.dim
+        mine, theirs = self._dim, other._dim
         return (mine is theirs or mine == theirs) and self._n * other._d == other._n * self._d
 
     def __hash__(self) -> int:
@@ -295,30 +312,22 @@ class Quantity:
         return other.base
 
     def __lt__(self, other: Quantity) -> bool:
-        if type(other) is Quantity and (
-            other.unit.dim is self.unit.dim or other.unit.dim == self.unit.dim
-        ):
+        if other.__class__ is Quantity and (other._dim is self._dim or other._dim == self._dim):
             return self._n * other._d < other._n * self._d
         return self.base < self._cmp_base(other)
 
     def __le__(self, other: Quantity) -> bool:
-        if type(other) is Quantity and (
-            other.unit.dim is self.unit.dim or other.unit.dim == self.unit.dim
-        ):
+        if other.__class__ is Quantity and (other._dim is self._dim or other._dim == self._dim):
             return self._n * other._d <= other._n * self._d
         return self.base <= self._cmp_base(other)
 
     def __gt__(self, other: Quantity) -> bool:
-        if type(other) is Quantity and (
-            other.unit.dim is self.unit.dim or other.unit.dim == self.unit.dim
-        ):
+        if other.__class__ is Quantity and (other._dim is self._dim or other._dim == self._dim):
             return self._n * other._d > other._n * self._d
         return self.base > self._cmp_base(other)
 
     def __ge__(self, other: Quantity) -> bool:
-        if type(other) is Quantity and (
-            other.unit.dim is self.unit.dim or other.unit.dim == self.unit.dim
-        ):
+        if other.__class__ is Quantity and (other._dim is self._dim or other._dim == self._dim):
             return self._n * other._d >= other._n * self._d
         return self.base >= self._cmp_base(other)
 
@@ -344,6 +353,22 @@ class Quantity:
         if isinstance(other, (int, Fraction)) and not isinstance(other, bool):
             return Quantity(self.magnitude / other, self.unit)
         return NotImplemented
+
+    def rise_exceeds(self, other: Quantity, limit: Quantity) -> bool:
+        """``self - other > limit``, decided in whole numbers without building the difference
+        (a check asks it of every rise, and a finding is rare); quantities of other kinds go
+        through the arithmetic, which refuses them as it always does."""
+        dim = self._dim
+        if (
+            other.__class__ is Quantity
+            and limit.__class__ is Quantity
+            and (other._dim is dim or other._dim == dim)
+            and (limit._dim is dim or limit._dim == dim)
+        ):
+            # a/b - c/d > e/f  ⟺  (a·d - c·b)·f > e·b·d, every denominator above zero
+            b, d = self._d, other._d
+            return (self._n * d - other._n * b) * limit._d > limit._n * b * d
+        return self - other > limit
 
     def ratio(self, other: Quantity) -> Fraction:
         """``self / other`` for two quantities of one kind: a pure number."""
@@ -398,9 +423,11 @@ def format_number(value: Fraction, places: int | None = None) -> str:
     return _format(value.numerator, value.denominator, places)
 
 
+@lru_cache(maxsize=4096)
 def _format(num: int, den: int, places: int | None) -> str:
     """:func:`format_number` of ``num / den`` (``den`` above 0, the fraction not necessarily
-    in lowest terms: the digits are the same)."""
+    in lowest terms: the digits are the same). Kept for recent values: a batch of findings
+    writes the same doses and limits again and again, and a string is an immutable value."""
     if places is None and _terminating(den):
         text = _exact_decimal(num, den)
     else:

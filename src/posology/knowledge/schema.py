@@ -149,10 +149,18 @@ class Rule:
         return PackError(self.file, self.id, f"numbers.{name}", f"must be {expected}")
 
     def value(self, name: str) -> Value:
-        return self._get(self.numbers, "numbers", name)  # type: ignore[return-value]
+        try:
+            return self.numbers[name]
+        except KeyError:  # a broken pack: ``_get`` names the rule and the field
+            return self._get(self.numbers, "numbers", name)  # type: ignore[return-value]
 
     def quantity(self, name: str) -> Quantity:
-        v = self.value(name)
+        # the checker reads a rule's numbers on every proposal: the look-up is ``value``'s,
+        # inlined (a missing number is still ``value``'s PackError)
+        try:
+            v = self.numbers[name]
+        except KeyError:  # a broken pack: ``value`` names the rule and the field
+            v = self.value(name)
         if not isinstance(v, Quantity):
             raise self._wrong(name, "a quantity such as `100 mg/d`")
         return v

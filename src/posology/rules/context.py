@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import PackError
-from ..frozen import field, record
 from ..knowledge.schema import Pack, Rule, Severity
 from ..model.events import (
     Event,
@@ -39,13 +38,17 @@ DOSE_KINDS = (OralRegimen, ItTestDose, ItInfusion)
 INTRATHECAL_KINDS = (ItTestDose, PumpImplant, ItInfusion, PumpRefill, ItStable, ItStop)
 
 
-@record
-class Context:
+class Context(NamedTuple):
     """The facts every rule reads: the patient, the proposal and the :class:`Past` before it.
 
     Made by :func:`build_context` from a history, or by :func:`context_for` from a past already
     read. The facts of the past are offered under their own names (``ctx.oral_active``); the
     events themselves (``ctx.history``, ``ctx.refills``...) are built on demand for planners.
+
+    An immutable record, a named tuple as :class:`Past` is: judging a history makes one per
+    event, and a tuple is made in one step where a frozen class sets its fields one by one
+    (ten of them: most of the cost of preparing an event). It compares as the record it
+    replaces did: contexts of the same class, field by field, ``facts`` left out.
     """
 
     pack: Pack
@@ -57,11 +60,34 @@ class Context:
     is_child: bool
     age_quantity: Quantity | None = None
     """The age as a duration in years, to compare with the pack's age bands."""
-    facts: PatientFacts | None = field(default=None, compare=False, repr=False)
-    """What this patient's contexts share (the checks that can speak for them, by kind)."""
+    facts: PatientFacts | None = None
+    """What this patient's contexts share (the checks that can speak for them, by kind); not
+    part of the value (left out of equality and of the repr)."""
     others: tuple[Event, ...] = ()
     """The events of the patient's other medicines up to the proposal, in time order: what the
     interaction rules read (the pack's own rules read only the past of its medicine)."""
+
+    def _compared(self) -> tuple[object, ...]:
+        """The fields that make the value: all but ``facts``."""
+        return (*self[:8], self.others)
+
+    def __eq__(self, other: object) -> bool:
+        # never equal to a plain tuple of the same values: a context is not a sequence
+        return isinstance(other, Context) and self._compared() == other._compared()
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={value!r}"
+            for name, value in zip(self._fields, self, strict=True)
+            if name != "facts"
+        )
+        return f"Context({shown})"
 
     # -- the past's facts ------------------------------------------------------------------
     @property
@@ -246,22 +272,49 @@ def context_for(
 ) -> Context:
     """The context of judging ``proposal`` after ``past`` (its pack is the past's) and the
     other medicines' events ``others``."""
-    pack = past.pack
-    age = age_at(patient, proposal.at)
+    return context_with(facts_of(patient, past.pack), past, proposal, others)
+
+
+def facts_of(patient: Patient, pack: Pack) -> PatientFacts:
+    """The :class:`PatientFacts` of a patient under a pack: kept, by the patient's identity,
+    for the patient's next check (a batch judges one patient after another)."""
     facts = _FACTS.get(id(patient))
     if facts is None or facts.patient is not patient or facts.pack is not pack:
         facts = PatientFacts(patient, pack)
         if len(_FACTS) >= _FACTS_KEPT:
             _FACTS.clear()  # one step, safe between threads
         _FACTS[id(patient)] = facts
+    return facts
+
+
+def context_with(
+    facts: PatientFacts, past: Past, proposal: Event, others: tuple[Event, ...] = ()
+) -> Context:
+    """:func:`context_for` of the patient whose facts are ``facts`` (``past`` read under the
+    same pack): what judging a whole history calls for each event, the patient's facts looked
+    up once."""
+    age = age_at(facts.patient, proposal.at)
     known = facts.at_age
     if known[0] is not age and known[0] != age:
-        known = facts.at_age = _at_age(age, pack)
-    return Context(
-        pack, patient, proposal, past, age, facts.origin, known[1], known[2], facts, others
+        known = facts.at_age = _at_age(age, facts.pack)
+    return _new_context(
+        Context,
+        (
+            facts.pack,
+            facts.patient,
+            proposal,
+            past,
+            age,
+            facts.origin,
+            known[1],
+            known[2],
+            facts,
+            others,
+        ),
     )
 
 
+_new_context = tuple.__new__  # a context in one step: every field is given, in order
 _YEARS = unit("a")
 _AtAge = tuple[Fraction | None, bool, Quantity | None]
 

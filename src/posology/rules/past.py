@@ -30,7 +30,7 @@ from ..model.events import (
     PumpImplant,
     PumpRefill,
 )
-from ..units import Quantity, unit
+from ..units import VOLUME, Quantity, unit
 from .limits import Screening, Taper
 from .per_pack import per_pack
 from .spans import microseconds_between
@@ -113,6 +113,23 @@ class Drain:
         if when > cursor:
             left = _drained(left, rate, cursor, when)
         return Quantity(left if left.numerator > 0 else _NONE, _ML)
+
+    def left_at_most(self, when: datetime, volume: Quantity) -> bool:
+        """``left_at(when) <= volume``, decided in whole numbers: the drain since the node
+        (:func:`_drained`) and the comparison cross-multiplied, without the fraction and the
+        quantity ``left_at`` builds (an intrathecal check asks it of every event while the pump
+        runs; the volume itself is built only for a finding). A volume of another kind is
+        compared as ``left_at`` is, and refused."""
+        if volume.dim != VOLUME:
+            return self.left_at(when) <= volume
+        left, cursor, rate = self.state()
+        num, den = left.numerator, left.denominator
+        if when > cursor and rate.numerator:
+            elapsed = microseconds_between(cursor, when)
+            rn, rd = rate.numerator, rate.denominator
+            num, den = num * rd * _US_PER_HOUR - rn * elapsed * den, den * rd * _US_PER_HOUR
+        limit = volume.base
+        return max(num, 0) * limit.denominator <= limit.numerator * den
 
 
 _NONE = Fraction(0)
@@ -269,6 +286,11 @@ class Past(NamedTuple):
         """The volume left in the reservoir at ``when`` since the last refill (as
         ``limits.reservoir_at`` works it out), ``None`` before any refill."""
         return None if self.drain is None else self.drain.left_at(when)
+
+    def reservoir_at_most(self, when: datetime, volume: Quantity) -> bool | None:
+        """``reservoir_at(when) <= volume`` (:meth:`Drain.left_at_most`), ``None`` before any
+        refill."""
+        return None if self.drain is None else self.drain.left_at_most(when, volume)
 
     # -- the events themselves, built on demand (O(n)): for planners, never for the rules ------
     @property

@@ -103,8 +103,7 @@ def refill_frequency(ctx: Context, rule: Rule) -> Iterator[Finding]:
         return
     shortest = rule.quantity("min_refill_interval")
     alarm = alarm_volume(ctx.pack, refill, ctx.patient.pump)
-    hours = _hours_to_alarm(refill, alarm, running.daily_dose)
-    if hours is not None and shortest.dim == TIME and not hours < shortest.base:
+    if _lasts_at_least(refill, alarm, running.daily_dose, shortest):
         return  # the fill lasts long enough (decided on exact base magnitudes)
     usable = refill.volume - alarm
     amount = Quantity.of(max(usable.base, Fraction(0)), "mL") * refill.concentration
@@ -121,16 +120,25 @@ def refill_frequency(ctx: Context, rule: Rule) -> Iterator[Finding]:
         )
 
 
-def _hours_to_alarm(refill: PumpRefill, alarm: Quantity, daily: Quantity) -> Fraction | None:
-    """Hours a fill delivers ``daily`` before the reservoir reaches the alarm volume, in exact
-    base magnitudes (mL, µg/mL, µg/h): what ``((volume - alarm) × concentration / daily)``
-    works out as quantities, without building them. None for quantities of other kinds (the
-    quantities' own arithmetic then refuses them)."""
+def _lasts_at_least(
+    refill: PumpRefill, alarm: Quantity, daily: Quantity, shortest: Quantity
+) -> bool:
+    """True when a fill delivers ``daily`` for at least ``shortest`` before the reservoir
+    reaches the alarm volume: ``(volume - alarm) × concentration / daily ≥ shortest`` (the
+    usable volume never below zero), in exact base magnitudes (mL, µg/mL, µg/h, h) and whole
+    numbers, cross-multiplied (every denominator is above zero) instead of four rational
+    operations. False when it cannot be decided so (other kinds, no dose a day): the
+    quantities' own arithmetic then decides, or refuses them."""
     volume, concentration = refill.volume, refill.concentration
     if (volume.dim, alarm.dim, concentration.dim, daily.dim) != _FILL_KINDS:
-        return None
-    left = volume.base - alarm.base
-    return (left if left > 0 else Fraction(0)) * concentration.base / daily.base
+        return False
+    v, al, c, d, s = volume.base, alarm.base, concentration.base, daily.base, shortest.base
+    if shortest.dim != TIME or d.numerator <= 0:
+        return False
+    usable = max(v.numerator * al.denominator - al.numerator * v.denominator, 0)
+    left = usable * c.numerator * d.denominator * s.denominator
+    right = s.numerator * v.denominator * al.denominator * c.denominator * d.numerator
+    return left >= right
 
 
 _FILL_KINDS = (VOLUME, VOLUME, CONCENTRATION, MASS_RATE)
@@ -193,8 +201,10 @@ def reservoir(ctx: Context, rule: Rule) -> Iterator[Finding]:
         return
     if ctx.infusion_active is None or isinstance(ctx.proposal, ItStop):
         return
-    left = ctx.past.reservoir_at(ctx.proposal.at)
-    assert left is not None  # a refill was read
     alarm = alarm_volume(ctx.pack, last, ctx.patient.pump)
-    if left <= alarm:
+    at_alarm = ctx.past.reservoir_at_most(ctx.proposal.at, alarm)
+    assert at_alarm is not None  # a refill was read
+    if at_alarm:
+        left = ctx.past.reservoir_at(ctx.proposal.at)
+        assert left is not None
         yield ctx.say(rule, "below_alarm", left=floor_to(left, 1).text(), alarm=alarm.text())

@@ -83,6 +83,15 @@ def compare_span(earlier: datetime, later: datetime, limit: Quantity) -> int:
     return (left > right) - (left < right)
 
 
+def shorter_than(earlier: datetime, later: datetime, limit: Quantity) -> bool:
+    """``since(earlier, later, limit) < limit``, in whole-number arithmetic
+    (:func:`compare_span`) for a limit that is a duration; any other limit goes through
+    :func:`since`, which refuses it as it always does."""
+    if limit.unit.dim != TIME:
+        return since(earlier, later, limit) < limit
+    return compare_span(earlier, later, limit) < 0
+
+
 def reaches(earlier: datetime, later: datetime, limit: Quantity) -> bool:
     """``since(earlier, later, limit) >= limit``."""
     return compare_span(earlier, later, limit) >= 0
