@@ -77,11 +77,23 @@ def main(runs: int, long: int) -> None:
         read = read_case(next(cold_texts))
         return check(read.patient, read.history, read.proposal, pack)
 
+    base = history_case(50)
+    new_proposals = iter(
+        json.dumps({**base, "proposal": json.loads(_moved(base, n))["proposal"]})
+        for n in range(1, runs + 3)
+    )
+
+    def read_and_check_new_proposal() -> object:
+        read = read_case(next(new_proposals))
+        return check(read.patient, read.history, read.proposal, pack)
+
     for run in (read_and_check, check_only):  # warm the memos and caches first
         run()
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"50-event CASE: read and check median {_median_us(read_and_check, runs):.0f} µs")
     print(f"50-event CASE: check of the read case median {_median_us(check_only, runs):.0f} µs")
+    fresh = _median_us(read_and_check_new_proposal, runs)
+    print(f"50-event CASE, its history again, a new proposal: read and check {fresh:.0f} µs")
     cold = _median_us(read_and_check_cold, runs)
     print(f"50-event CASE never read before: read and check median {cold:.0f} µs")
 

@@ -107,21 +107,25 @@ def write_outputs(parts: Sequence[str], out: Path, fmt: str, partial_hint: bool 
 
 def summarise(con: Any) -> dict[str, Any]:
     """Totals, findings by rule, by severity and by month (with the events judged each month,
-    so rates can be read)."""
+    so rates can be read). The events judged are read from the engines' tallies (``events``
+    rows, one a kind and month of a part) and the patients from their ``patient`` rows."""
 
     def rows(query: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in con.execute(query).fetchall()]
 
     ((events, patients, findings),) = rows(
-        "SELECT count(*) FILTER (WHERE record = 'event'), "
-        "count(DISTINCT patient_id) FILTER (WHERE record = 'event'), "
+        "SELECT CAST(COALESCE(sum(events) FILTER (WHERE record = 'events'), 0) AS BIGINT), "
+        "count(DISTINCT patient_id) FILTER (WHERE record = 'patient'), "
         "count(*) FILTER (WHERE record = 'finding') FROM out"
     )
     problems = dict(
         rows("SELECT status, count(*) FROM out WHERE record = 'problem' GROUP BY status")
     )
     by_kind = dict(
-        rows("SELECT kind, count(*) FROM out WHERE record = 'event' GROUP BY kind ORDER BY kind")
+        rows(
+            "SELECT kind, CAST(sum(events) AS BIGINT) FROM out WHERE record = 'events' "
+            "GROUP BY kind ORDER BY kind"
+        )
     )
     by_rule = [
         {"rule": r, "severity": s, "findings": n, "events": e}
@@ -139,7 +143,7 @@ def summarise(con: Any) -> dict[str, Any]:
     )
     months: dict[str, dict[str, Any]] = {}
     for month, n in rows(
-        "SELECT substr(\"at\", 1, 7), count(*) FROM out WHERE record = 'event' "
+        "SELECT \"at\", CAST(sum(events) AS BIGINT) FROM out WHERE record = 'events' "
         "GROUP BY 1 ORDER BY 1"
     ):
         months[month] = {

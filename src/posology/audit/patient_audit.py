@@ -5,14 +5,17 @@ reads every row, sorts the history by time, and judges each event as the proposa
 patient's earlier events, exactly as ``posology check`` would. Rows it cannot map or read come out
 as ``problem`` rows naming the file, the row and the column; nothing is dropped silently.
 
-Output rows are tuples in :data:`OUTPUT_COLUMNS` order; ``record`` is ``event`` (one per event
-judged, for the summary's denominators), ``finding`` or ``problem``.
+Output rows are tuples in :data:`OUTPUT_COLUMNS` order; ``record`` is ``finding``, ``problem``,
+``patient`` (one per patient with an event judged, ``events`` the number judged) or ``events``
+(how many events of a kind were judged in a month: the summary's denominators, counted in a
+:class:`Tally` rather than written a row an event).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from operator import lt
 from typing import Any
 
 from ..errors import InputError
@@ -43,8 +46,9 @@ OUTPUT_COLUMNS = (
     "quote",
     "column",
     "status",
+    "events",
 )
-INT_COLUMNS = frozenset({"source_row", "event_seq", "finding_seq"})
+INT_COLUMNS = frozenset({"source_row", "event_seq", "finding_seq", "events"})
 DUPLICATE = "duplicate"  # the same event recorded twice: judged once, the copy reported
 
 Output = tuple[Any, ...]
@@ -87,6 +91,7 @@ def _problem(patient_id: str | None, row: Row, column: str, status: str, message
         None,
         column,
         status,
+        None,
     )
 
 
@@ -114,9 +119,12 @@ def audit_patient(
     patient_id: str,
     patient_rows: Sequence[Row],
     event_rows: Columns | Sequence[Row],
+    tally: Tally | None = None,
 ) -> list[Output]:
     """Every output row of one patient (see the module docstring). ``event_rows`` are row
-    dicts or a slice of a batch held as columns (what the engines give)."""
+    dicts or a slice of a batch held as columns (what the engines give). The events judged
+    are counted in ``tally`` (an engine's, which writes its rows once, at the end); without
+    one, the patient's own counts come out among its rows."""
     events = event_rows if isinstance(event_rows, Columns) else Columns.from_rows(list(event_rows))
     status = INVALID if adapter.strict else UNMAPPED
     out: list[Output] = []
@@ -136,62 +144,103 @@ def audit_patient(
     reader.read(order)
     read = reader.read_events
     kept = _sorted_history(read, patient_id, status, out, events)
+    if len(kept) < len(read):
+        _report_copies(read, kept, patient_id, events, out)
+    rows = [read[k] for k in kept]
+    judged = judge_sorted_history(patient, [event for _, _, event in rows], pack)
+    own = Tally() if tally is None else tally
+    _write_judged(patient_id, files, numbers, rows, judged, own, out)
+    if judged:
+        out.append(("patient", patient_id) + (None,) * 14 + (len(judged),))
+    if tally is None:
+        out += own.rows()
+    return out
+
+
+class Tally:
+    """The events judged, counted by kind and month: what the summary reads of them (its
+    total, ``events_by_kind`` and ``by_month``).
+
+    A row an event judged, its instant written out as text, cost more to build, write and
+    merge than the rest of reading that event; an engine keeps one tally for its share of
+    the patients instead and writes its counts at the end, one row a kind and month.
+    """
+
+    __slots__ = ("counts",)
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, int, int], int] = {}
+
+    def rows(self) -> list[Output]:
+        """One ``events`` row a kind and month: the month as ``at`` (``2026-03``: the first
+        seven characters of an instant's ISO text, as the findings' months are read), the
+        count as ``events``."""
+        return [
+            ("events",) + (None,) * 6 + (f"{year:04d}-{month:02d}", kind) + (None,) * 7 + (n,)
+            for (kind, year, month), n in self.counts.items()
+        ]
+
+
+def _report_copies(
+    read: list[tuple[int, Mapped, Event]],
+    kept: list[int],
+    patient_id: str,
+    events: Columns,
+    out: list[Output],
+) -> None:
+    """A ``duplicate`` problem for each row read but left out of the history (the same event as
+    an earlier row)."""
     taken = set(kept)
     for k, (i, _, _) in enumerate(read):
         if k not in taken:
-            out.append(
-                _problem(
-                    patient_id,
-                    events.row(i),
-                    "",
-                    DUPLICATE,
-                    "the same event as an earlier row; judged once",
-                )
-            )
-    history = [read[k][2] for k in kept]
-    judged = judge_sorted_history(patient, history, pack)
-    for seq, (k, (event, findings)) in enumerate(zip(kept, judged, strict=True)):
-        i, item, _ = read[k]
-        at = event.at.isoformat()
-        place = (files[i], _number(numbers[i]), item.source_id)
-        out.append(
-            (
-                "event",
-                patient_id,
-                *place,
-                seq,
-                None,
-                at,
-                event.kind,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-            )
-        )
+            message = "the same event as an earlier row; judged once"
+            out.append(_problem(patient_id, events.row(i), "", DUPLICATE, message))
+
+
+def _write_judged(
+    patient_id: str,
+    files: list[Any],
+    numbers: list[Any],
+    rows: list[tuple[int, Mapped, Event]],
+    judged: Sequence[tuple[Event, tuple[Finding, ...]]],
+    tally: Tally,
+    out: list[Output],
+) -> None:
+    """Each event judged counted in ``tally``, and a ``finding`` row for each of its findings
+    (``event_seq`` the event's place in the sorted history). One loop: it runs once per event
+    of the dataset, and most events have no finding."""
+    counts = tally.counts
+    for seq, ((i, item, _), (event, findings)) in enumerate(zip(rows, judged, strict=True)):
+        instant, kind = event.at, event.kind
+        key = (kind, instant.year, instant.month)
+        counts[key] = counts.get(key, 0) + 1
+        if not findings:
+            continue
+        at = instant.isoformat()
+        file, number, source_id = files[i], _number(numbers[i]), item.source_id
         for n, finding in enumerate(findings):
+            citation = finding.citation
             out.append(
                 (
                     "finding",
                     patient_id,
-                    *place,
+                    file,
+                    number,
+                    source_id,
                     seq,
                     n,
                     at,
-                    event.kind,
+                    kind,
                     finding.rule,
                     finding.severity.value,
                     finding.message,
-                    finding.citation.source,
-                    finding.citation.quote,
+                    citation.source,
+                    citation.quote,
+                    None,
                     None,
                     None,
                 )
             )
-    return out
 
 
 class _Reader:
@@ -239,7 +288,7 @@ class _Reader:
             return
         born = self.patient.birth_date
         kept = self.read_events
-        instant, clone = F.instant, with_instant
+        quick, clone = F.quick_instant, with_instant
         for i in order:
             at_text = ats[i]
             found = memo.get(keys[i]) if type(at_text) is str else None
@@ -248,10 +297,9 @@ class _Reader:
                 continue
             if found is _OTHER_MEDICINE:
                 continue
-            try:
-                at = instant(at_text, "at")
-            except InputError:
-                self._read_row(i)  # the full path reports it in its own words
+            at = quick(at_text)
+            if at is None:
+                self._read_row(i)  # refused, or for the careful reading: the full path
                 continue
             item, template = found
             event = clone(template, at)
@@ -382,6 +430,8 @@ def _sorted_history(
     """The positions in ``read`` of the history in time order (copies of an earlier event left
     out); a row contradicting an earlier one at the same instant (or an instant without a time
     zone among zoned ones) is reported and taken out of ``read``."""
+    if _strictly_in_order(read):
+        return list(range(len(read)))  # what history_order gives, without its paths
     while True:
         try:
             return history_order(
@@ -398,6 +448,17 @@ def _sorted_history(
             i, item, _ = read.pop(index)
             column = item.columns.get("at", "at")
             out.append(_problem(patient_id, events.row(i), column, status, message))
+
+
+def _strictly_in_order(read: list[tuple[int, Mapped, Event]]) -> bool:
+    """True when each event read is strictly later than the one before (the rows of most
+    patients come so): nothing to sort, fold or refuse, as ``history_order`` would find (its
+    own first test), found without building the path of each event."""
+    ats = [event.at for _, _, event in read]
+    try:
+        return all(map(lt, ats, ats[1:]))
+    except TypeError:
+        return False  # a zoned instant beside an unzoned one: refused by the full path
 
 
 _OTHER = re.compile(r"contradicts (\d+)")

@@ -102,7 +102,7 @@ def run_partition(plan: AuditPlan, part: int, parts: int, counter: Any = None) -
     from ..knowledge import load_pack
     from .adapters import get_adapter
     from .codes import load_codes
-    from .patient_audit import audit_patient, orphan_rows
+    from .patient_audit import Tally, audit_patient, orphan_rows
 
     adapter = get_adapter(plan.source)
     codes = load_codes(plan.medicine)
@@ -125,11 +125,13 @@ def run_partition(plan: AuditPlan, part: int, parts: int, counter: Any = None) -
             pending += orphan_rows(batch_rows(orphans.to_arrow_table()), adapter.strict, what)
     done = 0
     since_collection = 0
+    tally = Tally()
     sql = _partition(plan.events_sql, part, parts) + " ORDER BY patient_id"
     with collections_paused():
         for patient_id, rows in patient_slices(con.sql(sql).to_arrow_reader(FETCH_ROWS)):
+            own = patients.get(patient_id, [])
             pending += audit_patient(
-                adapter, plan.context, codes, pack, patient_id, patients.get(patient_id, []), rows
+                adapter, plan.context, codes, pack, patient_id, own, rows, tally
             )
             done += len(rows)
             since_collection += len(rows)
@@ -145,6 +147,7 @@ def run_partition(plan: AuditPlan, part: int, parts: int, counter: Any = None) -
     if counter is not None and done:
         with counter.get_lock():
             counter.value += done
+    pending += tally.rows()
     flush()
     writer.close()
     con.close()

@@ -106,12 +106,13 @@ def partition_function(plan: AuditPlan, event_names: list[str], patient_names: l
         from ..knowledge import load_pack
         from .adapters import get_adapter
         from .codes import load_codes
-        from .patient_audit import audit_patient
+        from .patient_audit import Tally, audit_patient
         from .runner_duckdb import COLLECT_EVERY, patient_slices
 
         adapter, codes = get_adapter(plan.source), load_codes(plan.medicine)
         pack = load_pack(plan.medicine, plan.profile)
         since_collection = 0
+        tally = Tally()
         pending: list[Any] = []
         views: tuple[Any, Columns, Columns] | None = None
         for patient_id, rows in patient_slices(batches, KEY):
@@ -131,7 +132,7 @@ def partition_function(plan: AuditPlan, event_names: list[str], patient_names: l
             patients = views[1].slice(rows.start, first_event)
             events = views[2].slice(first_event, rows.stop)
             pending += audit_patient(
-                adapter, plan.context, codes, pack, patient_id, patients.rows(), events
+                adapter, plan.context, codes, pack, patient_id, patients.rows(), events, tally
             )
             since_collection += len(events)
             if since_collection >= COLLECT_EVERY:
@@ -140,6 +141,7 @@ def partition_function(plan: AuditPlan, event_names: list[str], patient_names: l
             if len(pending) >= OUTPUT_BATCH:
                 yield from output_table(pending).to_batches()
                 pending = []
+        pending += tally.rows()
         if pending:
             yield from output_table(pending).to_batches()
 

@@ -97,21 +97,22 @@ def _with_place(batch: Any, file: str, first_row: int) -> Any:
 
 
 def _place_columns(file: str, first_row: int, n: int) -> list[Any]:
-    """``_file`` (the name, dictionary-encoded) and ``_row`` (first_row, first_row + 1, ...)
-    for a batch of ``n`` rows, built as arrays at once rather than from Python lists."""
+    """``_file`` (the name, dictionary-encoded: ``n`` zero indices into a one-name dictionary)
+    and ``_row`` (first_row, first_row + 1, ...) for a batch of ``n`` rows.
+
+    Built from Arrow buffers, not from Python or NumPy values: pyarrow's first conversion of
+    one of those imports pandas (a third of a second and tens of megabytes, before any row is
+    read), and staging a CSV or Parquet file needs no other.
+    """
+    import sys
+
     import pyarrow as pa
 
-    try:
-        import numpy as np
-    except ImportError:  # pyarrow without numpy: the same columns from Python lists
-        return [
-            pa.array([file] * n, pa.string()).dictionary_encode(),
-            pa.array(range(first_row, first_row + n), pa.int64()),
-        ]
-    files = pa.DictionaryArray.from_arrays(
-        pa.array(np.zeros(n, dtype=np.int32)), pa.array([file], pa.string())
-    )
-    return [files, pa.array(np.arange(first_row, first_row + n, dtype=np.int64))]
+    name = file.encode("utf-8")
+    offsets = (0).to_bytes(4, sys.byteorder) + len(name).to_bytes(4, sys.byteorder)
+    names = pa.Array.from_buffers(pa.string(), 1, [None, pa.py_buffer(offsets), pa.py_buffer(name)])
+    zeros = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(bytes(4 * n))])
+    return [pa.DictionaryArray.from_arrays(zeros, names), pa.arange(first_row, first_row + n)]
 
 
 def _csv_header(path: Path) -> list[str]:

@@ -188,22 +188,40 @@ def with_instant(event: Event, at: datetime) -> Event:
     Equal to building the event anew with ``at`` (a property test holds it to that).
     """
     kind = type(event)
-    names = _OTHER_SLOTS.get(kind)
-    if names is None:  # not one of the contract's kinds: built anew
-        return replace(event, at=at)
-    clone = object.__new__(kind)
-    object.__setattr__(clone, "at", at)
-    for name in names:
-        object.__setattr__(clone, name, getattr(event, name))
-    return clone
+    clone = _CLONES.get(kind)
+    if clone is None:
+        if kind not in EVENT_TYPES:  # not one of the contract's kinds: built anew
+            return replace(event, at=at)
+        clone = _CLONES[kind] = _compiled_clone(kind)
+    assert callable(clone)
+    copied: Event = clone(event, at)
+    return copied
 
 
 EVENT_TYPES: tuple[type, ...] = get_args(Event)
 """Every event type a document can be, in the order of :data:`Event`."""
 
-_OTHER_SLOTS: dict[type, tuple[str, ...]] = {
-    kind: tuple(name for name in vars(kind)["__slots__"] if name != "at") for kind in EVENT_TYPES
-}
+_CLONES: dict[type, object] = {}
+"""The copying function of each event type, compiled the first time one is copied."""
+
+
+def _compiled_clone(kind: type) -> object:
+    """A function ``(event, at)`` giving a copy of an event of type ``kind`` at ``at``.
+
+    An audit copies millions of events, so the copy sets each slot through the slot itself, in
+    a function written out for the type: no ``__init__`` (nothing derived is worked out again),
+    no loop over field names (half the cost of setting them one by one by name). Compiled on
+    first use, as records compile their methods, so that a command's start pays nothing.
+    """
+    slots = vars(kind)["__slots__"]
+    namespace: dict[str, object] = {"new": object.__new__, "kind": kind}
+    lines = ["def clone(event, at):", "    copy = new(kind)"]
+    for n, name in enumerate(slots):
+        namespace[f"set{n}"] = vars(kind)[name].__set__
+        lines.append(f"    set{n}(copy, {'at' if name == 'at' else 'event.' + name})")
+    lines.append("    return copy")
+    exec(compile("\n".join(lines) + "\n", f"<clone {kind.__qualname__}>", "exec"), namespace)
+    return namespace["clone"]
 
 
 def schedule_mean(schedule: tuple[ScheduleSegment, ...]) -> Quantity:
