@@ -67,7 +67,7 @@ def test_a_code_a_loaded_pack_adds_is_read_and_its_interaction_is_critical(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder_with(tmp_path, PACK + RULE + VOCABULARY, monkeypatch)
-    assert vocabulary("medications")[-1] == "fictoxacin"
+    assert "fictoxacin" in vocabulary("medications")
     assert "fictional-liver-disease" in vocabulary("conditions")
     read = case(patient_taking("opioid", "fictoxacin"))
     assert read.patient.medications == {"opioid", "fictoxacin"}

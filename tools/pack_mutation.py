@@ -149,15 +149,15 @@ def range_variants(text: str) -> list[tuple[str, str]]:
 
 def value_variants(text: str, count: bool) -> list[tuple[str, str]]:
     """(what, new text) for one value as written in the pack, quotes kept."""
-    quote = text[0] if text[:1] in "\"'" else ""
+    quote = text[0] if text and text[0] in "\"'" else ""
     body = text[1:-1] if quote else text
     found = range_variants(body) if " to " in body else scalar_variants(body, count)
     return [(what, f"{quote}{new}{quote}") for what, new in found]
 
 
 def list_variants(text: str) -> list[tuple[str, str]]:
-    """Each item of ``[a, b, c]`` changed alone."""
-    items = [i.strip() for i in text.strip()[1:-1].split(",")]
+    """Each item of ``[a, b, c]`` changed alone (an empty list ``[]`` has nothing to change)."""
+    items = [i.strip() for i in text.strip()[1:-1].split(",") if i.strip()]
     out = []
     for i, item in enumerate(items):
         for what, new in value_variants(item, count=False):

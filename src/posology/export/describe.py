@@ -17,10 +17,11 @@ from ..model.events import (
 
 
 def describe(event: Event) -> str:
+    """The event in a few words, naming its own medicine (a plan of tizanidine says so)."""
     if isinstance(event, OralRegimen):
-        return f"Oral baclofen {event.daily_dose.text()} ({len(event.doses)} doses a day)"
+        return f"Oral {event.medicine} {event.daily_dose.text()} ({len(event.doses)} doses a day)"
     if isinstance(event, OralStop):
-        return "Stop oral baclofen"
+        return f"Stop oral {event.medicine}"
     if isinstance(event, ItTestDose):
         return f"Intrathecal test dose {event.dose.to('ug').text()}"
     if isinstance(event, PumpImplant):
@@ -33,7 +34,7 @@ def describe(event: Event) -> str:
     if isinstance(event, ItStable):
         return "Titration complete: maintenance from here"
     if isinstance(event, ItStop):
-        return "Stop intrathecal baclofen"
+        return f"Stop intrathecal {event.medicine}"
     if isinstance(event, Review):
         return f"Review: {event.note}"
     raise TypeError(f"not an event: {event!r}")

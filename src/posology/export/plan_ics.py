@@ -33,7 +33,7 @@ def render_ics(plan: Plan, stamp: datetime) -> bytes:
         item.add("dtstamp", stamp)
         item.add("dtstart", step.event.at)
         item.add("dtend", step.event.at + EVENT_LENGTH)
-        item.add("summary", f"Baclofen: {describe(step.event)}")
+        item.add("summary", f"{step.event.medicine.capitalize()}: {describe(step.event)}")
         details = [step.instructions]
         if step.condition:
             details.append(f"Condition: {step.condition}.")
@@ -42,7 +42,7 @@ def render_ics(plan: Plan, stamp: datetime) -> bytes:
         item.add("categories", [step.event.kind])
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", f"Baclofen: {describe(step.event)}")
+        alarm.add("description", f"{step.event.medicine.capitalize()}: {describe(step.event)}")
         at_home = isinstance(step.event, (OralRegimen, OralStop))
         alarm.add("trigger", -(HOME_NOTICE if at_home else APPOINTMENT_NOTICE))
         item.add_component(alarm)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from ..errors import PackError
+from ..errors import InputError, PackError
 from ..frozen import record
 from ..knowledge.schema import Pack, Rule
 from ..units import Quantity, per_day
@@ -183,18 +183,30 @@ def choose_form(pack: Pack, form: str, doses: tuple[Quantity, ...]) -> Form:
     a plan never tells anyone to take "half a tablet" for a dose it is not.
     """
     rule = pack.role("oral.strengths")
-    solution = Form("solution", rule.quantities("solutions")[0])
+    solutions = rule.quantities("solutions")
+    solution = Form("solution", solutions[0]) if solutions else None
     if form == "solution":
-        return solution
+        return solution or _no_solution(pack)
     tablets = tuple(sorted(rule.quantities("tablets")))
     parts = rule.count("tablet_parts")
     used: set[Quantity] = set()
     for dose in doses:
         pieces = tablet_pieces(dose, tablets, parts)
         if pieces is None:
-            return solution
+            return solution or _no_solution(pack)
         used |= {p.strength for p in pieces}
     return Form("tablet", next(iter(used)) if len(used) == 1 else None, tablets, parts)
+
+
+def _no_solution(pack: Pack) -> Form:
+    """A plan that needs an oral solution of a medicine none is marketed of (its pack lists no
+    ``solutions``) is refused, naming the goal's form: it is never planned in tablets it would
+    tell the patient to split past their score, nor in a solution no pharmacy has."""
+    raise InputError(
+        "goal.form",
+        f"no {pack.medicine} oral solution is marketed (the pack's "
+        f"{pack.role('oral.strengths').id} lists none); plan it as tablets",
+    )
 
 
 def split_daily(daily: Quantity, n: int, step: Quantity) -> tuple[Quantity, ...] | None:

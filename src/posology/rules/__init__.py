@@ -22,12 +22,34 @@ from ..knowledge.schema import Pack
 from ..model.events import Event
 from ..model.finding import Finding
 from ..model.patient import Patient
-from . import general, infusion, interactions, mixup, oral, pump, refill, screening
-from .context import Context, build_context, context_for
+from . import (
+    frequency,
+    general,
+    infusion,
+    interactions,
+    kidneys,
+    mixup,
+    oral,
+    pump,
+    refill,
+    screening,
+)
+from .context import Context, build_context, context_for, context_with, facts_of
 from .kinds import Bound, checks_for, for_patient
 from .past import Past
 
-MODULES = (mixup, general, oral, screening, infusion, pump, refill, interactions)
+MODULES = (
+    mixup,
+    general,
+    oral,
+    frequency,
+    kidneys,
+    screening,
+    infusion,
+    pump,
+    refill,
+    interactions,
+)
 """The modules that implement kinds of rules (importing them registers their kinds)."""
 
 
@@ -106,11 +128,12 @@ def judge_history(patient: Patient, history: Iterable[Event], pack: Pack) -> Jud
     ordered = sorted(history, key=_instant)
     if any(e.medicine != pack.medicine for e in ordered):
         return _judge_among_medicines(patient, ordered, pack)
+    facts = facts_of(patient, pack)
     past = Past.empty(pack)
     after = past.reading(ordered)
     judged = []
     for event in ordered:
-        judged.append((event, judge(context_for(patient, past, event))))
+        judged.append((event, judge(context_with(facts, past, event))))
         past = next(after)
     return tuple(judged)
 
@@ -120,6 +143,7 @@ def _judge_among_medicines(patient: Patient, ordered: list[Event], pack: Pack) -
     are judged, each after the ones before it, with the other medicines' events up to it as
     what else the patient takes (the others are not this pack's to judge)."""
     own, _ = split_by_medicine(ordered, pack.medicine)
+    facts = facts_of(patient, pack)
     past = Past.empty(pack)
     after = past.reading(own)
     judged = []
@@ -128,7 +152,7 @@ def _judge_among_medicines(patient: Patient, ordered: list[Event], pack: Pack) -
         if event.medicine != pack.medicine:
             others = (*others, event)
             continue
-        judged.append((event, judge(context_for(patient, past, event, others))))
+        judged.append((event, judge(context_with(facts, past, event, others))))
         past = next(after)
     return tuple(judged)
 

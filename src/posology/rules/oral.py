@@ -26,6 +26,7 @@ from .context import (
 from .kinds import implements
 from .limits import paediatric_max, renal_target
 from .per_pack import per_pack, per_rule
+from .spans import shorter_than
 
 
 def _proposal(ctx: Context) -> OralRegimen | None:
@@ -127,19 +128,24 @@ def step_limit(ctx: Context, rule: Rule) -> Iterator[Finding]:
     if regimen is None or not for_population(rule, ctx.is_child):
         return
     before = ctx.oral_active
-    if before is None or regimen.daily_dose <= before.daily_dose:
+    daily = regimen.daily_dose
+    if before is None or daily <= before.daily_dose:
         return  # no rise: nothing to pace
     min_interval = rule.quantity("min_interval")
-    rise = _increase_since_change(ctx, regimen, min_interval)
-    if rise is None:
+    last_change = ctx.oral_last_change
+    if last_change is None:
         return
-    step, elapsed_time = rise
+    # what ``_increase_since_change`` gives, decided without building the rise or the time
+    # since the change (built below for a finding only)
+    too_soon = shorter_than(last_change.at, regimen.at, min_interval)
     max_step = rule.quantity("max_step")
-    if step > max_step:
+    if daily.rise_exceeds(before.daily_dose, max_step):
+        step = daily - before.daily_dose
         yield ctx.say(
             rule, "too_fast", "step_too_large", step=step.text(), max_step=max_step.text()
         )
-    if elapsed_time < min_interval:
+    if too_soon:
+        elapsed_time = since(last_change.at, regimen.at, min_interval)
         yield ctx.say(
             rule,
             "too_fast",
@@ -343,14 +349,16 @@ def marketed_strengths(ctx: Context, rule: Rule) -> Iterator[Finding]:
         return
     if regimen.form == "solution":
         marketed = rule.quantities("solutions") + rule.quantities("solutions_us")
-        if regimen.strength is None:
+        if regimen.strength is None and marketed:
             yield ctx.say(rule, "solution_without_strength", example=marketed[0].text())
-        elif regimen.strength not in marketed:
+        elif regimen.strength is None or regimen.strength not in marketed:
             yield ctx.say(
                 rule,
                 "unknown_strength",
                 "unknown_solution",
-                strength=regimen.strength.text(),
+                strength="no strength given"
+                if regimen.strength is None
+                else regimen.strength.text(),
                 marketed=_listed(rule.quantities("solutions")),
                 marketed_us=_listed(rule.quantities("solutions_us")),
             )
