@@ -286,3 +286,18 @@ def test_the_command_line_checks_and_lists_tizanidine(
         else {r["id"] for r in listed}
     )
     assert {"TIZ-START", "TIZ-MAX", "TIZ-CYP1A2-POTENT", "TIZ-RENAL"} <= ids
+
+
+def test_a_titration_to_the_maximum_climbs_every_rung_of_the_ladder(pack: Pack) -> None:
+    made = plan(_titration("36 mg"), pack)
+    assert made.made, made.findings
+    assert [s.event.daily_dose.text() for s in made.steps] == [
+        "6 mg/day",
+        "12 mg/day",
+        "18 mg/day",
+        "24 mg/day",
+        "30 mg/day",
+        "36 mg/day",
+    ]
+    assert made.steps[-1].instructions.startswith("12 mg (three 4 mg tablets) at 08:00")
+

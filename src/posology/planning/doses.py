@@ -171,6 +171,8 @@ def dose_step(pack: Pack, form: str) -> Quantity:
     """The smallest amount a form can add: a part of the smallest tablet, or one syringe step."""
     rule = pack.role("oral.strengths")
     if form == "solution":
+        if not rule.quantities("solutions"):
+            _no_solution(pack)
         return rule.quantity("solution_dose_step")
     return min(rule.quantities("tablets")) / rule.count("tablet_parts")
 
