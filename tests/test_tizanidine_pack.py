@@ -300,4 +300,3 @@ def test_a_titration_to_the_maximum_climbs_every_rung_of_the_ladder(pack: Pack) 
         "36 mg/day",
     ]
     assert made.steps[-1].instructions.startswith("12 mg (three 4 mg tablets) at 08:00")
-
