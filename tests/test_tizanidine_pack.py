@@ -300,3 +300,22 @@ def test_a_titration_to_the_maximum_climbs_every_rung_of_the_ladder(pack: Pack) 
         "36 mg/day",
     ]
     assert made.steps[-1].instructions.startswith("12 mg (three 4 mg tablets) at 08:00")
+
+
+def test_plan_lines_and_calendar_entries_name_the_plans_own_medicine_not_baclofen(
+    pack: Pack,
+) -> None:
+    """Regression: every plan line and calendar entry said "Oral baclofen", whatever the plan's
+    medicine, so a tizanidine titration read as a baclofen one."""
+    from datetime import UTC, datetime
+
+    from posology.export.plan_ics import render_ics
+    from posology.export.plan_text import render_plan
+
+    made = plan(_titration("12 mg"), pack)
+    text = render_plan(made, pack)
+    assert "Oral tizanidine 6 mg/day (3 doses a day)" in text
+    assert "Oral baclofen" not in text
+    calendar = render_ics(made, datetime(2026, 11, 30, tzinfo=UTC)).decode()
+    assert "SUMMARY:Tizanidine: Oral tizanidine 6 mg/day" in calendar
+    assert "aclofen" not in calendar

@@ -25,7 +25,9 @@ def render_ics(plan: Plan, stamp: datetime) -> bytes:
     cal = Calendar()
     cal.add("prodid", "-//Posology//dosing plan//EN")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"Baclofen plan: {plan.goal}")
+    medicines = sorted({step.event.medicine for step in plan.steps})
+    named = " and ".join(medicines).capitalize() if medicines else "Dosing"
+    cal.add("x-wr-calname", f"{named} plan: {plan.goal}")
     for i, step in enumerate(plan.steps):
         item = Event()
         key = f"{plan.goal}|{i}|{step.event.kind}|{step.event.at.isoformat()}"
