@@ -118,7 +118,8 @@ def test_a_medicine_no_pack_knows_is_refused_naming_the_field_and_the_known_ones
             }
         )
     assert refused.value.field == "history[0].medicine"
-    assert "one of baclofen, exemplarin, fictorol" in refused.value.message
+    known = refused.value.message.split("one of ", 1)[1].split(", ")
+    assert {"baclofen", "exemplarin", "fictorol"} <= set(known)
 
 
 def test_the_other_medicine_is_an_interaction_not_a_step_of_this_one(packs: Path) -> None:

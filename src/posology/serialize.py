@@ -15,6 +15,8 @@ from .knowledge.schema import Citation, Pack, Range, Rule, Value
 from .model.events import (
     DEFAULT_MEDICINE,
     Event,
+    Injection,
+    InjectionSession,
     ItInfusion,
     ItTestDose,
     OralRegimen,
@@ -162,8 +164,24 @@ def event_json(event: Event) -> dict[str, Any]:
             out["checked_by"] = event.checked_by
         if event.bridge_volume is not None:
             out["bridge_volume_ml"] = _plain(event.bridge_volume.in_("mL"))
+    elif isinstance(event, InjectionSession):
+        out["product"] = event.product
+        out["injections"] = [_injection_json(i) for i in event.injections]
     elif isinstance(event, Review):
         out["note"] = event.note
+    return out
+
+
+def _injection_json(injection: Injection) -> dict[str, Any]:
+    """One injection of a session as the EVENT's ``injections`` hold it: a dose in another
+    product's Units keeps that product's name, as written."""
+    dose = quantity_json(injection.dose)
+    if injection.units_of is not None:
+        number, unit_code = dose.split(" ", 1)
+        dose = f"{number} {injection.units_of} {unit_code}"
+    out: dict[str, Any] = {"muscle": injection.muscle, "dose": dose, "sites": injection.sites}
+    if injection.side is not None:
+        out["side"] = injection.side
     return out
 
 

@@ -1,4 +1,5 @@
-"""Exact quantities for dosing: mass, volume, concentration, dose rate, duration, body weight.
+"""Exact quantities for dosing: mass, volume, concentration, dose rate, duration, body weight,
+and Units of biological activity (a botulinum toxin's dose, which has no mass to convert to).
 
 Why not pint: pint is lenient where dosing must be strict (it reads ``mcg`` as milli-centi-gram, as
 UCUM does, and happily adds a mass to a mass rate once someone calls ``.magnitude``). This module
@@ -35,12 +36,19 @@ Number = Union[int, Fraction]
 
 
 class Dimension(NamedTuple):
-    """Exponents of the base quantities: drug mass, volume, time and body mass."""
+    """Exponents of the base quantities: drug mass, volume, time, body mass and activity.
+
+    Activity is the Units of biological activity a botulinum toxin is dosed in: its own kind,
+    never a mass. Which product's Units a dose is in is not a unit here but a fact of the dose
+    (an injection names the product its Units belong to), so that no arithmetic can ever turn
+    one product's Units into another's.
+    """
 
     mass: int = 0
     volume: int = 0
     time: int = 0
     body: int = 0
+    activity: int = 0
 
     def __mul__(self, other: object) -> Dimension:  # type: ignore[override,unused-ignore]
         if not isinstance(other, Dimension):
@@ -66,11 +74,13 @@ MASS = _interned(Dimension(mass=1))
 VOLUME = _interned(Dimension(volume=1))
 TIME = _interned(Dimension(time=1))
 BODY_MASS = _interned(Dimension(body=1))
+ACTIVITY = _interned(Dimension(activity=1))
 CONCENTRATION = MASS / VOLUME
 MASS_RATE = MASS / TIME  # a daily dose and an hourly rate are the same kind, in different units
 VOLUME_RATE = VOLUME / TIME
 MASS_PER_BODY_MASS = MASS / BODY_MASS
 MASS_RATE_PER_BODY_MASS = MASS_RATE / BODY_MASS
+ACTIVITY_PER_BODY_MASS = ACTIVITY / BODY_MASS
 
 KIND_NAMES: dict[Dimension, str] = {
     NONE: "pure number",
@@ -83,6 +93,8 @@ KIND_NAMES: dict[Dimension, str] = {
     VOLUME_RATE: "volume per time",
     MASS_PER_BODY_MASS: "dose per kg of body weight",
     MASS_RATE_PER_BODY_MASS: "daily dose per kg of body weight",
+    ACTIVITY: "number of Units",
+    ACTIVITY_PER_BODY_MASS: "Units per kg of body weight",
 }
 
 EXAMPLES: dict[Dimension, str] = {
@@ -95,6 +107,8 @@ EXAMPLES: dict[Dimension, str] = {
     VOLUME_RATE: '"0.5 mL/d" or "60 mL/min"',
     MASS_PER_BODY_MASS: '"0.3 mg/kg"',
     MASS_RATE_PER_BODY_MASS: '"0.3 mg/kg/d"',
+    ACTIVITY: '"100 U"',
+    ACTIVITY_PER_BODY_MASS: '"4 U/kg"',
     NONE: '"20 %"',
 }
 
@@ -128,6 +142,7 @@ class Unit:
             f"{self.text}/{other.text}",
             self.factor / other.factor,
             self.dim / other.dim,
+            f"{self.plural}/{other.text}" if self.plural else "",
         )
 
 
@@ -147,6 +162,7 @@ _SIMPLE: dict[str, Unit] = {
         # A year as 365.25 days: used for ages, which are compared with ages in the same unit.
         Unit("a", "year", Fraction(36525, 100) * 24 * _HOUR, TIME, "years"),
         Unit("kg", "kg", Fraction(1), BODY_MASS),
+        Unit("U", "Unit", Fraction(1), ACTIVITY, "Units"),
         Unit("%", "%", Fraction(1, 100), NONE),
     )
 }
@@ -185,6 +201,9 @@ _ALIASES: dict[str, str] = {
     "year": "a",
     "years": "a",
     "kg": "kg",
+    "U": "U",
+    "unit": "U",
+    "units": "U",
     "%": "%",
 }
 
@@ -199,6 +218,8 @@ _PREFERRED: dict[Dimension, str] = {
     VOLUME_RATE: "mL/d",
     MASS_PER_BODY_MASS: "mg/kg",
     MASS_RATE_PER_BODY_MASS: "mg/kg/d",
+    ACTIVITY: "U",
+    ACTIVITY_PER_BODY_MASS: "U/kg",
 }
 
 
@@ -225,7 +246,7 @@ def preferred_unit(dim: Dimension) -> Unit:
     code = _PREFERRED.get(dim)
     if code is not None:
         return unit(code)
-    names = ("ug", "mL", "h", "kg")
+    names = ("ug", "mL", "h", "kg", "U")
     num = ".".join(f"{n}{e if e != 1 else ''}" for n, e in zip(names, dim, strict=True) if e > 0)
     den = ".".join(f"{n}{-e if e != -1 else ''}" for n, e in zip(names, dim, strict=True) if e < 0)
     code = (num or "1") + (f"/{den}" if den else "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..model.events import (
     Event,
+    InjectionSession,
     ItInfusion,
     ItStable,
     ItStop,
@@ -14,6 +15,7 @@ from ..model.events import (
     PumpRefill,
     Review,
 )
+from ..model.medicines import product_words
 
 
 def describe(event: Event) -> str:
@@ -35,6 +37,15 @@ def describe(event: Event) -> str:
         return "Titration complete: maintenance from here"
     if isinstance(event, ItStop):
         return f"Stop intrathecal {event.medicine}"
+    if isinstance(event, InjectionSession):
+        total = event.injections[0].dose
+        for injection in event.injections[1:]:
+            total = total + injection.dose
+        muscles = len(event.injections)
+        return (
+            f"Injection session: {product_words(event.product)}, {total.text()} in {muscles} "
+            f"muscle{'s' if muscles != 1 else ''}"
+        )
     if isinstance(event, Review):
         return f"Review: {event.note}"
     raise TypeError(f"not an event: {event!r}")

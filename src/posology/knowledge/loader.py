@@ -538,7 +538,7 @@ def _load(path: Path, reads: _Reads) -> Pack:
     )
 
 
-VOCABULARIES = ("diagnoses", "conditions", "medications")
+VOCABULARIES = ("diagnoses", "conditions", "medications", "products", "muscles")
 _CODE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 
 

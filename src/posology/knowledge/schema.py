@@ -44,7 +44,7 @@ _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2, Severity.CRIT
 EVIDENCE_LEVELS = ("label", "monograph", "consensus", "study")
 """From strongest to weakest. A finding resting on ``study`` evidence is never above warning."""
 
-ROUTES = ("general", "oral", "intrathecal")
+ROUTES = ("general", "oral", "intrathecal", "intramuscular")
 ENGINE_USES = ("check", "plan", "explain")
 
 

@@ -31,6 +31,7 @@ from ..units import (
 from . import fields as F
 from .events import (
     Event,
+    InjectionSession,
     ItInfusion,
     ItStable,
     ItStop,
@@ -45,7 +46,8 @@ from .events import (
     schedule_mean,
     with_instant,
 )
-from .medicines import read_medicine
+from .injections import injection_session
+from .medicines import product_medicine, read_medicine
 from .patient import ORIGINS, SETTINGS, SEXES, Patient, Pump
 from .vocabulary import allowed
 
@@ -644,6 +646,7 @@ _EVENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "it-stable": ((), ()),
     "it-stop": ((), ()),
+    "injection-session": (("product", "injections"), ()),
     "review": (("note",), ()),
 }
 
@@ -771,6 +774,11 @@ def _read_event(data: object, path: str) -> Event:
     obj = F.json_object(data, path, required, optional)
     at = F.instant(obj["at"], F.join(path, "at"))
     event = _event_of(kind, obj, at, path)
+    if isinstance(event, InjectionSession):
+        # a product belongs to one medicine's pack: the session is that medicine's, and a
+        # ``medicine`` that names another is refused (see ``product_medicine``)
+        medicine = product_medicine(event.product, obj.get("medicine"), F.join(path, "medicine"))
+        return replace(event, medicine=medicine)
     if "medicine" in obj:
         medicine = read_medicine(obj["medicine"], F.join(path, "medicine"), kind)
         if medicine != event.medicine:
@@ -794,6 +802,8 @@ def _event_of(kind: str, obj: Mapping[str, Any], at: datetime, path: str) -> Eve
         return _pump_refill(obj, at, path)
     if kind == "review":
         return Review(at, _note(obj["note"], F.join(path, "note")))
+    if kind == "injection-session":
+        return injection_session(obj, at, path)
     simple: dict[str, Callable[[datetime], Event]] = {
         "oral-stop": OralStop,
         "pump-implant": PumpImplant,

@@ -144,6 +144,35 @@ class ItStop:
 
 
 @record
+class Injection:
+    """One muscle's share of an injection session: its dose, over how many sites, which side.
+
+    ``units_of`` is the product whose Units the dose was written in when it is not the session's
+    own (``"500 Dysport Units"`` in a session of onabotulinumtoxinA): kept as written, never
+    converted, so that the checker can say the dose belongs to another product.
+    """
+
+    muscle: str
+    dose: Quantity
+    sites: int = 1
+    side: str | None = None
+    units_of: str | None = None
+
+
+@record
+class InjectionSession:
+    """One session of intramuscular injections of a product (a botulinum toxin): the muscles
+    injected, each with its dose. The session is the unit a label limits (the total per
+    session, the weeks between sessions)."""
+
+    kind: ClassVar[str] = "injection-session"
+    at: datetime
+    product: str
+    injections: tuple[Injection, ...]
+    medicine: str = DEFAULT_MEDICINE
+
+
+@record
 class Review:
     """A planned review or reminder; it changes no dose."""
 
@@ -162,6 +191,7 @@ EVENT_KINDS = (
     "pump-refill",
     "it-stable",
     "it-stop",
+    "injection-session",
     "review",
 )
 """The contract's EVENT kinds, in the order forms and schemas list them."""
@@ -175,6 +205,7 @@ Event = Union[
     PumpRefill,
     ItStable,
     ItStop,
+    InjectionSession,
     Review,
 ]
 

@@ -10,6 +10,7 @@ nothing more.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,7 @@ ROUTE_OF_KIND = {
     "pump-refill": "intrathecal",
     "it-stable": "intrathecal",
     "it-stop": "intrathecal",
+    "injection-session": "intramuscular",
 }
 """The route each EVENT kind gives the medicine by (a review gives none)."""
 
@@ -63,3 +65,38 @@ def _routes(folder: Path) -> dict[str, frozenset[str]]:
         medicine: frozenset(rule.route for rule in load_pack(medicine).rules.values())
         for medicine in shipped_profiles()
     }
+
+
+def product_medicine(product: str, given: object, path: str) -> str:
+    """The medicine whose pack lists ``product`` (an injection session's): the session is that
+    medicine's. A ``medicine`` given with it must be that one (``given`` None: not given)."""
+    from ..knowledge.loader import data_folder
+
+    medicine = _products(data_folder())[product]
+    if given is not None and given != medicine:
+        raise InputError(
+            path, f"is {given!r}, but {product} is a product of {medicine}: write {medicine!r}"
+        )
+    return medicine
+
+
+@lru_cache(maxsize=8)
+def _products(folder: Path) -> dict[str, str]:
+    """Each product code of the packs in ``folder`` with the medicine whose pack lists it."""
+    from ..knowledge.loader import load_pack, shipped_profiles
+
+    return {
+        product: medicine
+        for medicine in shipped_profiles()
+        for product in load_pack(medicine).vocabulary.get("products", ())
+    }
+
+
+def product_words(product: str) -> str:
+    """A product in words (``onabotulinumtoxinA (BOTOX)``), as its medicine's pack names it in
+    the role ``injection.muscles``; the code when the pack names none."""
+    from ..knowledge.loader import data_folder, load_pack
+
+    pack = load_pack(_products(data_folder())[product])
+    names = pack.role("injection.muscles").codes.get("product_names")
+    return str(names.get(product, product)) if isinstance(names, Mapping) else product

@@ -20,11 +20,15 @@ if TYPE_CHECKING:
 
 CONTRACT = {"diagnoses": DIAGNOSES, "conditions": CONDITIONS, "medications": MEDICATIONS}
 """The contract's lists, by the name a pack's ``vocabulary`` uses."""
+PACKS_ONLY = ("products", "muscles")
+"""Lists only packs fill: the products an injection session may be of and the muscles it may
+name (a botulinum toxin's)."""
 
 
 def vocabulary(name: str) -> tuple[str, ...]:
-    """Every code of ``name`` (``diagnoses``, ``conditions`` or ``medications``): the contract's,
-    then those the loaded packs add, in the packs' order."""
+    """Every code of ``name`` (``diagnoses``, ``conditions``, ``medications``, or one of
+    :data:`PACKS_ONLY`): the contract's, then those the loaded packs add, in the packs'
+    order."""
     from ..knowledge.loader import data_folder
 
     return _all(data_folder())[name]
@@ -45,6 +49,7 @@ def _all(folder: Path) -> dict[str, tuple[str, ...]]:
     from ..knowledge.loader import load_pack, shipped_profiles
 
     out = {name: list(codes) for name, codes in CONTRACT.items()}
+    out.update((name, []) for name in PACKS_ONLY)
     for medicine, profiles in shipped_profiles().items():
         for profile in profiles:
             for name, codes in load_pack(medicine, profile).vocabulary.items():

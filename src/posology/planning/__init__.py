@@ -24,6 +24,7 @@ from .notes import note
 from .oral import oral_taper, oral_titration
 from .pump import it_refill
 from .request import Goal, PlanRequest, parse_request, read_request
+from .sessions import injection_session
 
 Builder = Callable[[PlanRequest, Pack], tuple[list[Step], list[Finding]]]
 
@@ -36,6 +37,7 @@ BUILDERS: dict[str, Builder] = {
     "it-flex": it_flex,
     "it-tolerance-holiday": it_tolerance_holiday,
     "it-taper": it_taper,
+    "injection-session": injection_session,
 }
 _PUMP_EVENTS = (ItInfusion, ItStop, PumpRefill, PumpImplant)
 _PUMP_GOALS = ("it-titration", "it-refill", "it-flex", "it-tolerance-holiday", "it-taper")

@@ -19,8 +19,10 @@ from ..model.documents import (
     sort_history,
 )
 from ..model.events import DEFAULT_MEDICINE, Event
-from ..model.medicines import read_medicine
+from ..model.injections import MAX_INJECTIONS, SIDES, read_product
+from ..model.medicines import product_medicine, read_medicine
 from ..model.patient import Patient
+from ..model.vocabulary import vocabulary
 from ..units import CONCENTRATION, MASS, MASS_RATE, Quantity, per_day
 
 # Plausibility bound for a typed alarm volume (a typing slip), not a clinical limit.
@@ -35,6 +37,7 @@ GOALS = (
     "it-flex",
     "it-tolerance-holiday",
     "it-taper",
+    "injection-session",
 )
 _GOAL_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "oral-titration": (
@@ -48,11 +51,14 @@ _GOAL_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "it-flex": (("night_onset",), ("night_end",)),
     "it-tolerance-holiday": ((), ()),
     "it-taper": ((), ()),
+    "injection-session": (("product", "muscles"), ()),
 }
 
 
 def _route_of(goal: str) -> str:
     """The route a goal plans for, to refuse a goal the medicine's pack has no rules for."""
+    if goal == "injection-session":
+        return "intramuscular"
     return "oral" if goal.startswith("oral-") else "intrathecal"
 
 
@@ -72,6 +78,10 @@ class Goal:
     night_end: str | None = None
     medicine: str = DEFAULT_MEDICINE
     """The medicine planned for (a loaded pack's; its pack makes the plan)."""
+    product: str | None = None
+    """An injection session's product (a code of the medicine's pack)."""
+    muscles: tuple[tuple[str, str | None], ...] = ()
+    """An injection session's muscles, each with its side (None: not said)."""
 
 
 @record
@@ -90,6 +100,8 @@ def _goal(data: object) -> Goal:
     obj: Mapping[str, Any] = F.json_object(
         data, "goal", ("kind", *required), (*optional, "medicine")
     )
+    if kind == "injection-session":
+        return _session_goal(obj)
     medicine = (
         DEFAULT_MEDICINE
         if "medicine" not in obj
@@ -150,6 +162,36 @@ def _goal(data: object) -> Goal:
         if obj.get("night_end") is None
         else F.clock(obj["night_end"], "goal.night_end"),
     )
+
+
+def _session_goal(obj: Mapping[str, Any]) -> Goal:
+    """An injection session's goal: the product and the muscles chosen (the medicine is the
+    product's pack's, as for a session event)."""
+    products = vocabulary("products")
+    product = read_product(obj["product"], "goal.product", products)
+    medicine = product_medicine(product, obj.get("medicine"), "goal.medicine")
+    chosen = obj["muscles"]
+    if not isinstance(chosen, list) or not chosen or len(chosen) > MAX_INJECTIONS:
+        raise InputError(
+            "goal.muscles",
+            f'must be a list of 1 to {MAX_INJECTIONS} muscles, e.g. [{{"muscle": '
+            '"biceps-brachii", "side": "left"}]',
+        )
+    muscles = vocabulary("muscles")
+    out: list[tuple[str, str | None]] = []
+    for i, item in enumerate(chosen):
+        path = f"goal.muscles[{i}]"
+        entry = F.json_object(item, path, ("muscle",), ("side",))
+        muscle = F.code(entry["muscle"], F.join(path, "muscle"), muscles)
+        side = (
+            None
+            if entry.get("side") is None
+            else F.code(entry["side"], F.join(path, "side"), SIDES)
+        )
+        if (muscle, side) in out:
+            raise InputError(F.join(path, "muscle"), f"{muscle} is chosen twice; give it once")
+        out.append((muscle, side))
+    return Goal(kind="injection-session", medicine=medicine, product=product, muscles=tuple(out))
 
 
 def parse_request(data: object) -> PlanRequest:

@@ -33,6 +33,7 @@ from . import (
     pump,
     refill,
     screening,
+    sessions,
 )
 from .context import Context, build_context, context_for, context_with, facts_of
 from .kinds import Bound, checks_for, for_patient
@@ -48,6 +49,7 @@ MODULES = (
     infusion,
     pump,
     refill,
+    sessions,
     interactions,
 )
 """The modules that implement kinds of rules (importing them registers their kinds)."""
