@@ -27,16 +27,17 @@ def render() -> str:
     from posology.knowledge import load_pack
     from posology.planning import plan, read_request
 
-    pack = load_pack()
     parts = [INTRO]
     for path in sorted((ROOT / "examples" / "plan").glob("*.json")):
         text = path.read_text(encoding="utf-8")
-        result = plan(read_request(text), pack)
+        request = read_request(text)
+        pack = load_pack(request.goal.medicine)  # the goal's medicine's pack, as the CLI picks
+        result = plan(request, pack)
         parts.append(
             f"## {path.stem}\n\n`examples/plan/{path.name}`:\n\n```json\n{text.strip()}\n```\n"
         )
         parts.append(
-            f"```\n$ posology plan examples/plan/{path.name}\n{render_plan(result)}\n```\n"
+            f"```\n$ posology plan examples/plan/{path.name}\n{render_plan(result, pack)}\n```\n"
         )
     return "\n".join(parts)
 

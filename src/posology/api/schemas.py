@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model.events import EVENT_KINDS
+from ..model.injections import MAX_INJECTIONS, MAX_SITES, SIDES
 from ..model.patient import ORIGINS, SETTINGS, SEXES
 from ..model.vocabulary import vocabulary
 from ..planning.request import GOALS
@@ -29,6 +30,12 @@ NULLABLE_TEXT = {"type": ["string", "null"]}
 MEDICINE = {
     "type": "string",
     "description": "a loaded pack's medicine (default baclofen); its pack judges the event",
+}
+PRODUCT = {
+    "type": "string",
+    "description": "an injection session's product, a loaded pack's code (any letter case), "
+    "e.g. onabotulinumtoxinA",
+    "examples": ["onabotulinumtoxinA"],
 }
 PACK_NAMED = {
     "type": "object",
@@ -120,6 +127,28 @@ COMPONENTS: dict[str, Any] = {
             "checked_by": {"type": "string", "minLength": 1, "maxLength": 200},
             "bridge_volume_ml": {"type": "number", "exclusiveMinimum": 0, "maximum": 10},
             "note": {"type": "string"},
+            "product": PRODUCT,
+            "injections": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_INJECTIONS,
+                "items": {
+                    "type": "object",
+                    "required": ["muscle", "dose"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "muscle": {"enum": list(vocabulary("muscles"))},
+                        "dose": {
+                            "type": "string",
+                            "description": 'Units of the session\'s product, e.g. "100 U"; '
+                            "a dose in another product's Units names it, e.g. "
+                            '"500 abobotulinumtoxinA U" (never converted)',
+                        },
+                        "sites": {"type": "integer", "minimum": 1, "maximum": MAX_SITES},
+                        "side": {"enum": list(SIDES)},
+                    },
+                },
+            },
         },
     },
     "Case": {
@@ -139,6 +168,21 @@ COMPONENTS: dict[str, Any] = {
         "properties": {
             "kind": {"enum": list(GOALS)},
             "medicine": MEDICINE,
+            "product": PRODUCT,
+            "muscles": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_INJECTIONS,
+                "items": {
+                    "type": "object",
+                    "required": ["muscle"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "muscle": {"enum": list(vocabulary("muscles"))},
+                        "side": {"enum": list(SIDES)},
+                    },
+                },
+            },
             "target_daily_dose": QUANTITY,
             "night_only": {"type": "boolean"},
             "times_per_day": {"type": "integer", "minimum": 1, "maximum": 6},

@@ -20,7 +20,7 @@ from ..knowledge.schema import Pack, Range, Rule, Severity
 from ..model.events import Injection, InjectionSession, Review
 from ..model.finding import Finding
 from ..rules.context import build_context, for_population
-from ..rules.sessions import last_session, next_allowed, product_name
+from ..rules.sessions import last_session, limb_of, next_allowed, product_name
 from ..units import ACTIVITY, Quantity
 from .model import Step
 from .notes import note, refuse
@@ -84,10 +84,17 @@ def injection_session(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Fi
         )
         for i in injections
     )
+    limbs = limb_of(pack)
+    chosen_limbs = {limbs.get(i.muscle) for i in injections}
+    totals = [
+        r.id
+        for r in pack.of_kind("session-total")
+        if applies(r) and r.codes.get("limb", "any") in ("any", *chosen_limbs)
+    ]
     steps = [
         Step(
             session,
-            tuple(dict.fromkeys([*cited, *(r.id for r in site_rules)])),
+            tuple(dict.fromkeys([*cited, *(r.id for r in site_rules), *totals])),
             guide.phrase("plan_session", product=product_name(pack, product), injections=lines),
         )
     ]
