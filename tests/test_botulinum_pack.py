@@ -383,6 +383,22 @@ def test_regression_a_per_side_total_crashed_on_a_session_without_its_limb(pack:
     assert of(found, "BTA-ABO-CHILD-LOWER") == [] and of(found, "BTA-ABO-CHILD-UPPER") == []
 
 
+def test_two_different_sessions_at_one_instant_are_refused() -> None:
+    at = "2026-12-01T10:00"
+    with pytest.raises(InputError) as raised:
+        parse_case(
+            {
+                "patient": ADULT,
+                "history": [
+                    session(at, ONA, shot("soleus", "50 U")),
+                    session(at, ONA, shot("soleus", "60 U")),
+                ],
+                "proposal": session("2027-03-01T10:00", ONA, shot("soleus", "50 U")),
+            }
+        )
+    assert raised.value.field == "history[1]" and "contradicts" in raised.value.message
+
+
 # -- the reader ----------------------------------------------------------------------------
 
 
@@ -567,6 +583,26 @@ def test_a_childs_session_plan_is_per_kilogram_and_waits_for_the_interval(pack: 
         assert all(f.severity.value in ("info", "warning") for f in found)
 
 
+def test_a_childs_finger_flexors_are_planned_over_two_sites_each(pack: Pack) -> None:
+    muscles = [
+        {"muscle": m, "side": "right"}
+        for m in ("flexor-digitorum-profundus", "flexor-digitorum-superficialis")
+    ]
+    made = plan(
+        request({"kind": "injection-session", "product": ONA, "muscles": muscles}, CHILD), pack
+    )
+    doses = {i.muscle: (i.dose.text(), i.sites) for i in made.steps[0].event.injections}  # type: ignore[union-attr]
+    # 0.5 Unit/kg of 25 kg is 12.5 Units, drawn up as 13; 26 Units over the arm are below the
+    # 3 Units/kg the arm is recommended at least, which the plan says as a note
+    assert doses == {
+        "flexor-digitorum-profundus": ("13 Units", 2),
+        "flexor-digitorum-superficialis": ("13 Units", 2),
+    }
+    assert any(
+        f.rule == "BTA-ONA-CHILD-UPPER" and f.severity.value == "info" for f in made.findings
+    )
+
+
 def test_a_session_plan_over_a_total_is_withdrawn_naming_the_rule(pack: Pack) -> None:
     arm = [
         {"muscle": m, "side": "left"}
@@ -659,6 +695,7 @@ def test_a_dysport_adult_session_is_refused_exactly_above_1500_units(
         ),
         min_size=1,
         max_size=6,
+        unique_by=lambda t: t[0],  # two different sessions at one instant are refused
     ),
     st.sampled_from((ADULT, CHILD)),
 )
@@ -786,3 +823,17 @@ def test_posology_check_judges_a_session(
     assert run(["check", str(path)]) == 2
     err = capsys.readouterr().err
     assert "proposal.injections[0].dose" in err and "Traceback" not in err
+
+
+def test_explain_finds_a_botulinum_rule_without_naming_the_medicine(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from posology.cli import run
+
+    assert run(["explain", "BTA-ONA-UNITS"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("BTA-ONA-UNITS: BOTOX Units are BOTOX's own")
+    assert "Botulinum toxin type A for spasticity" in out and "cannot be compared" in out
+    assert run(["rules", "--medicine", "botulinum-toxin-a", "--route", "intramuscular"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("BTA-ABO-CHILD-TOTAL") for line in listed)

@@ -26,6 +26,9 @@ EXPECTED = {
     "it-refill-concentration-change.json": ("warning", {"SUP-IT-BRIDGE"}),
     "it-flex-schedule.json": ("ok", set()),
     "it-maintenance-escalation.json": ("warning", {"IT-ESCALATION-ALERT"}),
+    # 60 Units of BOTOX, in range for a 25 kg child, with 120 Dysport Units beside them, three
+    # months after the last session
+    "botulinum-units-of-another-product.json": ("critical", {"BTA-ONA-UNITS"}),
 }
 
 
@@ -36,7 +39,8 @@ def test_every_example_is_listed() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_example_verdict_and_rules(name: str) -> None:
     case = read_case((EXAMPLES / "check" / name).read_text(encoding="utf-8"))
-    findings = check(case.patient, case.history, case.proposal, load_pack())
+    pack = load_pack(case.proposal.medicine)  # the proposal's medicine's pack, as the CLI picks
+    findings = check(case.patient, case.history, case.proposal, pack)
     want_verdict, want_rules = EXPECTED[name]
     assert verdict(findings) == want_verdict
     assert {f.rule for f in findings} == want_rules

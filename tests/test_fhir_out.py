@@ -11,6 +11,8 @@ from posology.interop.fhir_out import validate
 from test_cli import posology
 
 PLANS = sorted((EXAMPLES / "plan").glob("*.json"))
+SESSION_PLANS = [p for p in PLANS if p.name.startswith("injection-session")]
+"""Plans of injection sessions, which are not written as FHIR yet."""
 
 
 def bundle_for(name: str) -> dict:  # type: ignore[type-arg]
@@ -23,7 +25,7 @@ def dosages(bundle: dict) -> list[dict]:  # type: ignore[type-arg]
     return bundle["entry"][0]["resource"]["dosageInstruction"]
 
 
-@pytest.mark.parametrize("path", PLANS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [p for p in PLANS if p not in SESSION_PLANS], ids=lambda p: p.stem)
 def test_every_goal_gives_a_valid_bundle_with_ucum_units(path) -> None:  # type: ignore[no-untyped-def]
     result = posology("plan", str(path), "--format", "fhir")
     assert result.returncode == 0, result.stderr
@@ -33,6 +35,15 @@ def test_every_goal_gives_a_valid_bundle_with_ucum_units(path) -> None:  # type:
     request = bundle["entry"][0]["resource"]
     assert request["resourceType"] == "MedicationRequest" and request["intent"] == "plan"
     assert request["medicationCodeableConcept"]["coding"][0]["code"] == "M03BX01"
+
+
+def test_a_session_plan_is_refused_as_fhir_naming_the_step() -> None:
+    assert SESSION_PLANS
+    for path in SESSION_PLANS:
+        result = posology("plan", str(path), "--format", "fhir")
+        assert result.returncode == 2, result.stderr
+        assert "plan.steps[0]: is an injection session" in result.stderr
+        assert "Traceback" not in result.stderr
 
 
 def test_oral_titration_is_sequenced_with_bounds_times_and_mg() -> None:
@@ -138,3 +149,24 @@ def test_history_goes_out_as_administrations_and_requests() -> None:
         first_rate["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]["end"]
         == "2026-11-12T12:00:00+01:00"
     )
+
+
+def test_regression_a_tizanidine_plan_as_fhir_failed_on_its_meal_rule(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Tizanidine's food advice has no meal clock times; the FHIR plan asked for them."""
+    request = {
+        "patient": {"age_years": 50, "diagnosis": "multiple-sclerosis"},
+        "history": [],
+        "goal": {"kind": "oral-titration", "medicine": "tizanidine", "target_daily_dose": "12 mg"},
+        "start": "2026-12-01T08:00",
+    }
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request), encoding="utf-8")
+    result = posology("plan", str(path), "--format", "fhir")
+    assert result.returncode == 0, result.stderr
+    bundle = json.loads(result.stdout)
+    validate(bundle)
+    plan = bundle["entry"][0]["resource"]
+    assert plan["medicationCodeableConcept"]["text"] == "tizanidine"
+    first = plan["dosageInstruction"][0]
+    assert first["doseAndRate"][0]["doseQuantity"]["value"] == 2  # the 2 mg start
+    assert "always with food or always without" in first["additionalInstruction"][0]["text"]

@@ -281,3 +281,31 @@ def test_a_plan_of_the_default_medicine_ignores_the_other_medicines_doses(packs:
         }
     )
     assert not plan(request, load_pack()).made
+
+
+def test_regression_two_medicines_started_at_one_instant_were_refused_as_contradicting() -> None:
+    """Tizanidine and baclofen begun the same morning are two regimens, not one regimen recorded
+    twice with different doses (the reader used to refuse the second)."""
+    case = parse_case(
+        {
+            "patient": ADULT,
+            "history": [
+                oral("2026-11-01T08:00", "2 mg", 3, "tizanidine"),
+                oral("2026-11-01T08:00", "10 mg", 3),
+            ],
+            "proposal": oral("2026-12-01T08:00", "4 mg", 3, "tizanidine"),
+        }
+    )
+    assert sorted(e.medicine for e in case.history) == ["baclofen", "tizanidine"]
+    with pytest.raises(InputError) as refused:  # one medicine's two doses at one instant
+        parse_case(
+            {
+                "patient": ADULT,
+                "history": [
+                    oral("2026-11-01T08:00", "2 mg", 3, "tizanidine"),
+                    oral("2026-11-01T08:00", "4 mg", 3, "tizanidine"),
+                ],
+                "proposal": oral("2026-12-01T08:00", "4 mg", 3, "tizanidine"),
+            }
+        )
+    assert refused.value.field == "history[1]" and "contradicts" in refused.value.message

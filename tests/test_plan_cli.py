@@ -27,6 +27,7 @@ def test_there_is_an_example_for_every_goal() -> None:
         "it-flex",
         "it-tolerance-holiday",
         "it-taper",
+        "injection-session",
     }
 
 

@@ -182,7 +182,8 @@ def row_variants(text: str) -> list[tuple[str, str]]:
 def numbers_of(lines: list[str]) -> Iterator[tuple[str, str, int, str, str]]:
     """(rule, name, line, kind, value text) for each entry of each rule's ``numbers:``.
 
-    ``kind`` is scalar, list or row (a table row ``- {...}`` under its name).
+    ``kind`` is scalar, list, row (a table row ``- {...}`` under its name) or ``keyed KEY`` (one
+    entry of a table by key under its name, ``doses:`` then ``biceps-brachii: 100 U to 200 U``).
     """
     rule = name = ""
     in_numbers = False
@@ -208,6 +209,10 @@ def numbers_of(lines: list[str]) -> Iterator[tuple[str, str, int, str, str]]:
             if value:
                 yield rule, name, i, "list" if value.startswith("[") else "scalar", value
             continue
+        cell = re.match(r"^        ([a-z0-9][a-z0-9_-]*):\s*(\S.*)$", code)
+        if cell and name:  # a table by key under its name (``doses: {biceps-brachii: ...}``)
+            yield rule, name, i, "keyed " + cell.group(1), cell.group(2)
+            continue
         row = re.match(r"^        - (\{.*\})$", code)
         if row and name:
             yield rule, name, i, "row", row.group(1)
@@ -222,6 +227,9 @@ def mutations(pack_text: str, counts: set[tuple[str, str]]) -> Iterator[Mutation
             found = [(f"row {rows[(rule, name)]} {w}", v) for w, v in row_variants(value)]
         elif kind == "list":
             found = list_variants(value)
+        elif kind.startswith("keyed "):
+            key = kind.removeprefix("keyed ")
+            found = [(f"{key} {w}", v) for w, v in value_variants(value, count=False)]
         else:
             found = value_variants(value, count=(rule, name) in counts)
         start = lines[i].index(value)

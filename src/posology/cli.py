@@ -23,6 +23,8 @@ from .errors import InputError, PosologyError
 if TYPE_CHECKING:
     from argparse import Namespace
 
+    from .knowledge.schema import Pack
+
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 70
 
 DESCRIPTION = (
@@ -129,7 +131,10 @@ def cmd_explain(args: Namespace) -> int:
     from .knowledge import load_pack
 
     pack = load_pack(args.medicine, args.profile)
-    rule = pack.rule(args.rule_id.strip())
+    rule_id = args.rule_id.strip()
+    if rule_id.upper() not in pack.rules:
+        pack = _pack_holding(rule_id.upper(), pack, args.profile)
+    rule = pack.rule(rule_id)
     if args.format == "json":
         from .serialize import rule_json
 
@@ -139,6 +144,21 @@ def cmd_explain(args: Namespace) -> int:
 
         print(render_rule(rule, pack))
     return EXIT_OK
+
+
+def _pack_holding(rule_id: str, asked: Pack, profile: str) -> Pack:
+    """The loaded pack whose rules hold ``rule_id`` (rule IDs are unique across the shipped
+    packs: each medicine's have their own prefix), ``asked`` when none does (its look-up then
+    names the nearest ID)."""
+    from .knowledge import load_pack
+    from .knowledge.loader import shipped_profiles
+
+    for medicine, profiles in shipped_profiles().items():
+        if medicine != asked.medicine:
+            other = load_pack(medicine, profile if profile in profiles else "default")
+            if rule_id in other.rules:
+                return other
+    return asked
 
 
 def cmd_rules(args: Namespace) -> int:

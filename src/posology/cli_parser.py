@@ -171,7 +171,7 @@ def build_parser(check_only: bool = False) -> argparse.ArgumentParser:
     q.set_defaults(run=cmd_db_upgrade)
 
     p = sub.add_parser("rules", help="every rule of the pack")
-    p.add_argument("--route", choices=("oral", "intrathecal"))
+    p.add_argument("--route", choices=("oral", "intrathecal", "intramuscular"))
     p.add_argument("--format", choices=("text", "json"), default="text")
     _medicine_option(p)
     _profile_option(p)

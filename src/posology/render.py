@@ -166,9 +166,9 @@ def _derived_lines(rule: Rule, pack: Pack) -> list[str]:
 def render_rules(rules: Iterable[Rule], pack: Pack | None = None) -> str:
     """The pack's line (``pack``), then one line per rule: ID, route, engine uses and title."""
     lines = [pack_line(pack), ""] if pack is not None else []
-    lines.append(f"{'RULE':<{_RULE_WIDTH}} {'ROUTE':<12} {'ENGINE':<22} TITLE")
+    lines.append(f"{'RULE':<{_RULE_WIDTH}} {'ROUTE':<13} {'ENGINE':<22} TITLE")
     for r in rules:
         lines.append(
-            f"{r.id:<{_RULE_WIDTH}} {r.route:<12} {','.join(sorted(r.engine)):<22} {r.title}"
+            f"{r.id:<{_RULE_WIDTH}} {r.route:<13} {','.join(sorted(r.engine)):<22} {r.title}"
         )
     return "\n".join(lines)

@@ -183,3 +183,50 @@ def test_opening_a_patient_and_downloading_a_plan_are_in_the_audit_trail(
             )
         ]
     assert "page.patient" in actions and "export.plan-csv" in actions
+
+
+def test_a_patient_page_shows_a_botulinum_session_in_words(logged_in: TestClient) -> None:
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', logged_in.get("/patients").text).group(
+        1
+    )
+    created = logged_in.post(
+        "/api/v1/patients",
+        headers={"X-CSRF-Token": csrf},
+        json={
+            "patient": {"age_years": 9, "weight_kg": 30, "diagnosis": "cerebral-palsy"},
+            "label": "B.T.",
+        },
+    )
+    pid = created.json()["id"]
+    stored = logged_in.post(
+        f"/api/v1/patients/{pid}/events",
+        headers={"X-CSRF-Token": csrf},
+        json={
+            "event": {
+                "at": "2026-11-01T10:00",
+                "kind": "injection-session",
+                "product": "onabotulinumtoxinA",
+                "injections": [{"muscle": "biceps-brachii", "dose": "60 U", "sites": 4}],
+            }
+        },
+    )
+    assert stored.status_code in (200, 201), stored.text
+    page = logged_in.get(f"/patients/{pid}")
+    assert page.status_code == 200
+    assert "Injection session: onabotulinumtoxinA (BOTOX), 60 Units in 1 muscle" in page.text
+
+
+def test_a_session_goal_on_the_plan_page_is_refused_not_a_server_error(
+    logged_in: TestClient,
+) -> None:
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', logged_in.get("/patients").text).group(
+        1
+    )
+    created = logged_in.post(
+        "/api/v1/patients",
+        headers={"X-CSRF-Token": csrf},
+        json={"patient": {"age_years": 40, "diagnosis": "stroke"}, "label": "S.G."},
+    )
+    pid = created.json()["id"]
+    answer = logged_in.get(f"/patients/{pid}/plan?goal=injection-session")
+    assert answer.status_code < 500, answer.text[:300]

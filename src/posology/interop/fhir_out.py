@@ -14,9 +14,12 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
+from ..errors import InputError
+from ..knowledge import load_pack
 from ..knowledge.schema import Pack
 from ..model.events import (
     Event,
+    InjectionSession,
     ItInfusion,
     ItStable,
     ItStop,
@@ -70,6 +73,8 @@ def _meals(pack: Pack) -> tuple[str | None, dict[str, str]]:
     if not pack.has_role("oral.meals"):
         return None, {}
     meals = pack.role("oral.meals")
+    if "meal_times" not in meals.codes:  # advice on food without clock times (tizanidine's)
+        return meals.text("instruction"), {}
     return meals.text("instruction"), dict(
         zip(meals.code_list("meal_times"), MEAL_EVENTS, strict=True)
     )
@@ -149,6 +154,8 @@ def _period(start: datetime, end: datetime | None) -> dict[str, str]:
 
 def daily_ceiling(request: PlanRequest, pack: Pack) -> Quantity | None:
     """The oral daily maximum for this patient (None in hospital, where it may be exceeded)."""
+    if not pack.has_role("oral.max"):
+        return None  # a medicine given by no oral regimen states no oral maximum
     age = age_at(request.patient, request.start)
     adult = (
         pack.role("indication.population").quantity("adult_age").in_("a")
@@ -156,7 +163,7 @@ def daily_ceiling(request: PlanRequest, pack: Pack) -> Quantity | None:
         else None
     )
     if age is not None and adult is not None and age < adult:
-        return paediatric_max(pack, age)
+        return paediatric_max(pack, age) if pack.has_role("oral.children") else None
     if request.patient.setting == "inpatient":
         return None
     return pack.role("oral.max").quantity("max_daily_outpatient")
@@ -216,6 +223,7 @@ def _oral(
 def plan_bundle(plan: Plan, pack: Pack, max_daily: Quantity | None = None) -> dict[str, Any]:
     """The plan as a FHIR R4 Bundle (type collection), validated. ``max_daily`` is the oral
     daily maximum to state (see :func:`daily_ceiling`)."""
+    _refuse_sessions([s.event for s in plan.steps], "plan.steps")
     medication = _medication(pack)
     meals, meal_codes = _meals(pack)
     ends = _ends([s.event for s in plan.steps])
@@ -286,6 +294,19 @@ def plan_bundle(plan: Plan, pack: Pack, max_daily: Quantity | None = None) -> di
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
     validate(bundle)
     return bundle
+
+
+def _refuse_sessions(events: list[Event], path: str) -> None:
+    """Refuse an injection session, naming where it is: no FHIR mapping of a session (its
+    injections per muscle, its product's Units) is written yet, and a session written as
+    something else, or left out, would be a record that says less than it did."""
+    for i, event in enumerate(events):
+        if isinstance(event, InjectionSession):
+            raise InputError(
+                f"{path}[{i}]",
+                "is an injection session, which Posology does not write as FHIR yet; export "
+                "it as JSON (--format json) instead",
+            )
 
 
 def validate(bundle: dict[str, Any]) -> None:
@@ -508,6 +529,13 @@ def _history_resource(
     }
 
 
+def _pack_of(medicine: str, profile: str) -> Pack:
+    """Another medicine's pack, in the same profile when that medicine has it."""
+    from ..knowledge import shipped_profiles
+
+    return load_pack(medicine, profile if profile in shipped_profiles().get(medicine, ()) else None)
+
+
 def history_bundle(history: tuple[Event, ...] | list[Event], pack: Pack) -> dict[str, Any]:
     """A patient's history as FHIR R4, one resource per event, each marked with its EVENT kind
     so that ``fhir_in.history_from_bundle`` reads every event back unchanged: regimens and
@@ -515,14 +543,16 @@ def history_bundle(history: tuple[Event, ...] | list[Event], pack: Pack) -> dict
     refills as MedicationAdministration (a refill as its volume of its concentration), stops as
     MedicationStatement, the implant as a Procedure, ``it-stable`` as an Observation and a
     review as a Task."""
-    medication = _medication(pack)
-    meals, meal_codes = _meals(pack)
     ordered = sorted(history, key=lambda e: e.at)
+    _refuse_sessions(ordered, "history")
     ends = _ends(ordered)
     entries: list[dict[str, Any]] = []
     for i, event in enumerate(ordered):
+        # each event as its own medicine: a tizanidine regimen is never written as baclofen
+        own = pack if event.medicine == pack.medicine else _pack_of(event.medicine, pack.profile)
+        meals, meal_codes = _meals(own)
         resource = _history_resource(
-            event, i not in ends, ends.get(i), medication, meals, meal_codes
+            event, i not in ends, ends.get(i), _medication(own), meals, meal_codes
         )
         entries.append(
             {"fullUrl": f"urn:uuid:history-{i}", "resource": {**resource, "id": f"history-{i}"}}

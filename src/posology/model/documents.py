@@ -848,6 +848,7 @@ _CHANNEL = {
     "pump-refill": "refill",
     "pump-implant": "implant",
     "it-stable": "stable",
+    "injection-session": "injection",
 }
 
 
@@ -902,7 +903,7 @@ def _history_order(events: Sequence[tuple[str, Event]]) -> list[int]:
     _check_instants(events)
     ordered = sorted(range(len(events)), key=lambda i: events[i][1].at)
     out: list[int] = []
-    seen: dict[tuple[datetime, str], tuple[str, Event]] = {}
+    seen: dict[tuple[datetime, str, str], tuple[str, Event]] = {}
     # events of no channel (reviews) seen so far: a copy is looked up, not searched for in
     # the whole history (events are values: equal events hash alike, whatever the offset
     # their instant was written with)
@@ -915,7 +916,9 @@ def _history_order(events: Sequence[tuple[str, Event]]) -> list[int]:
                 plain.add(event)
                 out.append(i)
             continue
-        key = (event.at, channel)
+        # a channel is one medicine's: tizanidine and baclofen taken from the same morning are
+        # two regimens, not two contradicting records of one
+        key = (event.at, event.medicine, channel)
         if key in seen:
             other_path, other = seen[key]
             if other == event:

@@ -20,7 +20,7 @@ from ..knowledge.schema import Pack, Range, Rule, Severity
 from ..model.events import Injection, InjectionSession, Review
 from ..model.finding import Finding
 from ..rules.context import build_context, for_population
-from ..rules.sessions import last_session, limb_of, next_allowed, product_name
+from ..rules.sessions import last_session, limb_of, muscle_words, next_allowed, product_name
 from ..units import ACTIVITY, Quantity
 from .model import Step
 from .notes import note, refuse
@@ -53,7 +53,7 @@ def injection_session(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Fi
                 pack,
                 guide.id,
                 guide.phrase(
-                    "plan_no_dose", muscle=_words(muscle), product=product_name(pack, product)
+                    "plan_no_dose", muscle=muscle_words(muscle), product=product_name(pack, product)
                 ),
             )
         listed = _table(rule, "doses")[muscle]
@@ -78,7 +78,7 @@ def injection_session(req: PlanRequest, pack: Pack) -> tuple[list[Step], list[Fi
     lines = "; ".join(
         guide.phrase(
             "plan_injection",
-            muscle=_words(i.muscle) + (f" ({i.side})" if i.side else ""),
+            muscle=muscle_words(i.muscle) + (f" ({i.side})" if i.side else ""),
             dose=i.dose.text(),
             sites=i.sites,
         )
@@ -115,11 +115,6 @@ def _table(rule: Rule, name: str) -> Mapping[str, object]:
     """A table of the rule's numbers by muscle (``doses``, ``sites``)."""
     value = rule.value(name)
     return value if isinstance(value, Mapping) else {}
-
-
-def _words(code: str) -> str:
-    """A muscle's code in words (``biceps-brachii``: biceps brachii)."""
-    return code.replace("-", " ")
 
 
 def _for_patient(amount: Quantity, weight: Quantity | None) -> Quantity | None:

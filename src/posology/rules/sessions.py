@@ -70,8 +70,16 @@ def product_name(pack: Pack, product: str) -> str:
     return product
 
 
-def _side_words(injection: Injection) -> str:
-    return f" ({injection.side})" if injection.side else ""
+def muscle_words(code: str) -> str:
+    """A muscle's code in words (``biceps-brachii``: biceps brachii): pages and findings speak
+    words, not codes."""
+    return code.replace("-", " ")
+
+
+def _where(injection: Injection) -> str:
+    """The injection's muscle and side in words (``biceps brachii (left)``)."""
+    side = f" ({injection.side})" if injection.side else ""
+    return muscle_words(injection.muscle) + side
 
 
 @implements("product-units", InjectionSession)
@@ -86,7 +94,7 @@ def product_units(ctx: Context, rule: Rule) -> Iterator[Finding]:
             yield ctx.say(
                 rule,
                 "present",
-                muscle=injection.muscle + _side_words(injection),
+                muscle=_where(injection),
                 dose=injection.dose.text(),
                 written=product_name(ctx.pack, injection.units_of),
                 product=product_name(ctx.pack, session.product),
@@ -114,7 +122,8 @@ def muscle_dose(ctx: Context, rule: Rule) -> Iterator[Finding]:
     if session is None:
         return
     table = rule.value("doses")
-    assert isinstance(table, Mapping)
+    if not isinstance(table, Mapping):
+        raise PackError(rule.file, rule.id, "numbers.doses", "must be a table of ranges by muscle")
     missing_weight = False
     for injection in own_units(session):
         listed = table.get(injection.muscle)
@@ -125,7 +134,7 @@ def muscle_dose(ctx: Context, rule: Rule) -> Iterator[Finding]:
             missing_weight = True
             continue
         values = {
-            "muscle": injection.muscle + _side_words(injection),
+            "muscle": _where(injection),
             "dose": injection.dose.text(),
             "range": listed.text(),
             "low": low.text(),
@@ -153,7 +162,7 @@ def site_dose(ctx: Context, rule: Rule) -> Iterator[Finding]:
             yield ctx.say(
                 rule,
                 "above",
-                muscle=injection.muscle + _side_words(injection),
+                muscle=_where(injection),
                 dose=injection.dose.text(),
                 sites=injection.sites,
                 per_site=per_site.text(places=1),
@@ -182,13 +191,11 @@ def session_limit(ctx: Context, rule: Rule) -> Quantity | None:
     """The most a group may hold under ``rule`` for this patient: ``most``, and ``most_per_kg``
     times the weight, whichever is lower (None when the rule has neither, or needs a weight
     the patient does not have)."""
-    most = rule.numbers.get("most")
-    per_kg = rule.numbers.get("most_per_kg")
     limits: list[Quantity] = []
-    if isinstance(most, Quantity):
-        limits.append(most)
-    if isinstance(per_kg, Quantity):
-        found = _per_kg(ctx, per_kg)
+    if "most" in rule.numbers:
+        limits.append(rule.quantity("most"))
+    if "most_per_kg" in rule.numbers:
+        found = _per_kg(ctx, rule.quantity("most_per_kg"))
         if found is None:
             return None
         limits.append(found)
@@ -200,8 +207,8 @@ def session_total(ctx: Context, rule: Rule) -> Iterator[Finding]:
     """The Units of a session (``codes.limb``: of one limb; ``codes.per``: ``side`` for each
     side apart) above the most (``above``: ``most`` and ``most_per_kg`` times the weight,
     whichever is lower), or outside the recommended range (``recommended``: ``above_range``,
-    and ``below_range`` when the rule has that severity). A per-kg number without a weight is
-    ``weight_unknown``."""
+    and ``below_range`` when the rule has that severity; ``recommended_from``, a low end alone:
+    ``below_range``). A per-kg number without a weight is ``weight_unknown``."""
     session = speaks_for(ctx, rule)
     if session is None:
         return
@@ -212,12 +219,8 @@ def session_total(ctx: Context, rule: Rule) -> Iterator[Finding]:
         return
     needs_most = "most" in rule.numbers or "most_per_kg" in rule.numbers
     most = session_limit(ctx, rule) if needs_most else None
-    recommended = rule.numbers.get("recommended")
-    span = None
-    if isinstance(recommended, Range):
-        low, high = _per_kg(ctx, recommended.low), _per_kg(ctx, recommended.high)
-        span = None if low is None or high is None else (low, high)
-    if (needs_most and most is None) or (isinstance(recommended, Range) and span is None):
+    span = _recommended(ctx, rule)
+    if (needs_most and most is None) or span is _UNKNOWN:
         yield ctx.say(rule, "weight_unknown")
         return
     for side, group in groups.items():
@@ -229,10 +232,32 @@ def session_total(ctx: Context, rule: Rule) -> Iterator[Finding]:
         }
         if most is not None and total > most:
             yield ctx.say(rule, "above", most=most.text(), **values)
-        elif span is not None and total > span[1]:
-            yield ctx.say(rule, "above_range", low=span[0].text(), high=span[1].text(), **values)
-        elif span is not None and total < span[0] and "below_range" in rule.severities:
-            yield ctx.say(rule, "below_range", low=span[0].text(), high=span[1].text(), **values)
+        elif isinstance(span, tuple):
+            low, high = span
+            words = {"low": low.text(), "high": "" if high is None else high.text()}
+            if high is not None and total > high:
+                yield ctx.say(rule, "above_range", **words, **values)
+            elif total < low and "below_range" in rule.severities:
+                yield ctx.say(rule, "below_range", **words, **values)
+
+
+_UNKNOWN = object()
+"""A recommended span that needs a weight the patient does not have."""
+
+
+def _recommended(ctx: Context, rule: Rule) -> tuple[Quantity, Quantity | None] | object | None:
+    """The rule's recommended span for this patient: ``recommended`` (a range), or
+    ``recommended_from`` (its low end alone, for a label whose high end is the rule's ``most``),
+    per kg times the weight; None when the rule gives neither, :data:`_UNKNOWN` when it needs a
+    weight the patient does not have."""
+    if "recommended" in rule.numbers:
+        given = rule.range("recommended")
+        low, high = _per_kg(ctx, given.low), _per_kg(ctx, given.high)
+        return _UNKNOWN if low is None or high is None else (low, high)
+    if "recommended_from" in rule.numbers:
+        least = _per_kg(ctx, rule.quantity("recommended_from"))
+        return _UNKNOWN if least is None else (least, None)
+    return None
 
 
 def _sum(injections: list[Injection]) -> Quantity:
