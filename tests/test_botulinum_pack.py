@@ -232,6 +232,7 @@ def test_a_childs_upper_limb_takes_6_units_per_kg_or_200_units_whichever_is_lowe
 
 
 def test_the_adult_rules_begin_at_18(pack: Pack) -> None:
+    """The adult age of BTA-POPULATION (18): a 17-year-old is judged by the children's rules."""
     proposal = session("2026-12-01T10:00", ONA, shot("biceps-brachii", "201 U", 5))
     at_17 = findings(pack, proposal, patient={**CHILD, "age_years": 17, "weight_kg": 60})
     at_18 = findings(pack, proposal, patient={**CHILD, "age_years": 18, "weight_kg": 60})
