@@ -138,9 +138,9 @@ def test_an_ingredient_only_order_in_tablets_is_a_card_saying_the_strength_is_un
 def test_another_medicine_gets_no_card_never_a_wrong_one(cds: TestClient) -> None:  # noqa: F811
     other = {
         "coding": [
-            {"system": RXNORM, "code": "999999999", "display": "Tizanidine 4 MG Oral Tablet"}
+            {"system": RXNORM, "code": "999999999", "display": "Cyclobenzaprine 10 MG Oral Tablet"}
         ],
-        "text": "Tizanidine 4 mg tablet",
+        "text": "Cyclobenzaprine 10 mg tablet",  # a medicine no pack doses (tizanidine has one)
     }
     found = cards(
         cds, call("order-sign", [draft("d1", tablets(4), medicationCodeableConcept=other)])

@@ -48,14 +48,16 @@ class MedicationCode:
 
 @record
 class Codes:
-    """One medicine's codes for the adapters (see the file's own ``sources``)."""
+    """One medicine's codes for the adapters (see the file's own ``sources``).
+    ``rxnorm_ingredient`` is empty and ``continuous_route`` None where the file gives none (an
+    ingredient code that could not be verified; a medicine with no infusion)."""
 
     medicine: str
     rxnorm_ingredient: str
     names: tuple[str, ...]
     route_codes: MappingProxyType[str, str]
     route_words: MappingProxyType[str, str]
-    continuous_route: str
+    continuous_route: str | None
     frequencies: MappingProxyType[str, int]
     file: str
     sha256: str
@@ -128,13 +130,16 @@ def load_codes_file(path: Path) -> Codes:
     ingredient = _require(data, "ingredient", file)
     routes = _require(data, "routes", file)
     frequencies = _require(data, "frequencies", file)
-    for section, key in (
+    infusion = data.get("continuous_infusion_route")  # none for a medicine never infused
+    sourced = [
         (ingredient, "source"),
         (routes, "snomed_source"),
         (routes, "words_source"),
         (frequencies, "source"),
-        (_require(data, "continuous_infusion_route", file), "source"),
-    ):
+    ]
+    if infusion is not None:
+        sourced.append((infusion, "source"))
+    for section, key in sourced:
         if section.get(key) not in sources:
             raise PackError(file, None, key, f"names no source of the file: {section.get(key)!r}")
     allowed_routes = {"oral", "intrathecal"}
@@ -149,13 +154,16 @@ def load_codes_file(path: Path) -> Codes:
     if units and units.get("source") not in sources:
         raise PackError(file, None, "dose_units.source", "names no source of the file")
     tablets = frozenset(str(u).strip().lower() for u in units.get("tablet", []))
+    rxnorm = ingredient.get("rxnorm")  # null: no ingredient code could be verified
+    if rxnorm is not None and not str(rxnorm).strip():
+        raise PackError(file, None, "ingredient.rxnorm", "must be a code, or null for none")
     return Codes(
         medicine=str(_require(data, "medicine", file)),
-        rxnorm_ingredient=str(ingredient["rxnorm"]),
+        rxnorm_ingredient="" if rxnorm is None else str(rxnorm).strip(),
         names=tuple(str(n).lower() for n in ingredient["names"]),
         route_codes=MappingProxyType({str(k): str(v) for k, v in routes["snomed"].items()}),
         route_words=MappingProxyType({str(k).lower(): str(v) for k, v in routes["words"].items()}),
-        continuous_route=str(data["continuous_infusion_route"]["route"]),
+        continuous_route=None if infusion is None else str(infusion["route"]),
         frequencies=MappingProxyType(words),
         file=file,
         sha256=hashlib.sha256(raw).hexdigest(),

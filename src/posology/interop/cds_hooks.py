@@ -11,8 +11,10 @@ it as an `update` of the draft order.
 Every card about a draft order links to Posology's SMART launch (a link of type ``smart``, when
 ``POSOLOGY_PUBLIC_URL`` is set) with an ``appContext`` naming the order, so the clinician who
 opens it lands on that order's findings. Medications are recognised by the codes of the packs'
-codes files (RxNorm ingredient and products, ATC, SNOMED CT): a draft order of another medicine
-gets no card. A draft without a start starts when it was written, else now (when it is signed).
+codes files (RxNorm ingredient and products, ATC, SNOMED CT), and each draft order is judged by
+the pack of its own medicine (in the profile of the server's or the clinic's pack), against that
+medicine's prefetched history: a draft order of a medicine no pack doses gets no card. A draft
+without a start starts when it was written, else now (when it is signed).
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ from ..rules.limits import programmed, step_limit
 from .cds_fetch import complete, medications_of
 from .diagnoses import DIAGNOSES
 from .fhir_in import (
+    Medications,
     codings,
     element,
     elements,
     events_from_medication_administration,
     events_from_medication_request,
     is_medicine,
+    medicine_of,
     patient_from_fhir,
 )
 from .smart import app_context_for
@@ -174,8 +178,75 @@ def _cards(
         _diagnosis(_entries(prefetch.get("conditions"), "prefetch.conditions")),
     )
     patient = parse_patient(patient_doc)
-    history: list[Event] = []
     drafted = {str(d.get("id")) for d in draft_resources if d.get("id")}
+    histories = {pack.medicine: _history(pack, orders, given, drafted, meds)}
+    # each draft is judged by the pack of its own medicine (the server's, or another medicine's
+    # pack in the same profile); a medicine no pack doses gets no card
+    drafts: list[tuple[dict[str, Any], Pack]] = []
+    for n, mr in enumerate(draft_resources):
+        if mr.get("resourceType") != "MedicationRequest":
+            continue
+        named = medicine_of(mr, meds, f"context.draftOrders.entry[{n}].resource")
+        own = None if named is None else _pack_for(pack, named.medicine)
+        if own is not None:
+            drafts.append((mr, own))
+            if own.medicine not in histories:
+                histories[own.medicine] = _history(own, orders, given, drafted, meds)
+    light = SERVICES[service_id] == "order-select"
+    cards: list[dict[str, Any]] = []
+    if done.unread:
+        cards.append(_unread_card(request, done.unread, pack))
+    pasts = {
+        medicine: list(sort_history([(f"h{i}", e) for i, e in enumerate(history)]))
+        for medicine, history in histories.items()
+    }
+    for d, (draft, own) in enumerate(drafts):
+        past = pasts[own.medicine]
+        try:
+            proposals = [
+                parse_event(e, f"draft[{d}]")
+                for e in events_from_medication_request(
+                    draft, own, f"context.draftOrders.entry[{d}]", meds, default_start=now
+                )
+            ]
+        except InputError as exc:
+            cards.append(_linked(_input_card(request, draft, exc, own), draft, launch))
+            continue
+        for proposal in proposals:
+            findings = check(patient, past, proposal, own)
+            for finding in findings:
+                if light and finding.severity.value == "info":
+                    continue
+                suggestion = _suggestion(finding, proposal, draft, patient, past, own)
+                cards.append(
+                    _linked(_card(request, draft, finding, suggestion, own), draft, launch)
+                )
+            past.append(proposal)
+    return {"cards": cards}
+
+
+def _pack_for(pack: Pack, medicine: str) -> Pack | None:
+    """The pack that judges an order of ``medicine`` where ``pack`` judges its own: ``pack``
+    itself, or that medicine's pack in the same profile (its default where it has none); None
+    for a medicine that has codes but no pack."""
+    if medicine == pack.medicine:
+        return pack
+    from ..knowledge import shipped_profiles
+    from ..services.clinic import pack_for_medicine
+
+    return pack_for_medicine(pack, medicine) if medicine in shipped_profiles() else None
+
+
+def _history(
+    pack: Pack,
+    orders: list[dict[str, Any]],
+    given: list[dict[str, Any]],
+    drafted: set[str],
+    meds: Medications,
+) -> list[Event]:
+    """The prefetched events of the pack's medicine: its active orders (not the drafts as the
+    server holds them) and its administrations."""
+    history: list[Event] = []
     for i, mr in enumerate(orders):
         where = f"prefetch.medications[{i}]"
         if mr.get("resourceType") != "MedicationRequest" or str(mr.get("id")) in drafted:
@@ -194,39 +265,7 @@ def _cards(
                 parse_event(e, f"administrations[{i}]")
                 for e in events_from_medication_administration(ma, pack, where, meds)
             ]
-    drafts = [
-        mr
-        for n, mr in enumerate(draft_resources)
-        if mr.get("resourceType") == "MedicationRequest"
-        and is_medicine(mr, pack.medicine, meds, f"context.draftOrders.entry[{n}].resource")
-    ]
-    light = SERVICES[service_id] == "order-select"
-    cards: list[dict[str, Any]] = []
-    if done.unread:
-        cards.append(_unread_card(request, done.unread, pack))
-    past = list(sort_history([(f"h{i}", e) for i, e in enumerate(history)]))
-    for d, draft in enumerate(drafts):
-        try:
-            proposals = [
-                parse_event(e, f"draft[{d}]")
-                for e in events_from_medication_request(
-                    draft, pack, f"context.draftOrders.entry[{d}]", meds, default_start=now
-                )
-            ]
-        except InputError as exc:
-            cards.append(_linked(_input_card(request, draft, exc), draft, launch))
-            continue
-        for proposal in proposals:
-            findings = check(patient, past, proposal, pack)
-            for finding in findings:
-                if light and finding.severity.value == "info":
-                    continue
-                suggestion = _suggestion(finding, proposal, draft, patient, past, pack)
-                cards.append(
-                    _linked(_card(request, draft, finding, suggestion, pack), draft, launch)
-                )
-            past.append(proposal)
-    return {"cards": cards}
+    return history
 
 
 def _linked(card: dict[str, Any], draft: dict[str, Any], launch: str | None) -> dict[str, Any]:
@@ -291,12 +330,14 @@ def _card(
     return card
 
 
-def _input_card(request: dict[str, Any], draft: dict[str, Any], exc: InputError) -> dict[str, Any]:
+def _input_card(
+    request: dict[str, Any], draft: dict[str, Any], exc: InputError, pack: Pack
+) -> dict[str, Any]:
     key = f"{request.get('hookInstance')}|{draft.get('id')}|input|{exc}"
     return {
         "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, key)),
         "indicator": "warning",
-        "summary": f"Baclofen order not checked: {exc.field}"[:140],
+        "summary": f"{pack.medicine.capitalize()} order not checked: {exc.field}"[:140],
         "detail": f"The order could not be read: **{exc.field}**: {exc.message}. "
         "Nothing was assumed.",
         "source": {"label": "Posology FHIR reader"},

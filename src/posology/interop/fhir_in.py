@@ -60,6 +60,7 @@ from typing import Any
 from ..errors import InputError
 from ..knowledge.schema import Pack
 from ..model import fields as F
+from ..model.events import DEFAULT_MEDICINE
 from ..units import CONCENTRATION, MASS, MASS_RATE, TIME, VOLUME, Quantity, parse_quantity
 from .fhir_json import codings as codings
 from .fhir_json import element as element
@@ -198,6 +199,16 @@ def is_baclofen(
 ) -> bool:
     """Whether the resource's medication is baclofen (by the codes of ``baclofen-codes.json``)."""
     return is_medicine(resource, "baclofen", medications, path)
+
+
+def _of_medicine(events: list[dict[str, Any]], pack: Pack) -> list[dict[str, Any]]:
+    """The events, each naming the pack's medicine when it is not the contract's default: an
+    EVENT that names none is the default medicine's, so another medicine's order read without
+    it would be judged by the wrong pack (or refused by its own)."""
+    if pack.medicine != DEFAULT_MEDICINE:
+        for event in events:
+            event["medicine"] = pack.medicine
+    return events
 
 
 def _route(dosage: dict[str, Any], path: str, product: str | None = None) -> str:
@@ -490,7 +501,7 @@ def events_from_medication_request(
             event["doses"] = doses
         if all(c for c, _ in parts):
             event["times"] = [c for c, _ in parts]
-    return _in_time_order(events, f"{path}.dosageInstruction")
+    return _of_medicine(_in_time_order(events, f"{path}.dosageInstruction"), pack)
 
 
 def _in_time_order(events: list[dict[str, Any]], path: str) -> list[dict[str, Any]]:
@@ -664,7 +675,7 @@ def events_from_medication_administration(
         witness = _witness(resource, path)
         if witness is not None:
             event["checked_by"] = witness
-        return [event]
+        return _of_medicine([event], pack)
     if dose.dim == VOLUME:
         if concentration is None:
             raise InputError(dpath, "is a volume; give the concentration or the dose in ug")
@@ -680,7 +691,7 @@ def events_from_medication_administration(
             hours = fhir_quantity(duration.get("valueQuantity"), f"{path}.extension.duration", TIME)
             out["duration_h"] = _json_number(hours.in_("h"))
         test["response"] = out
-    return [test]
+    return _of_medicine([test], pack)
 
 
 def _json_number(value: Fraction) -> int | Decimal:
@@ -729,7 +740,8 @@ def events_from_resource(
         stop = "oral-stop" if route == "oral" else "it-stop"
         if marked not in (None, stop):
             raise InputError(f"{path}.category", f"does not fit the {route} route")
-        return [{"at": _when(at, resource, f"{path}.effectiveDateTime", path), "kind": stop}]
+        stopped_at = _when(at, resource, f"{path}.effectiveDateTime", path)
+        return _of_medicine([{"at": stopped_at, "kind": stop}], pack)
     if kind == "Procedure" and marked == "pump-implant":
         at = resource.get("performedDateTime") or _period(resource, "performedPeriod", path).get(
             "start"

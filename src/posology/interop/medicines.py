@@ -79,7 +79,7 @@ def identify(concept: object, path: str) -> Identified | None:
     words = [str(element(concept, path).get("text") or "")]
     words += [str(c.get("display") or "") for _s, _c, c in codings(concept, path)]
     text = " ".join(words)
-    named = [c.medicine for c in all_codes() if c.names_medicine(text)]
+    named = sorted({c.medicine for c in all_codes() if c.names_medicine(text)})  # each once
     if len(named) > 1:
         raise InputError(path, f"names more than one medicine ({', '.join(named)})")
     return Identified(named[0], None) if named else None
