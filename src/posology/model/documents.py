@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from itertools import accumulate
+from itertools import accumulate, chain, compress
 from typing import Any
 
 from ..errors import HistoryTooLong, InputError
@@ -226,9 +226,26 @@ def _long_digits(text: str) -> bool:
 
 
 def _has_surrogate(text: str) -> bool:
-    return (not text.isascii() and _RAW_SURROGATE.search(text) is not None) or (
-        "\\u" in text and _ESCAPED_SURROGATE.search(text) is not None
-    )
+    """True when the text holds a surrogate, raw or escaped (then the walk looks for a lone
+    one). A raw one is found by encoding (UTF-8 refuses exactly the surrogates, at the speed
+    of a copy, where a search of the text costs ten times as much); an escaped one is sought
+    only in a text that holds ``\\ud`` or ``\\uD`` at all."""
+    return (not text.isascii() and _raw_surrogate(text)) or _escaped_surrogate(text)
+
+
+def _escaped_surrogate(text: str) -> bool:
+    """True when the text escapes a surrogate (``_ESCAPED_SURROGATE``)."""
+    return ("\\ud" in text or "\\uD" in text) and _ESCAPED_SURROGATE.search(text) is not None
+
+
+def _raw_surrogate(text: str) -> bool:
+    """True when the text holds a code point from U+D800 to U+DFFF (``_RAW_SURROGATE``): the
+    only ones strict UTF-8 cannot encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _number(text: str, unbounded: list[bool]) -> Decimal | _Unbounded:
@@ -262,13 +279,27 @@ def load_json(text: str | bytes) -> Any:
     Bytes are decoded first, strictly (UTF-8, or the UTF-16 or UTF-32 the JSON standard allows),
     so the checks below see the text as the parser will.
     """
+    text = _document_text(text)
+    data = _quick_load(text)
+    return data if data is not _UNSURE else _load(text)
+
+
+def _document_text(text: str | bytes) -> str:
+    """The text of a document as the parser reads it: bytes decoded, strictly (UTF-8, or the
+    UTF-16 or UTF-32 the JSON standard allows), and a byte-order mark at the start dropped."""
     if isinstance(text, bytes):
         try:
             text = text.decode(json.detect_encoding(text))
         except UnicodeDecodeError:
             raise InputError("", "not valid UTF-8 text; save the file as UTF-8 JSON") from None
-    text = text.removeprefix(_BOM)
-    if "\\u0000" in text:
+    return text.removeprefix(_BOM)
+
+
+def _load(text: str) -> Any:
+    """:func:`load_json` of a text already decoded (see ``_document_text``), the careful way:
+    a hook sees every object as a list of its members, so that a key given twice is found
+    and named."""
+    if "\\" in text and "\\u0000" in text:  # no backslash, no escape: one quick look first
         raise InputError("", "the document contains a NUL character (\\u0000); remove it")
     # too deep: the parser (which refuses past about a thousand levels at once) and the walk
     # below find the path, at a cost no larger than reading a document of that size
@@ -314,6 +345,117 @@ def load_json(text: str | bytes) -> Any:
             "read as the last one)",
         )
     return data
+
+
+# -- JSON text, read quickly --------------------------------------------------------------
+
+_UNSURE = object()
+"""What :func:`_quick_load` gives for a text it leaves to the careful reading."""
+
+
+def _quick_load(text: str) -> Any:
+    """What :func:`_load` gives for ``text``, read by the parser's own fast path (no hook called
+    per object), or ``_UNSURE`` for a text this reading leaves to ``_load``: one ``_load`` would
+    refuse or look into (a NUL, a surrogate, a text too deep, a number out of bounds, a long
+    run of digits, a key given twice, not JSON at all).
+
+    The careful reading hooks every object to find a key given twice, at a cost above that of
+    the parse itself; here the members decoded are counted instead (``_pair_count``), against
+    the colons outside the strings of the text (``_outline``): one colon a member, so the two
+    counts are equal unless an object lost a member to a key given twice. Every other check
+    is ``_load``'s own, on the same text, and a document read here is the one ``_load`` reads
+    (an object without a repeated key is the same built either way).
+    """
+    escapes = "\\" in text
+    if escapes and ("\\u0000" in text or _escaped_surrogate(text)):
+        return _UNSURE
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:  # a raw surrogate (see ``_raw_surrogate``)
+        return _UNSURE
+    marks, long = _outline(raw, escapes)
+    if long and _long_digits(text):
+        return _UNSURE
+    # the brackets of ``marks`` are those ``_depth`` counts, but ``_depth`` drops escapes after
+    # keeping brackets, quotes and backslashes, which a text with escapes is left to
+    depth = _depth(text) if escapes else _nesting(marks.translate(None, b":"))
+    if depth > MAX_DEPTH:
+        return _UNSURE
+    try:
+        data = _QUICK_DECODER.decode(text)
+    except (ValueError, RecursionError):  # not JSON, NaN or Infinity, or a number past bounds
+        return _UNSURE
+    if _pair_count(data) != marks.count(b":"):
+        return _UNSURE
+    return data
+
+
+def _bounded_number(text: str) -> Decimal:
+    """:func:`_number` of a literal within the bounds; ``ValueError`` for one past them (the
+    quick reading then stops, and the careful one names its path)."""
+    if len(text) <= MAX_DIGITS and "e" not in text and "E" not in text:
+        return Decimal(text)
+    return bounded_decimal(text)
+
+
+_QUICK_DECODER = json.JSONDecoder(parse_float=_bounded_number, parse_constant=_reject_constant)
+"""One decoder for every quick reading, as ``json.loads`` keeps one for its own (it holds no
+state between two texts): building one per text costs a tenth of reading a small one."""
+
+_NOT_OUTLINE = bytes(c for c in range(256) if c not in b'[]{}":0123456789')
+
+
+def _outline(raw: bytes, escapes: bool) -> tuple[bytes, bool]:
+    """The brackets and colons of a JSON text outside its strings, in order, from the text's
+    UTF-8 (``raw``; ``escapes`` when it holds a backslash), and whether the text may hold a
+    run of more than MAX_DIGITS digits (when it does not, none is there).
+
+    Escapes go first: a pair of backslashes is one escaped backslash, and, pairs dropped, any
+    backslash left escapes the character after it, so an escaped quote is a backslash and a
+    quote. Then only brackets, quotes, colons and digits (each as ``0``) are kept, in one pass
+    (no byte of a multi-byte UTF-8 character is one of them); dropping characters never splits
+    a run of digits, so a text without a run of MAX_DIGITS + 1 zeros kept has no longer run.
+    The quotes left alternate, opening and closing: two adjacent ones are dropped at once
+    (what lies either side stays inside or outside a string), the rest split out.
+    """
+    if escapes:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    kept = raw.translate(_DIGITS_AS_ZERO, _NOT_OUTLINE)
+    long = _LONG_RUN in kept
+    marks = kept.translate(None, b"0")
+    if b'"' in marks:
+        marks = marks.replace(b'""', b"")
+        if b'"' in marks:
+            marks = b"".join(marks.split(b'"')[::2])
+    return marks, long
+
+
+_CONTAINERS = frozenset({dict, list})
+_OBJECTS = frozenset({dict})
+
+
+def _pair_count(data: Any) -> int:
+    """The members of every object in a decoded JSON value, nested ones included.
+
+    A list of objects (a history of events) is counted at once: its objects' members summed,
+    then only the values that nest in them walked, all their values' types taken in one pass
+    (most events hold no object or list)."""
+    count = 0
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is dict:
+            count += len(value)
+            stack.extend(value.values())
+        elif kind is list:
+            if len(value) > 1 and _OBJECTS.issuperset(map(type, value)):
+                count += sum(map(len, value))
+                values = list(chain.from_iterable(map(dict.values, value)))
+                stack.extend(compress(values, map(_CONTAINERS.__contains__, map(type, values))))
+            else:
+                stack.extend(value)
+    return count
 
 
 # -- patient ------------------------------------------------------------------------------
