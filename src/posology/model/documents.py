@@ -856,24 +856,37 @@ def _shape_key(key: object) -> object:
     leaving out the item of ``at`` is the key of the object without it, with no second walk
     over the object."""
     assert isinstance(key, tuple)
+    if key[0] is _FLAT:
+        _, items, types = key
+        kept = [i for i, (name, _) in enumerate(items) if name != "at"]
+        return (_FLAT, tuple(items[i] for i in kept), tuple(types[i] for i in kept))
     kind, items = key
     return (kind, tuple(item for item in items if item[0] != "at"))
 
 
 _SCALARS = frozenset({str, int, bool})
 _SPELLED = frozenset({Decimal, float})
+_FLAT_MEMBERS = frozenset({str, int, bool, type(None)})
+_FLAT = object()
+"""The tag of the key of a flat object (:func:`_content_key`)."""
 
 
 def _content_key(value: object) -> object:
     """A hashable key for a decoded JSON value, its types included; None for anything else.
 
-    Scalars are keyed as ``(type, value)``; an object's scalar members as ``(name, type,
-    value)`` in place (the common event is flat), its other members as ``(name, key)``. A
-    decimal or a float is keyed by its exact spelling, not its value: ``0`` and ``0E-50`` are
-    equal numbers, yet the reader accepts only the first (the second is past the bounds).
+    The common event is flat: every member a string, an integer, a boolean or null. Its key is
+    built at once, as ``(_FLAT, members, their types)``: the members as the object holds them
+    (hashable, and equal only when equal), the types beside them, since ``true`` equals ``1``.
+    Otherwise scalars are keyed as ``(type, value)``; an object's scalar members as ``(name,
+    type, value)`` in place, its other members as ``(name, key)``. A decimal or a float is
+    keyed by its exact spelling, not its value: ``0`` and ``0E-50`` are equal numbers, yet the
+    reader accepts only the first (the second is past the bounds).
     """
     kind = type(value)
     if kind is dict:
+        types = tuple(map(type, value.values()))  # type: ignore[attr-defined]
+        if _FLAT_MEMBERS.issuperset(types):
+            return (_FLAT, tuple(value.items()), types)  # type: ignore[attr-defined]
         items: list[object] = []
         for k, v in value.items():  # type: ignore[attr-defined]
             member = type(v)
