@@ -272,3 +272,63 @@ def test_the_dose_check_panel_checks_without_saving_and_clears_on_change(
     shoot(page, "34-rule-page-phone.png")
     phone.close()
     assert not errors, errors
+
+
+def test_a_patient_on_three_medicines_reads_in_words_at_desktop_and_phone_width(
+    server: str, browser: Any, database_url: str
+) -> None:
+    """A spasticity clinic's patient on baclofen tablets, tizanidine and botulinum toxin
+    injections: the record names each medicine and the session's muscles in words, the
+    patient's name stays on the page, and axe-core finds nothing serious at either width."""
+    engine = open_engine(database_url)
+    token = accounts.create_token(engine, "doc@north.example")
+    engine.dispose()
+    api = Api(server, token)
+    pid = api.patient("Tess Three-Medicines", "AX-3", {"sex": "female", "diagnosis": "stroke"})
+    for event in (
+        {
+            "at": form_time(NOW - timedelta(days=40)),
+            "kind": "oral-regimen",
+            "dose": "10 mg",
+            "times_per_day": 3,
+        },
+        {
+            "at": form_time(NOW - timedelta(days=30)),
+            "kind": "oral-regimen",
+            "medicine": "tizanidine",
+            "dose": "2 mg",
+            "times_per_day": 1,
+        },
+        {
+            "at": form_time(NOW - timedelta(days=20)),
+            "kind": "injection-session",
+            "product": "onabotulinumtoxinA",
+            "injections": [
+                {"muscle": "biceps-brachii", "dose": "100 U", "sites": 4, "side": "left"},
+                {"muscle": "flexor-carpi-radialis", "dose": "50 U", "sites": 2, "side": "left"},
+            ],
+        },
+    ):
+        api.event(pid, event)
+    api.http.close()
+    failures: dict[str, str] = {}
+    for width, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        context = browser.new_context(viewport=viewport, bypass_csp=True)
+        page = context.new_page()
+        page.goto(server + "/login")
+        page.fill("#email", "doc@north.example")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/worklist")
+        page.goto(server + f"/patients/{pid}")
+        page.wait_for_load_state("networkidle")
+        text = page.inner_text("body")
+        assert "Tess Three-Medicines" in text
+        assert "tizanidine" in text.lower()
+        assert "onabotulinumtoxinA (BOTOX), 150 Units in 2 muscles" in text
+        found = violations(page)
+        if found:
+            failures[width] = describe(found)
+        shoot(page, f"47-patient-three-medicines-{width}.png")
+        context.close()
+    assert not failures, failures

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..model.events import (
     Event,
+    Injection,
     InjectionSession,
     ItInfusion,
     ItStable,
@@ -21,7 +22,11 @@ from ..model.medicines import product_words
 def describe(event: Event) -> str:
     """The event in a few words, naming its own medicine (a plan of tizanidine says so)."""
     if isinstance(event, OralRegimen):
-        return f"Oral {event.medicine} {event.daily_dose.text()} ({len(event.doses)} doses a day)"
+        doses = len(event.doses)
+        return (
+            f"Oral {event.medicine} {event.daily_dose.text()} "
+            f"({doses} dose{'s' if doses != 1 else ''} a day)"
+        )
     if isinstance(event, OralStop):
         return f"Stop oral {event.medicine}"
     if isinstance(event, ItTestDose):
@@ -42,10 +47,23 @@ def describe(event: Event) -> str:
         for injection in event.injections[1:]:
             total = total + injection.dose
         muscles = len(event.injections)
+        each = "; ".join(_injection_words(injection) for injection in event.injections)
         return (
             f"Injection session: {product_words(event.product)}, {total.text()} in {muscles} "
-            f"muscle{'s' if muscles != 1 else ''}"
+            f"muscle{'s' if muscles != 1 else ''} ({each})"
         )
     if isinstance(event, Review):
         return f"Review: {event.note}"
     raise TypeError(f"not an event: {event!r}")
+
+
+def _injection_words(injection: Injection) -> str:
+    """One muscle of a session as a clinician writes it: "left biceps brachii 100 Units at 4
+    sites" (the dose as written, in another product's Units when it was)."""
+    side = f"{injection.side} " if injection.side else ""
+    muscle = injection.muscle.replace("-", " ")
+    dose = injection.dose.text()
+    if injection.units_of:
+        dose = f"{dose} of {product_words(injection.units_of)}"
+    sites = f"{injection.sites} site{'s' if injection.sites != 1 else ''}"
+    return f"{side}{muscle} {dose} at {sites}"

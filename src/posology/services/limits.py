@@ -62,8 +62,11 @@ class ChangeLimits:
 def change_limits(
     patient: Patient, history: Sequence[Event], pack: Pack, at: datetime, zone: tzinfo
 ) -> ChangeLimits:
-    """The limits on the next change at ``at`` of the treatment in force then (pure)."""
-    ordered = tuple(sorted(history, key=lambda e: e.at))
+    """The limits on the next change at ``at`` of the pack's medicine in force then (pure):
+    another medicine's regimen (tizanidine beside baclofen) is neither the dose in force nor
+    its last change."""
+    own = (e for e in history if e.medicine == pack.medicine)
+    ordered = tuple(sorted(own, key=lambda e: e.at))
     ctx = build_context(patient, ordered, Review(at, "change limits"), pack)
     intrathecal = None
     active = ctx.infusion_active
