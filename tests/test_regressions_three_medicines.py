@@ -54,7 +54,7 @@ def test_a_regimen_of_one_dose_reads_one_dose_a_day() -> None:
     assert describe(three) == "Oral baclofen 15 mg/day (3 doses a day)"  # type: ignore[arg-type]
 
 
-def test_a_session_line_names_each_muscle_its_side_dose_and_sites() -> None:
+def test_a_session_line_never_adds_one_products_units_to_anothers_and_names_each_muscle() -> None:
     session = _event(
         1,
         kind="injection-session",
@@ -65,9 +65,13 @@ def test_a_session_line_names_each_muscle_its_side_dose_and_sites() -> None:
             {"muscle": "gastrocnemius", "dose": "500 abobotulinumtoxinA U", "sites": 2},
         ],
     )
-    line = describe(session)  # type: ignore[arg-type]
-    assert line.startswith("Injection session: onabotulinumtoxinA (BOTOX), ")
-    assert "in 3 muscles (" in line
+    assert describe(session) == (  # type: ignore[arg-type]
+        "Injection session: onabotulinumtoxinA (BOTOX), 150 Units in 3 muscles, a dose written "
+        "in abobotulinumtoxinA (Dysport) Units"
+    )
+    line = describe(session, each_muscle=True)  # type: ignore[arg-type]
+    assert line.startswith("Injection session: onabotulinumtoxinA (BOTOX), 150 Units in 3 ")
+    assert "(Dysport) Units (left biceps" in line
     assert "left biceps brachii 100 Units at 4 sites" in line
     assert "soleus 50 Units at 1 site;" in line
     assert "gastrocnemius 500 Units of abobotulinumtoxinA (Dysport) at 2 sites" in line

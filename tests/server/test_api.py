@@ -325,3 +325,22 @@ def test_login_session_with_csrf(client: TestClient, accounts: Accounts) -> None
     assert client.post("/api/v1/logout", headers={"X-CSRF-Token": csrf}).status_code == 200
     client.cookies.clear()
     assert client.get("/api/v1/patients").status_code == 401
+
+
+def test_a_check_sent_again_answers_as_the_first_and_a_repeated_key_is_still_refused(
+    client: TestClient, accounts: Accounts
+) -> None:
+    """The check route reads a CASE by the texts of its events once it has read one: the same
+    history again with a new proposal gets the answer a first reading gives, and a key given
+    twice in an event every other part of which was read before is refused, naming it."""
+    case = json.loads((EXAMPLES / "check" / "it-test-dose-in-mg.json").read_text())
+    first = client.post("/api/v1/check", headers=accounts.pharmacist, json=case).json()
+    for _ in range(2):
+        again = client.post("/api/v1/check", headers=accounts.pharmacist, content=json.dumps(case))
+        assert again.status_code == 200 and again.json() == first
+    text = json.dumps(case)
+    repeated = text.replace('"kind": ', '"kind": "review", "kind": ', 1)
+    refused = client.post("/api/v1/check", headers=accounts.pharmacist, content=repeated)
+    assert refused.status_code == 400, refused.text
+    assert "given twice" in refused.json()["error"]["message"]
+    assert refused.json()["error"]["field"].endswith(".kind")

@@ -46,6 +46,19 @@ async def json_body(request: Request) -> Any:
     """The request body as JSON (exact decimals); 400 when it is not JSON, 413 when larger than
     MAX_BODY (refused from its declared length, or as soon as the stream passes it, never read
     whole first), 408 when it does not arrive within BODY_SECONDS."""
+    return json_document(await body_bytes(request))
+
+
+def json_document(raw: bytes) -> Any:
+    """A body's bytes as JSON (exact decimals); 400 (``BadJson``) when it is not JSON."""
+    try:
+        return load_json(raw)
+    except InputError as exc:
+        raise BadJson(exc.message, exc.field) from None
+
+
+async def body_bytes(request: Request) -> bytes:
+    """The request body's bytes, within MAX_BODY and BODY_SECONDS (see :func:`json_body`)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and (len(declared) > 12 or int(declared) > MAX_BODY):
         raise BodyTooLarge()
@@ -64,11 +77,7 @@ async def json_body(request: Request) -> Any:
         await asyncio.wait_for(read(), BODY_SECONDS)
     except TimeoutError:
         raise BodyTooSlow(f"the body did not arrive within {BODY_SECONDS:.0f} s") from None
-    raw = b"".join(chunks)
-    try:
-        return load_json(raw)
-    except InputError as exc:
-        raise BadJson(exc.message, exc.field) from None
+    return b"".join(chunks)
 
 
 def fields_of(document: Any, allowed: tuple[str, ...], required: tuple[str, ...]) -> dict[str, Any]:

@@ -19,8 +19,12 @@ from ..model.events import (
 from ..model.medicines import product_words
 
 
-def describe(event: Event) -> str:
-    """The event in a few words, naming its own medicine (a plan of tizanidine says so)."""
+def describe(event: Event, *, each_muscle: bool = False) -> str:
+    """The event in a few words, naming its own medicine (a plan of tizanidine says so).
+
+    A session is summed up (product, Units, how many muscles); with ``each_muscle`` each
+    muscle is named with its side, dose and sites, as a record's history needs (a plan's step
+    lists them in its own instructions)."""
     if isinstance(event, OralRegimen):
         doses = len(event.doses)
         return (
@@ -43,15 +47,21 @@ def describe(event: Event) -> str:
     if isinstance(event, ItStop):
         return f"Stop intrathecal {event.medicine}"
     if isinstance(event, InjectionSession):
-        total = event.injections[0].dose
-        for injection in event.injections[1:]:
-            total = total + injection.dose
+        # Units of one product are never added to another's: a dose written in another
+        # product's Units is named apart, not counted in the session's total
+        own = [i.dose for i in event.injections if i.units_of is None]
+        foreign = sorted({i.units_of for i in event.injections if i.units_of is not None})
         muscles = len(event.injections)
-        each = "; ".join(_injection_words(injection) for injection in event.injections)
-        return (
-            f"Injection session: {product_words(event.product)}, {total.text()} in {muscles} "
-            f"muscle{'s' if muscles != 1 else ''} ({each})"
+        total = f"{sum(own[1:], own[0]).text()} in " if own else ""
+        line = (
+            f"Injection session: {product_words(event.product)}, {total}{muscles} "
+            f"muscle{'s' if muscles != 1 else ''}"
         )
+        for product in foreign:
+            line += f", a dose written in {product_words(product)} Units"
+        if not each_muscle:
+            return line
+        return f"{line} ({'; '.join(map(_injection_words, event.injections))})"
     if isinstance(event, Review):
         return f"Review: {event.note}"
     raise TypeError(f"not an event: {event!r}")

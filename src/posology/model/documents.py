@@ -360,34 +360,45 @@ def _quick_load(text: str) -> Any:
     run of digits, a key given twice, not JSON at all).
 
     The careful reading hooks every object to find a key given twice, at a cost above that of
-    the parse itself; here the members decoded are counted instead (``_pair_count``), against
+    the parse itself; here the members decoded are counted instead (``pair_count``), against
     the colons outside the strings of the text (``_outline``): one colon a member, so the two
     counts are equal unless an object lost a member to a key given twice. Every other check
     is ``_load``'s own, on the same text, and a document read here is the one ``_load`` reads
     (an object without a repeated key is the same built either way).
     """
-    escapes = "\\" in text
-    if escapes and ("\\u0000" in text or _escaped_surrogate(text)):
-        return _UNSURE
-    try:
-        raw = text.encode("utf-8")
-    except UnicodeEncodeError:  # a raw surrogate (see ``_raw_surrogate``)
-        return _UNSURE
-    marks, long = _outline(raw, escapes)
-    if long and _long_digits(text):
-        return _UNSURE
-    # the brackets of ``marks`` are those ``_depth`` counts, but ``_depth`` drops escapes after
-    # keeping brackets, quotes and backslashes, which a text with escapes is left to
-    depth = _depth(text) if escapes else _nesting(marks.translate(None, b":"))
-    if depth > MAX_DEPTH:
+    plain = plain_text(text)
+    if plain is None:
         return _UNSURE
     try:
         data = _QUICK_DECODER.decode(text)
     except (ValueError, RecursionError):  # not JSON, NaN or Infinity, or a number past bounds
         return _UNSURE
-    if _pair_count(data) != marks.count(b":"):
+    if pair_count(data) != plain[1]:
         return _UNSURE
     return data
+
+
+def plain_text(text: str) -> tuple[bytes, int] | None:
+    """The UTF-8 of a JSON text and the number of colons outside its strings (one a member:
+    see :func:`_quick_load`), or None for a text that ``_load`` would refuse or look into
+    before parsing (a NUL, a surrogate, nesting past MAX_DEPTH, a run of digits past
+    MAX_DIGITS). What is left to check is the parse itself and the members' count."""
+    escapes = "\\" in text
+    if escapes and ("\\u0000" in text or _escaped_surrogate(text)):
+        return None
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:  # a raw surrogate (see ``_raw_surrogate``)
+        return None
+    marks, long = _outline(raw, escapes)
+    if long and _long_digits(text):
+        return None
+    # the brackets of ``marks`` are those ``_depth`` counts, but ``_depth`` drops escapes after
+    # keeping brackets, quotes and backslashes, which a text with escapes is left to
+    depth = _depth(text) if escapes else _nesting(marks.translate(None, b":"))
+    if depth > MAX_DEPTH:
+        return None
+    return raw, marks.count(b":")
 
 
 def _bounded_number(text: str) -> Decimal:
@@ -434,7 +445,7 @@ _CONTAINERS = frozenset({dict, list})
 _OBJECTS = frozenset({dict})
 
 
-def _pair_count(data: Any) -> int:
+def pair_count(data: Any) -> int:
     """The members of every object in a decoded JSON value, nested ones included.
 
     A list of objects (a history of events) is counted at once: its objects' members summed,
@@ -1137,13 +1148,32 @@ def parse_case(data: object) -> Case:
             f"holds {len(raw_history)} events; one request may carry at most {MAX_HISTORY} "
             "(store the patient and check against the stored history instead)",
         )
-    paths = [f"history[{i}]" for i in range(len(raw_history))]
+    paths = history_paths(len(raw_history))
     events = [(path, parse_event(e, path)) for path, e in zip(paths, raw_history, strict=True)]
-    proposal = parse_event(obj["proposal"], "proposal")
+    return case_of(patient, events, parse_event(obj["proposal"], "proposal"))
+
+
+def case_of(patient: Patient, events: list[tuple[str, Event]], proposal: Event) -> Case:
+    """The :class:`Case` of events read (each with its path): the history sorted, duplicates
+    folded, instants and the birth date checked against each other."""
     history = sort_history(events)
     _check_instants([*events, ("proposal", proposal)])
     check_born(patient, events, proposal.at, "proposal.at")
     return Case(patient, history, proposal)
+
+
+def history_paths(count: int) -> tuple[str, ...]:
+    """``history[0]``, ``history[1]``, …: the paths of a history's events, written once (the
+    tuple is replaced whole when a longer history comes, never changed in place, so threads
+    share it safely)."""
+    global _PATHS
+    paths = _PATHS
+    if count > len(paths):
+        paths = _PATHS = tuple(f"history[{i}]" for i in range(max(count, 2 * len(paths))))
+    return paths[:count]
+
+
+_PATHS: tuple[str, ...] = ()
 
 
 def read_case(text: str | bytes) -> Case:

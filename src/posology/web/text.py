@@ -104,7 +104,7 @@ def describe_html(event: Event) -> str:
     """An event in words, as HTML, its quantities styled by :func:`quantity_html`."""
     from ..export.describe import describe
 
-    text = escape(describe(event))
+    text = escape(describe(event, each_muscle=True))
     for q in _quantities(event):
         plain = escape(q.text())
         if plain in text:

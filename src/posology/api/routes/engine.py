@@ -11,9 +11,7 @@ from starlette.routing import Route
 
 from ...errors import InputError
 from ...services import accounts
-from ..requests import (
-    json_body,
-)
+from ..requests import body_bytes, json_document
 from ..schemas import answers, body, many, ref
 from .deps import Deps
 
@@ -31,12 +29,16 @@ def routes(deps: Deps) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    def answer_case(document: Any, user: accounts.User) -> JSONResponse:
-        # answer the finished document without a second encoding pass
+    def answer_case(raw: bytes, user: accounts.User) -> JSONResponse:
+        # the CASE read by the texts of its events (the same history comes with every check);
+        # a text that reader leaves is read as any body is (400 for one that is not JSON)
         from ...model import parse_case
+        from ...model.case_text import quick_case
         from ...rules import check
 
-        case = parse_case(document)
+        case = quick_case(raw)
+        if case is None:
+            case = parse_case(json_document(raw))
         pack = deps.pack_for(user, case.proposal.medicine)
         findings = check(case.patient, case.history, case.proposal, pack)
         return JSONResponse(check_answer(findings, pack))
@@ -47,8 +49,8 @@ def routes(deps: Deps) -> APIRouter:
         is read on the event loop; the token look-up and the check run in worker threads, so
         a long history never holds up other requests (the reader bounds its size)."""
         user = await run_in_threadpool(auth, request)  # before the body: no stranger's megabyte
-        document = await json_body(request)
-        return await run_in_threadpool(answer_case, document, user)
+        raw = await body_bytes(request)
+        return await run_in_threadpool(answer_case, raw, user)
 
     router.routes.append(Route("/api/v1/check", check_direct, methods=["POST"]))
 
