@@ -326,6 +326,30 @@ def test_a_patient_on_three_medicines_reads_in_words_at_desktop_and_phone_width(
         assert "Tess Three-Medicines" in text
         assert "tizanidine" in text.lower()
         assert "onabotulinumtoxinA (BOTOX), 150 Units in 2 muscles" in text
+        # each oral medicine's limits by its own pack: baclofen's dose in force is 30 mg/day,
+        # tizanidine's 2 mg/day, never one taken for the other
+        page.select_option("#kind", "oral-regimen")
+        page.wait_for_function(
+            "document.querySelector('#oral-limits').innerText.includes('Baclofen now')"
+        )
+        assert "Baclofen now 30 mg/day" in page.inner_text("#oral-limits")
+        page.select_option("#oral-medicine", "tizanidine")
+        page.wait_for_function(
+            "document.querySelector('#oral-limits').innerText.includes('Tizanidine now')"
+        )
+        tizanidine = page.inner_text("#oral-limits")
+        in_force = "2 mg/day" if width == "desktop" else "4 mg/day"  # raised at desktop width
+        assert f"Tizanidine now {in_force}" in tizanidine and "maximum 36 mg/day" in tizanidine
+        if width == "desktop":  # a tizanidine increase, checked by tizanidine's rules, saved
+            page.fill("#oral-dose", "2")
+            page.fill("#oral-times", "2")
+            page.click("#check-button")
+            page.wait_for_selector("#check-result p, #check-result .finding")
+            assert "PO-" not in page.inner_text("#check-result")  # no baclofen rule judged it
+            with page.expect_navigation():
+                page.click("#event-form button[type=submit]")
+            assert "Oral tizanidine 4 mg/day (2 doses a day)" in page.inner_text("ol.timeline")
+            assert "Oral baclofen 30 mg/day" in page.inner_text("ol.timeline")
         found = violations(page)
         if found:
             failures[width] = describe(found)

@@ -230,3 +230,25 @@ def test_a_session_goal_on_the_plan_page_is_refused_not_a_server_error(
     pid = created.json()["id"]
     answer = logged_in.get(f"/patients/{pid}/plan?goal=injection-session")
     assert answer.status_code < 500, answer.text[:300]
+
+
+def test_the_patient_page_offers_each_oral_medicine_for_a_regimen_and_a_stop(
+    logged_in: TestClient,
+) -> None:
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', logged_in.get("/patients").text).group(
+        1
+    )
+    created = logged_in.post(
+        "/api/v1/patients",
+        headers={"X-CSRF-Token": csrf},
+        json={"patient": {"age_years": 46, "diagnosis": "stroke"}, "label": "T.B."},
+    )
+    page = logged_in.get(f"/patients/{created.json()['id']}")
+    assert page.status_code == 200
+    for select in ("oral-medicine", "stop-medicine"):
+        start = page.text.index(f'<select id="{select}">')
+        options = page.text[start : page.text.index("</select>", start)]
+        assert '<option value="baclofen" selected>Baclofen</option>' in options
+        assert '<option value="tizanidine">Tizanidine</option>' in options
+        assert "botulinum" not in options
+    assert 'data-medicine="baclofen"' in page.text

@@ -67,6 +67,16 @@ def _routes(folder: Path) -> dict[str, frozenset[str]]:
     }
 
 
+def medicines_by_route(route: str, first: str = DEFAULT_MEDICINE) -> tuple[str, ...]:
+    """The loaded packs' medicines with rules for ``route`` (``first`` leads, the rest in
+    alphabetical order): what a form offers for an oral regimen."""
+    from ..knowledge.loader import data_folder
+
+    routes = _routes(data_folder())
+    found = sorted(m for m, known in routes.items() if route in known)
+    return tuple(sorted(found, key=lambda m: m != first))
+
+
 def product_medicine(product: str, given: object, path: str) -> str:
     """The medicine whose pack lists ``product`` (an injection session's): the session is that
     medicine's. A ``medicine`` given with it must be that one (``given`` None: not given)."""

@@ -106,7 +106,7 @@ def routes(deps: Deps) -> APIRouter:
         proposal = event_history.typed_event(
             engine, user, parse_event(fields["proposal"], "proposal"), "proposal.at"
         )
-        pack = deps.pack_for(user)
+        pack = deps.pack_for(user, proposal.medicine)  # the proposal's medicine judges it
         return check_answer(check(parse_patient(patient_doc), history, proposal, pack), pack)
 
     return router

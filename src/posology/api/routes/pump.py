@@ -69,10 +69,17 @@ def routes(deps: Deps) -> APIRouter:
         tags=["pump clinic"],
         responses=answers(200, ref("ChangeLimits"), 401, 404, 422),
     )
-    def change_limits(patient_id: RecordId, user: accounts.User = User) -> dict[str, Any]:
+    def change_limits(
+        patient_id: RecordId, user: accounts.User = User, medicine: str | None = None
+    ) -> dict[str, Any]:
+        """The limits on the next change of ``medicine`` (default: the server's), by its own
+        pack: tizanidine's pace and maximum, not baclofen's."""
+        from ...model.medicines import read_medicine
         from ...services.limits import patient_change_limits
 
-        pack = deps.pack_for(user)
+        if medicine is not None:
+            read_medicine(medicine, "medicine", "oral-regimen")
+        pack = deps.pack_for(user, medicine)
         return cited(patient_change_limits(engine, pack, user, patient_id), pack)
 
     @router.get(

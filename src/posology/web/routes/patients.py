@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from ...model.documents import SCHEDULE_TOLERANCE
 from ...model.events import EVENT_KINDS
+from ...model.medicines import medicines_by_route
 from ...model.patient import ORIGINS, SETTINGS, SEXES
 from ...model.vocabulary import vocabulary
 from ...planning.request import _GOAL_FIELDS, GOALS
@@ -80,6 +81,8 @@ def routes(deps: PageDeps) -> APIRouter:
             record=record,
             events=events,
             kinds=tuple(KIND_LABELS),
+            oral_medicines=medicines_by_route("oral", pack.medicine),
+            default_medicine=pack.medicine,
             goals=GOALS,
             goal_labels=GOAL_LABELS,
             now=now,

@@ -197,6 +197,7 @@
   // ---- the event form: one set of fields per kind ------------------------------------------
   if (eventForm) {
     const pid = eventForm.dataset.patient;
+    const defaultMedicine = eventForm.dataset.medicine || "baclofen";
     const out = $("check-result");
     const overrideBox = $("override-box");
     const errorBox = $("event-error");
@@ -234,6 +235,9 @@
       if (kind === "oral-regimen") {
         event.dose = `${need("oral-dose", "the dose per administration")} ${v("oral-unit")}`;
         event.times_per_day = Number(v("oral-times") || "3");
+        if (v("oral-medicine") && v("oral-medicine") !== defaultMedicine) event.medicine = v("oral-medicine");
+      } else if (kind === "oral-stop") {
+        if (v("stop-medicine") && v("stop-medicine") !== defaultMedicine) event.medicine = v("stop-medicine");
       } else if (kind === "it-test-dose") {
         event.dose = `${need("td-dose", "the bolus dose")} ${v("td-unit")}`;
         const effect = v("td-effect");
@@ -355,7 +359,8 @@
       showKind();
       setValue("at", String(event.at).slice(0, 16));
       const amount = (q) => String(q).split(" ");
-      if (event.kind === "oral-regimen") { const [n, u] = amount(event.dose); setValue("oral-dose", n); setValue("oral-unit", u); setValue("oral-times", event.times_per_day); }
+      if (event.kind === "oral-regimen") { const [n, u] = amount(event.dose); setValue("oral-medicine", event.medicine || defaultMedicine); setValue("oral-dose", n); setValue("oral-unit", u); setValue("oral-times", event.times_per_day); loadLimits(); }
+      if (event.kind === "oral-stop") setValue("stop-medicine", event.medicine || defaultMedicine);
       if (event.kind === "it-test-dose") { const [n, u] = amount(event.dose); setValue("td-dose", n); setValue("td-unit", u); }
       if (event.kind === "it-infusion") { setValue("inf-daily", parseFloat(event.daily_dose)); programmes.inf.refresh(); }
       if (event.kind === "review") setValue("review-note", event.note);
@@ -515,13 +520,24 @@
     }
 
     // ---- dose-change limits: the allowed range and earliest time, the largest as one click ---
+    // the server's medicine's limits (its infusion and its tablets), and each other oral
+    // medicine's by its own pack, asked for once each
     let limits = null;
     let limitsAsked = false;
+    const oralLimits = {};
+    const oralMedicine = () => v("oral-medicine") || defaultMedicine;
     async function loadLimits() {
-      if (limitsAsked) { renderLimits(); return; }
-      limitsAsked = true;
-      const result = await api("GET", `/api/v1/patients/${pid}/change-limits`);
-      if (result.status === 200) limits = result.data;
+      const medicine = oralMedicine();
+      if (!limitsAsked) {
+        limitsAsked = true;
+        const result = await api("GET", `/api/v1/patients/${pid}/change-limits`);
+        if (result.status === 200) limits = result.data;
+      }
+      if (medicine !== defaultMedicine && !(medicine in oralLimits)) {
+        oralLimits[medicine] = null;
+        const result = await api("GET", `/api/v1/patients/${pid}/change-limits?medicine=${encodeURIComponent(medicine)}`);
+        if (result.status === 200) oralLimits[medicine] = result.data.oral;
+      }
       renderLimits();
     }
 
@@ -561,14 +577,16 @@
           programmes.inf.refresh();
         });
       } else limitBox("inf-limits", [{ text: "No infusion running: the first dose follows the screening." }]);
-      const oral = limits.oral;
+      const medicine = oralMedicine();
+      const oral = medicine === defaultMedicine ? limits.oral : oralLimits[medicine];
+      const named = medicine.charAt(0).toUpperCase() + medicine.slice(1);
       if (oral) {
         const dose = parseFloat(v("oral-dose"));
         const times = Number(v("oral-times") || "3");
         const factor = v("oral-unit") === "ug" ? 0.001 : 1;
         const typed = Number.isFinite(dose) ? dose * factor * times : NaN;
         const largest = num(oral.largest);
-        const lines = [{ text: `Now ${qty(oral.daily_dose)}. Allowed up to ${qty(oral.largest)}` + (oral.maximum ? ` (maximum ${qty(oral.maximum)}).` : ".") }];
+        const lines = [{ text: `${named} now ${qty(oral.daily_dose)}. Allowed up to ${qty(oral.largest)}` + (oral.maximum ? ` (maximum ${qty(oral.maximum)}).` : ".") }];
         const e = earliestLine(oral.earliest_increase);
         if (e) lines.push(e);
         const over = Number.isFinite(typed) && typed > largest + 1e-9;
@@ -578,12 +596,13 @@
           $("oral-dose").value = String(per);
           $("oral-unit").value = "mg";
         });
-      } else limitBox("oral-limits", []);
+      } else limitBox("oral-limits", [{ text: `No ${medicine} regimen in force: a first start is checked against its starting dose (press “Check first”).` }]);
       const d = parseFloat(v("oral-dose"));
       $("oral-total").textContent = Number.isFinite(d) ? `${Math.round(d * Number(v("oral-times") || "3") * 1000) / 1000} ${v("oral-unit") === "ug" ? "µg" : "mg"}/day in all` : "";
     }
     function limitsAfterCheck() { if (limits) renderLimits(); }
     for (const id of ["inf-daily", "oral-dose", "oral-times", "oral-unit", "at"]) $(id).addEventListener("input", renderLimits);
+    $("oral-medicine").addEventListener("change", loadLimits);
 
     // ---- screening: the ladder, responses, the next dose, the conclusion, the first infusion --
     const testDoses = JSON.parse($("test-doses-data").textContent);
