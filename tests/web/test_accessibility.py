@@ -136,6 +136,15 @@ def describe(found: list[dict[str, Any]]) -> str:
     )
 
 
+def log_in(page: Any, server: str) -> None:
+    """Log the page in as the clinic's prescriber; it lands on the worklist."""
+    page.goto(server + "/login")
+    page.fill("#email", "doc@north.example")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/worklist")
+
+
 def shoot(page: Any, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")
@@ -226,11 +235,7 @@ def test_the_dose_check_panel_checks_without_saving_and_clears_on_change(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(server + "/login")
-    page.fill("#email", "doc@north.example")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/worklist")
+    log_in(page, server)
     page.goto(server + f"/dose-check?patient={oral}")
     history = page.evaluate(
         f"async () => (await (await fetch('/api/v1/patients/{oral}/events')).json())"
@@ -257,11 +262,7 @@ def test_the_dose_check_panel_checks_without_saving_and_clears_on_change(
     context.close()
     phone = browser.new_context(viewport=PHONE, bypass_csp=True)
     page = phone.new_page()
-    page.goto(server + "/login")
-    page.fill("#email", "doc@north.example")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/worklist")
+    log_in(page, server)
     page.goto(server + f"/dose-check?patient={oral}")
     page.fill("#dc-dose", "40 mg")
     page.fill("#dc-times", "3")
@@ -315,11 +316,7 @@ def test_a_patient_on_three_medicines_reads_in_words_at_desktop_and_phone_width(
     for width, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         context = browser.new_context(viewport=viewport, bypass_csp=True)
         page = context.new_page()
-        page.goto(server + "/login")
-        page.fill("#email", "doc@north.example")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/worklist")
+        log_in(page, server)
         page.goto(server + f"/patients/{pid}")
         page.wait_for_load_state("networkidle")
         text = page.inner_text("body")
@@ -350,6 +347,21 @@ def test_a_patient_on_three_medicines_reads_in_words_at_desktop_and_phone_width(
                 page.click("#event-form button[type=submit]")
             assert "Oral tizanidine 4 mg/day (2 doses a day)" in page.inner_text("ol.timeline")
             assert "Oral baclofen 30 mg/day" in page.inner_text("ol.timeline")
+        # a botulinum toxin session from the form: checked against the last one, not saved
+        page.select_option("#kind", "injection-session")
+        page.select_option("#bt-product", "onabotulinumtoxina")
+        page.select_option("#bt-muscle-0", "biceps-brachii")
+        page.select_option("#bt-side-0", "right")
+        page.fill("#bt-dose-0", "100")
+        page.fill("#bt-sites-0", "4")
+        page.click("#bt-add")
+        assert page.locator("#bt-muscle-2").is_visible()
+        page.click("#check-button")
+        page.wait_for_selector("#check-result .finding")
+        checked = page.inner_text("#check-result")
+        assert "after the last botulinum toxin session" in checked  # 20 days, not 12 weeks
+        assert "BTA-" in checked and "PO-" not in checked
+        shoot(page, f"48-injection-session-check-{width}.png")
         found = violations(page)
         if found:
             failures[width] = describe(found)

@@ -219,15 +219,7 @@ def test_a_patient_page_shows_a_botulinum_session_in_words(logged_in: TestClient
 def test_a_session_goal_on_the_plan_page_is_refused_not_a_server_error(
     logged_in: TestClient,
 ) -> None:
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', logged_in.get("/patients").text).group(
-        1
-    )
-    created = logged_in.post(
-        "/api/v1/patients",
-        headers={"X-CSRF-Token": csrf},
-        json={"patient": {"age_years": 40, "diagnosis": "stroke"}, "label": "S.G."},
-    )
-    pid = created.json()["id"]
+    pid = _new_patient(logged_in, {"age_years": 40, "diagnosis": "stroke"}, "S.G.")
     answer = logged_in.get(f"/patients/{pid}/plan?goal=injection-session")
     assert answer.status_code < 500, answer.text[:300]
 
@@ -235,15 +227,8 @@ def test_a_session_goal_on_the_plan_page_is_refused_not_a_server_error(
 def test_the_patient_page_offers_each_oral_medicine_for_a_regimen_and_a_stop(
     logged_in: TestClient,
 ) -> None:
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', logged_in.get("/patients").text).group(
-        1
-    )
-    created = logged_in.post(
-        "/api/v1/patients",
-        headers={"X-CSRF-Token": csrf},
-        json={"patient": {"age_years": 46, "diagnosis": "stroke"}, "label": "T.B."},
-    )
-    page = logged_in.get(f"/patients/{created.json()['id']}")
+    pid = _new_patient(logged_in, {"age_years": 46, "diagnosis": "stroke"}, "T.B.")
+    page = logged_in.get(f"/patients/{pid}")
     assert page.status_code == 200
     for select in ("oral-medicine", "stop-medicine"):
         start = page.text.index(f'<select id="{select}">')
@@ -252,3 +237,31 @@ def test_the_patient_page_offers_each_oral_medicine_for_a_regimen_and_a_stop(
         assert '<option value="tizanidine">Tizanidine</option>' in options
         assert "botulinum" not in options
     assert 'data-medicine="baclofen"' in page.text
+
+
+def _new_patient(client: TestClient, document: dict[str, object], label: str) -> int:
+    """A patient made through the API with the page session's CSRF token."""
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/patients").text)
+    assert csrf is not None
+    created = client.post(
+        "/api/v1/patients",
+        headers={"X-CSRF-Token": csrf.group(1)},
+        json={"patient": document, "label": label},
+    )
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
+
+
+def test_the_patient_page_records_an_injection_session_by_product_and_muscle(
+    logged_in: TestClient,
+) -> None:
+    pid = _new_patient(logged_in, {"age_years": 9, "diagnosis": "cerebral-palsy"}, "B.S.")
+    page = logged_in.get(f"/patients/{pid}").text
+    assert '<option value="injection-session">Botulinum toxin injection session</option>' in page
+    start = page.index('<select id="bt-product">')
+    products = page[start : page.index("</select>", start)]
+    assert '<option value="onabotulinumtoxina">onabotulinumtoxinA (BOTOX)</option>' in products
+    assert '<option value="abobotulinumtoxina">abobotulinumtoxinA (Dysport)</option>' in products
+    assert '<option value="biceps-brachii">biceps brachii</option>' in page
+    assert page.count('class="bt-row">') == 2  # two rows shown, the rest added one by one
+    assert page.count('class="bt-row" hidden>') == 10

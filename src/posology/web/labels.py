@@ -14,6 +14,7 @@ KIND_LABELS = {
     "oral-stop": "Stop an oral medicine",
     "it-stable": "Titration finished (maintenance from now on)",
     "it-stop": "Stop intrathecal infusion",
+    "injection-session": "Botulinum toxin injection session",
     "review": "Review or reminder",
 }
 """Each event kind in words, in the order the event form offers them (pump work first)."""

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from ...model.documents import SCHEDULE_TOLERANCE
 from ...model.events import EVENT_KINDS
-from ...model.medicines import medicines_by_route
+from ...model.medicines import medicines_by_route, product_words
 from ...model.patient import ORIGINS, SETTINGS, SEXES
 from ...model.vocabulary import vocabulary
 from ...planning.request import _GOAL_FIELDS, GOALS
@@ -28,6 +28,10 @@ from ..labels import GOAL_LABELS, KIND_LABELS
 from ..records import identity, matches, single_signer, versions
 from ..text import describe_html, script_json, when_text
 from .deps import PageDeps
+
+INJECTION_ROWS = 12
+"""Muscle rows the session form holds (two shown, the rest added one by one): a form's size,
+not a limit on a session, which the API takes with more."""
 
 
 def routes(deps: PageDeps) -> APIRouter:
@@ -72,6 +76,7 @@ def routes(deps: PageDeps) -> APIRouter:
             if e["kind"] == "it-test-dose" and not e["superseded"]
         }
         now = clinic_now(zone, None).strftime("%Y-%m-%dT%H:%M")
+        products = vocabulary("products")  # injection sessions only where a pack has products
         return deps.render(
             "patient.html",
             pack=pack,
@@ -80,9 +85,12 @@ def routes(deps: PageDeps) -> APIRouter:
             csrf=current[1],
             record=record,
             events=events,
-            kinds=tuple(KIND_LABELS),
+            kinds=tuple(k for k in KIND_LABELS if k != "injection-session" or products),
             oral_medicines=medicines_by_route("oral", pack.medicine),
             default_medicine=pack.medicine,
+            injection_products=[(p, product_words(p)) for p in products],
+            injection_muscles=vocabulary("muscles"),
+            injection_rows=INJECTION_ROWS,
             goals=GOALS,
             goal_labels=GOAL_LABELS,
             now=now,

@@ -236,6 +236,19 @@
         event.dose = `${need("oral-dose", "the dose per administration")} ${v("oral-unit")}`;
         event.times_per_day = Number(v("oral-times") || "3");
         if (v("oral-medicine") && v("oral-medicine") !== defaultMedicine) event.medicine = v("oral-medicine");
+      } else if (kind === "injection-session") {
+        event.product = v("bt-product");
+        event.injections = [];
+        for (let i = 0; $(`bt-muscle-${i}`); i++) {
+          const muscle = v(`bt-muscle-${i}`);
+          if (!muscle) continue;
+          const injection = { muscle, dose: `${need(`bt-dose-${i}`, `the Units injected into the ${muscle.replace(/-/g, " ")}`)} U` };
+          const sites = Number(v(`bt-sites-${i}`) || "1");
+          if (sites !== 1) injection.sites = sites;
+          if (v(`bt-side-${i}`)) injection.side = v(`bt-side-${i}`);
+          event.injections.push(injection);
+        }
+        if (!event.injections.length) throw new Error("Choose at least one muscle and give its Units.");
       } else if (kind === "oral-stop") {
         if (v("stop-medicine") && v("stop-medicine") !== defaultMedicine) event.medicine = v("stop-medicine");
       } else if (kind === "it-test-dose") {
@@ -361,6 +374,21 @@
       const amount = (q) => String(q).split(" ");
       if (event.kind === "oral-regimen") { const [n, u] = amount(event.dose); setValue("oral-medicine", event.medicine || defaultMedicine); setValue("oral-dose", n); setValue("oral-unit", u); setValue("oral-times", event.times_per_day); loadLimits(); }
       if (event.kind === "oral-stop") setValue("stop-medicine", event.medicine || defaultMedicine);
+      if (event.kind === "injection-session") {
+        setValue("bt-product", event.product);
+        const rows = eventForm.querySelectorAll("tr.bt-row");
+        (event.injections || []).forEach((injection, i) => {
+          if (!rows[i]) return;
+          rows[i].hidden = false;
+          setValue(`bt-muscle-${i}`, injection.muscle);
+          setValue(`bt-side-${i}`, injection.side || "");
+          // a dose written in another product's Units is not carried over as this product's:
+          // the field stays empty, to be given again
+          const [units, ...rest] = String(injection.dose).split(" ");
+          $(`bt-dose-${i}`).value = rest.join(" ") === "U" ? units : "";
+          setValue(`bt-sites-${i}`, injection.sites || 1);
+        });
+      }
       if (event.kind === "it-test-dose") { const [n, u] = amount(event.dose); setValue("td-dose", n); setValue("td-unit", u); }
       if (event.kind === "it-infusion") { setValue("inf-daily", parseFloat(event.daily_dose)); programmes.inf.refresh(); }
       if (event.kind === "review") setValue("review-note", event.note);
@@ -603,6 +631,13 @@
     function limitsAfterCheck() { if (limits) renderLimits(); }
     for (const id of ["inf-daily", "oral-dose", "oral-times", "oral-unit", "at"]) $(id).addEventListener("input", renderLimits);
     $("oral-medicine").addEventListener("change", loadLimits);
+    if ($("bt-add")) {
+      $("bt-add").addEventListener("click", () => {
+        const next = eventForm.querySelector("tr.bt-row[hidden]");
+        if (next) { next.hidden = false; next.querySelector("select").focus(); }
+        if (!eventForm.querySelector("tr.bt-row[hidden]")) $("bt-add").hidden = true;
+      });
+    }
 
     // ---- screening: the ladder, responses, the next dose, the conclusion, the first infusion --
     const testDoses = JSON.parse($("test-doses-data").textContent);
