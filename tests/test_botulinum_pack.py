@@ -838,3 +838,14 @@ def test_explain_finds_a_botulinum_rule_without_naming_the_medicine(
     assert run(["rules", "--medicine", "botulinum-toxin-a", "--route", "intramuscular"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert any(line.startswith("BTA-ABO-CHILD-TOTAL") for line in listed)
+
+
+@pytest.mark.parametrize("medicine", ["botulinum-toxin-a", "tizanidine"])
+def test_a_finding_names_its_source_in_words_not_by_its_file(medicine: str) -> None:
+    """A clinician reads the citation's source beside the quote: "BOTOX boxed warning,
+    Guideline Central", not the name of the file the excerpt is shipped in."""
+    pack = load_pack(medicine)
+    for rule in pack.rules.values():
+        for part in rule.citation.source.split("; "):
+            assert not part.endswith(".txt"), (rule.id, part)
+            assert " " in part, (rule.id, part)
