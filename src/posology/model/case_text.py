@@ -107,7 +107,7 @@ def _quick_case(text: str | bytes) -> Case | None:
         try:
             if patient is None:
                 patient = _remember(
-                    _PATIENTS, patient_text, load_json(patient_text), _read_patient, "patient"
+                    _PATIENTS, patient_text, load_json(patient_text), parse_patient, "patient"
                 )
             if proposal is None:
                 proposal = _remember(
@@ -132,7 +132,7 @@ def _quick_case(text: str | bytes) -> Case | None:
         try:
             if patient is None:
                 patient = _remember(
-                    _PATIENTS, patient_text, document["patient"], _read_patient, "patient"
+                    _PATIENTS, patient_text, document["patient"], parse_patient, "patient"
                 )
             if proposal is None:
                 proposal = _remember(
@@ -156,10 +156,6 @@ def _quick_case(text: str | bytes) -> Case | None:
         return case_of(patient[0], events, proposal[0])
     except InputError:
         return None  # ``read_case`` raises it, with the paths of the careful reading
-
-
-def _read_patient(data: Any, path: str) -> Patient:
-    return parse_patient(data, path)
 
 
 def _remember(

@@ -167,8 +167,7 @@ class _Unbounded:
         self.text = text
 
 
-# A lone surrogate typed raw (by a Python caller) or escaped (``\ud800``, as JSON writes it).
-_RAW_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# A surrogate escaped as JSON writes it (``\ud800``); a raw one is found by encoding.
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 # Every byte but brackets, quotes and backslashes (no byte of a multi-byte UTF-8 character is
 # one of them), and the step each bracket takes.
@@ -239,8 +238,8 @@ def _escaped_surrogate(text: str) -> bool:
 
 
 def _raw_surrogate(text: str) -> bool:
-    """True when the text holds a code point from U+D800 to U+DFFF (``_RAW_SURROGATE``): the
-    only ones strict UTF-8 cannot encode."""
+    """True when the text holds a code point from U+D800 to U+DFFF: the only ones strict UTF-8
+    cannot encode."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -251,10 +250,8 @@ def _raw_surrogate(text: str) -> bool:
 def _number(text: str, unbounded: list[bool]) -> Decimal | _Unbounded:
     """A JSON number with a fraction or an exponent, exactly; one past the bounds is marked.
     Up to MAX_DIGITS characters without an exponent, a literal is within the bounds."""
-    if len(text) <= MAX_DIGITS and "e" not in text and "E" not in text:
-        return Decimal(text)
     try:
-        return bounded_decimal(text)
+        return _bounded_number(text)
     except ValueError:
         unbounded.append(True)
         return _Unbounded(text)
